@@ -1,0 +1,80 @@
+//! `health-api`: `GET /health` reports the build, whether this instance is cold or warm, and whether the
+//! database answers. 200 when healthy, 503 when the database does not answer; never cached.
+//!
+//! It must not depend on domain crates.
+
+use lambda_http::{Body, Request};
+use platform::http::{json_response, segments, HttpHandler, RequestCtx};
+use platform::Problem;
+use serde_json::json;
+use std::time::Instant;
+
+/// Something whose reachability health reports.
+pub trait Probe: Send + Sync + 'static {
+    fn ping(&self) -> impl std::future::Future<Output = Result<(), String>> + Send;
+}
+
+impl Probe for store::Db {
+    async fn ping(&self) -> Result<(), String> {
+        store::Db::ping(self).await.map_err(|e| e.to_string())
+    }
+}
+
+/// The health handler.
+#[derive(Debug)]
+pub struct HealthApi<P> {
+    db: P,
+    environment: String,
+    build: Option<String>,
+    started: Instant,
+}
+
+impl<P: Probe> HealthApi<P> {
+    pub fn new(db: P, environment: String, build: Option<String>) -> Self {
+        HealthApi {
+            db,
+            environment,
+            build,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl<P: Probe> HttpHandler for HealthApi<P> {
+    async fn handle(&self, req: Request, ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
+        let segs = segments(&req);
+        match (
+            req.method(),
+            segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        ) {
+            (&http::Method::GET, ["health"]) => {}
+            (_, ["health"]) => return Err(Problem::method_not_allowed()),
+            _ => return Err(Problem::not_found("no such route")),
+        }
+        let t = Instant::now();
+        let db = self.db.ping().await;
+        let latency_ms = t.elapsed().as_secs_f64() * 1000.0;
+        if let Err(e) = &db {
+            tracing::warn!(error = %e, "health: database unreachable");
+        }
+        let healthy = db.is_ok();
+        let body = json!({
+            "status": if healthy { "ok" } else { "degraded" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "build": self.build,
+            "environment": self.environment,
+            "instance": { "cold_start": ctx.cold_start, "uptime_s": self.started.elapsed().as_secs() },
+            "database": { "reachable": healthy, "latency_ms": (latency_ms * 100.0).round() / 100.0 },
+        });
+        let mut response = json_response(if healthy { 200 } else { 503 }, &body);
+        response
+            .headers_mut()
+            .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+        if !healthy {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("5"));
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,388 @@
+//! The HTTP side of a function: the Lambda entry point for API Gateway HTTP API (payload 2.0) events and
+//! warm-up pings, request context, and helpers for routing, query strings, JSON and CDN caching.
+//!
+//! [`run`] is the whole event loop. For each invocation it: answers `{"warmup": true}` after checking the
+//! database connections are open (without running the handler); otherwise converts the event to an
+//! `http::Request`, runs the handler inside a span carrying the request and trace ids, turns a [`Problem`] into
+//! problem+json, logs a warning when the request took longer than the slow threshold, and writes one EMF record.
+
+use crate::metrics::{self, Unit};
+use crate::problem::Problem;
+use base64::Engine;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Request};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// What a handler knows about the invocation it serves.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    pub request_id: String,
+    pub trace_id: Option<String>,
+    /// Milliseconds since the epoch when Lambda will stop this invocation.
+    pub deadline_ms: u64,
+    pub cold_start: bool,
+}
+
+/// A function's HTTP handler. It decodes, calls a service, maps the result: no SQL and no SDK calls.
+pub trait HttpHandler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        req: Request,
+        ctx: &RequestCtx,
+    ) -> impl Future<Output = Result<http::Response<Body>, Problem>> + Send;
+}
+
+/// What the entry point needs besides the handler.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    pub function: &'static str,
+    /// Connections a warm-up ping makes sure are open.
+    pub db: Option<store::Db>,
+    pub slow_request: Duration,
+}
+
+static COLD: AtomicBool = AtomicBool::new(true);
+
+/// Runs the Lambda event loop until the runtime shuts the process down.
+pub async fn run<H: HttpHandler>(rt: Runtime, handler: H) -> Result<(), lambda_runtime::Error> {
+    let handler = Arc::new(handler);
+    let rt = Arc::new(rt);
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<Value>| {
+        let handler = handler.clone();
+        let rt = rt.clone();
+        async move { Ok::<Value, lambda_runtime::Error>(dispatch(&rt, &*handler, event.payload, event.context).await) }
+    }))
+    .await
+}
+
+/// True for the warm-up ping `{"warmup": true}`.
+pub fn is_warmup(event: &Value) -> bool {
+    event.get("warmup").and_then(Value::as_bool) == Some(true)
+}
+
+/// Serves one invocation and returns the API Gateway v2 response document (or the warm-up answer). Public so
+/// handler tests can drive a function with the JSON files in `events/` without a runtime.
+pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, lambda: Context) -> Value {
+    let cold_start = COLD.swap(false, Ordering::Relaxed);
+    if is_warmup(&event) {
+        return warm_up(rt, cold_start, &lambda.request_id).await;
+    }
+    let request: Request = match serde_json::from_value::<LambdaRequest>(event) {
+        Ok(r) => r.into(),
+        Err(e) => {
+            tracing::error!(request_id = %lambda.request_id, error = %e, "event is not an API Gateway HTTP request");
+            return to_gateway_response(Problem::internal(e).into_response(&lambda.request_id));
+        }
+    };
+    let ctx = RequestCtx {
+        trace_id: crate::telemetry::trace_id(request.headers(), lambda.xray_trace_id.as_deref()),
+        request_id: lambda.request_id.clone(),
+        deadline_ms: lambda.deadline,
+        cold_start,
+    };
+    let route = route_label(&request);
+    let method = request.method().to_string();
+    let span =
+        tracing::info_span!("request", request_id = %ctx.request_id, trace_id = ctx.trace_id.as_deref().unwrap_or(""));
+    let started = Instant::now();
+    let response = async {
+        match handler.handle(request, &ctx).await {
+            Ok(r) => r,
+            Err(problem) => problem.into_response(&ctx.request_id),
+        }
+    }
+    .instrument(span.clone())
+    .await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if elapsed > rt.slow_request {
+            tracing::warn!(method, route, status, elapsed_ms = ms as u64, "slow request");
+        } else {
+            tracing::info!(method, route, status, elapsed_ms = ms as u64, "request served");
+        }
+    });
+    metrics::emit(
+        &metrics::Record::new(rt.function)
+            .route(route)
+            .metric("requests", 1.0, Unit::Count)
+            .metric("latency", ms, Unit::Milliseconds)
+            .metric("errors_5xx", f64::from(u8::from(status >= 500)), Unit::Count)
+            .metric(
+                "errors_4xx",
+                f64::from(u8::from((400..500).contains(&status))),
+                Unit::Count,
+            )
+            .metric("cold_start", f64::from(u8::from(cold_start)), Unit::Count)
+            .property("request_id", ctx.request_id.clone()),
+    );
+    let mut response = response;
+    if let Ok(v) = http::HeaderValue::from_str(&ctx.request_id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    to_gateway_response(response)
+}
+
+async fn warm_up(rt: &Runtime, cold_start: bool, request_id: &str) -> Value {
+    let connections = match &rt.db {
+        Some(db) => match db.warm().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(request_id, error = %e, "warm-up could not open database connections");
+                0
+            }
+        },
+        None => 0,
+    };
+    json!({ "warm": true, "function": rt.function, "cold_start": cold_start, "connections": connections })
+}
+
+/// The API Gateway route key when the gateway supplied one, else `METHOD /path`.
+fn route_label(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(c)) if c.route_key.as_deref().is_some_and(|k| k != "$default") => {
+            c.route_key.clone().unwrap_or_default()
+        }
+        _ => format!("{} {}", req.method(), req.uri().path()),
+    }
+}
+
+/// Converts an `http::Response` into the API Gateway HTTP API (payload 2.0) response document.
+pub fn to_gateway_response(response: http::Response<Body>) -> Value {
+    let (parts, body) = response.into_parts();
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for name in parts.headers.keys() {
+        let values: Vec<&str> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if name == http::header::SET_COOKIE {
+            cookies.extend(values.iter().map(|v| v.to_string()));
+        } else {
+            headers.insert(name.as_str().to_string(), json!(values.join(",")));
+        }
+    }
+    let (body, base64) = match body {
+        Body::Empty => (None, false),
+        Body::Text(t) => (Some(t), false),
+        Body::Binary(b) => (Some(base64::engine::general_purpose::STANDARD.encode(b)), true),
+        _ => (None, false),
+    };
+    let mut doc = json!({ "statusCode": parts.status.as_u16(), "headers": headers, "isBase64Encoded": base64 });
+    if let Some(b) = body {
+        doc["body"] = json!(b);
+    }
+    if !cookies.is_empty() {
+        doc["cookies"] = json!(cookies);
+    }
+    doc
+}
+
+/// Path segments of the request, without empty ones: `/products/ABC-1` → `["products", "ABC-1"]`.
+pub fn segments(req: &Request) -> Vec<String> {
+    req.uri()
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect()
+}
+
+/// Query parameters in order, percent-decoded, repeated keys kept (so callers can refuse them).
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                percent_decode(&k.replace('+', " ")),
+                percent_decode(&v.replace('+', " ")),
+            )
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes; invalid escapes stay as written, invalid UTF-8 becomes U+FFFD.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(b) = hex {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A JSON response.
+pub fn json_response(status: u16, value: &Value) -> http::Response<Body> {
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(value.to_string()))
+        .unwrap_or_else(|_| http::Response::new(Body::Empty))
+}
+
+/// How long shared caches (the CDN) and browsers may keep a public response.
+#[derive(Debug, Clone, Copy)]
+pub struct CachePolicy {
+    pub max_age_s: u32,
+    pub s_maxage_s: u32,
+    pub stale_while_revalidate_s: u32,
+}
+
+impl CachePolicy {
+    /// Public catalogue reads: browsers revalidate after 10 s, the CDN keeps 30 s and may serve stale for a
+    /// minute while it refreshes (seed 002: "5-30 s"; seed 003: stale-while-revalidate).
+    pub const CATALOGUE: CachePolicy = CachePolicy {
+        max_age_s: 10,
+        s_maxage_s: 30,
+        stale_while_revalidate_s: 60,
+    };
+
+    pub fn header_value(&self) -> String {
+        format!(
+            "public, max-age={}, s-maxage={}, stale-while-revalidate={}",
+            self.max_age_s, self.s_maxage_s, self.stale_while_revalidate_s
+        )
+    }
+}
+
+/// A strong ETag: a hash of the exact body bytes.
+pub fn strong_etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+/// True when `If-None-Match` lists `etag` (or `*`). Weak validators compare by their opaque part, as RFC 9110
+/// allows for `If-None-Match`.
+pub fn if_none_match(req: &Request, etag: &str) -> bool {
+    let Some(header) = req
+        .headers()
+        .get(http::header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    header
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag)
+}
+
+/// A cacheable JSON response: `ETag`, `Cache-Control`, `Vary`, and `304 Not Modified` when the client already
+/// has this exact body.
+pub fn cached_json(req: &Request, value: &Value, policy: CachePolicy) -> http::Response<Body> {
+    let body = value.to_string();
+    let etag = strong_etag(body.as_bytes());
+    let builder = http::Response::builder()
+        .header(http::header::ETAG, &etag)
+        .header(http::header::CACHE_CONTROL, policy.header_value())
+        .header(http::header::VARY, "Accept-Encoding");
+    let response = if if_none_match(req, &etag) {
+        builder.status(304).body(Body::Empty)
+    } else {
+        builder
+            .status(200)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Body::Text(body))
+    };
+    response.unwrap_or_else(|_| http::Response::new(Body::Empty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(uri: &str) -> Request {
+        http::Request::builder().uri(uri).body(Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn query_pairs_decode_and_keep_repeats() {
+        let r = get("/products?q=sampo+argan&q=x&brand=Alfa%20Beauty&bad=%zz");
+        assert_eq!(
+            query_pairs(&r),
+            vec![
+                ("q".into(), "sampo argan".into()),
+                ("q".into(), "x".into()),
+                ("brand".into(), "Alfa Beauty".into()),
+                ("bad".into(), "%zz".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn percent_decoding_tolerates_truncated_escapes_and_bad_utf8() {
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%ff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn a_matching_if_none_match_gets_304_without_a_body() {
+        let value = json!({"a": 1});
+        let first = cached_json(&get("/x"), &value, CachePolicy::CATALOGUE);
+        assert_eq!(first.status(), 200);
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        let mut again = get("/x");
+        again.headers_mut().insert("if-none-match", etag.parse().unwrap());
+        let second = cached_json(&again, &value, CachePolicy::CATALOGUE);
+        assert_eq!(second.status(), 304);
+        assert!(matches!(second.body(), Body::Empty));
+        assert_eq!(second.headers()["etag"], etag.as_str());
+    }
+
+    #[test]
+    fn a_changed_body_changes_the_etag() {
+        assert_ne!(strong_etag(b"{\"a\":1}"), strong_etag(b"{\"a\":2}"));
+    }
+
+    #[test]
+    fn the_gateway_response_moves_set_cookie_to_cookies() {
+        let r = http::Response::builder()
+            .status(201)
+            .header("set-cookie", "a=1")
+            .header("content-type", "application/json")
+            .body(Body::Text("{}".into()))
+            .unwrap();
+        let doc = to_gateway_response(r);
+        assert_eq!(doc["statusCode"], 201);
+        assert_eq!(doc["cookies"], json!(["a=1"]));
+        assert!(doc["headers"].get("set-cookie").is_none());
+        assert_eq!(doc["isBase64Encoded"], false);
+    }
+
+    #[test]
+    fn a_warmup_ping_is_recognised_and_nothing_else_is() {
+        assert!(is_warmup(&json!({"warmup": true})));
+        assert!(!is_warmup(&json!({"warmup": "yes"})));
+        assert!(!is_warmup(&json!({"version": "2.0"})));
+    }
+}

@@ -1,0 +1,149 @@
+//! Cold start, done once per instance: logging, typed configuration, the AWS SDK configuration, the application
+//! secret (checked against the key policy), the database pools wired to Secrets Manager credentials, and the
+//! first connections opened so the first request does not pay for them.
+//!
+//! A configuration or secret problem stops the instance: [`init`] logs the reason (naming the variable or the
+//! secret, never a value) and exits non-zero, which Lambda reports as an init failure.
+
+use crate::config::{CommonConfig, ConfigError, Env, FromEnv};
+use crate::secrets::{AppSecrets, AppSecretsError, DbCredentials};
+use niaga_aws::{SecretsCache, SecretsError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything a function builds once.
+pub struct Deps<C> {
+    pub function: &'static str,
+    pub config: C,
+    pub common: CommonConfig,
+    pub sdk: aws_config::SdkConfig,
+    pub secrets: Arc<SecretsCache>,
+    pub app: AppSecrets,
+    pub db: store::Db,
+    /// How long cold start took, for health and logs.
+    pub init_duration: Duration,
+}
+
+impl<C> std::fmt::Debug for Deps<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deps")
+            .field("function", &self.function)
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> Deps<C> {
+    /// The HTTP entry point's settings for this function.
+    pub fn runtime(&self) -> crate::http::Runtime {
+        crate::http::Runtime {
+            function: self.function,
+            db: Some(self.db.clone()),
+            slow_request: self.common.slow_request,
+        }
+    }
+}
+
+/// Why a cold start failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secret(#[from] SecretsError),
+    #[error(transparent)]
+    AppSecret(#[from] AppSecretsError),
+    #[error("database settings: {0}")]
+    Database(String),
+}
+
+/// Cold start from the process environment; on failure logs why and exits with status 1.
+pub async fn init<C: FromEnv>(function: &'static str) -> Deps<C> {
+    crate::telemetry::init(function);
+    match init_from(function, &Env::process()).await {
+        Ok(deps) => deps,
+        Err(e) => {
+            tracing::error!(function, error = %e, "cold start failed; refusing to start");
+            eprintln!("{function}: refusing to start: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Cold start from the given environment.
+pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<Deps<C>, InitError> {
+    let started = Instant::now();
+    let common = CommonConfig::from_env(env)?;
+    let config = C::from_env(env)?;
+    let sdk = niaga_aws::sdk_config().await;
+    let secrets = Arc::new(SecretsCache::new(&sdk, common.secrets_ttl));
+
+    // Fetch both secrets concurrently: they are the slowest part of a cold start.
+    let app_fetch = secrets.get(&common.app_secret_id);
+    let db_fetch = async {
+        match &common.db_secret_id {
+            Some(id) => secrets.get_json::<DbCredentials>(id).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (app_raw, _db_creds) = tokio::join!(app_fetch, db_fetch);
+    let app = AppSecrets::parse(&common.app_secret_id, &app_raw?)?;
+    _db_creds?;
+
+    let credentials: Arc<dyn store::CredentialSource> = match &common.db_secret_id {
+        Some(id) => Arc::new(SecretCredentials {
+            secrets: secrets.clone(),
+            id: id.clone(),
+        }),
+        None => Arc::new(store::StaticCredentials(None)),
+    };
+    let db = store::Db::new(&common.db, credentials).map_err(|e| InitError::Database(format!("{e:#}")))?;
+    // Best effort: a database that is down at cold start must not stop the function; requests will get 503s
+    // and the pool reconnects by itself.
+    match db.warm().await {
+        Ok(n) => tracing::info!(function, connections = n, "database connections opened"),
+        Err(e) => tracing::warn!(function, error = %e, "database not reachable at cold start"),
+    }
+    let init_duration = started.elapsed();
+    tracing::info!(
+        function,
+        init_ms = init_duration.as_millis() as u64,
+        "cold start complete"
+    );
+    Ok(Deps {
+        function,
+        config,
+        common,
+        sdk,
+        secrets,
+        app,
+        db,
+        init_duration,
+    })
+}
+
+/// Database credentials from a Secrets Manager secret, refetched when the database rejects them.
+struct SecretCredentials {
+    secrets: Arc<SecretsCache>,
+    id: String,
+}
+
+impl store::CredentialSource for SecretCredentials {
+    fn credentials(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = anyhow::Result<Option<(String, kernel::SecretString)>>> + Send + '_>,
+    > {
+        Box::pin(async move {
+            let c: DbCredentials = self.secrets.get_json(&self.id).await?;
+            Ok(Some((c.username, kernel::SecretString::new(c.password))))
+        })
+    }
+
+    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + '_>> {
+        Box::pin(async move {
+            self.secrets.refresh(&self.id).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,25 @@
+//! Lambda glue shared by every Niaga function.
+//!
+//! Owns, once for all functions: typed configuration read from the environment at cold start ([`config`]);
+//! secrets and the JWT key policy ([`secrets`]); wiring the pools to Secrets Manager credentials ([`init`]);
+//! structured JSON logs with request and trace ids ([`telemetry`]); CloudWatch Embedded Metric Format
+//! ([`metrics`]); `application/problem+json` errors ([`problem`]); HTTP helpers, CDN caching and the entry point
+//! that serves API Gateway events and warm-up pings ([`http`]).
+//!
+//! # Layout
+//! A function's `main` is `platform::init` → build its handler → `platform::http::run`. Everything a handler
+//! needs arrives in [`init::Deps`]; nothing is built per request.
+//!
+//! Depends on kernel, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
+
+pub mod config;
+pub mod http;
+pub mod init;
+pub mod metrics;
+pub mod problem;
+pub mod secrets;
+pub mod telemetry;
+
+pub use config::{CommonConfig, ConfigError, Env};
+pub use init::{init, Deps};
+pub use problem::Problem;

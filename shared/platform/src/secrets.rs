@@ -1,0 +1,103 @@
+//! The application secret and the rules it must meet before a function may start.
+
+use kernel::SecretString;
+use serde::Deserialize;
+
+/// Shortest JWT signing key accepted (seed 002: "JWT_SECRET minimal 32 char, fail-fast").
+pub const MIN_JWT_KEY_CHARS: usize = 32;
+
+/// The application secret's contents.
+#[derive(Clone)]
+pub struct AppSecrets {
+    pub jwt_signing_key: SecretString,
+}
+
+impl std::fmt::Debug for AppSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSecrets")
+            .field("jwt_signing_key", &self.jwt_signing_key)
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct RawAppSecrets {
+    jwt_signing_key: Option<String>,
+}
+
+/// Why the application secret is unusable. Messages never contain the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppSecretsError {
+    #[error("secret `{0}` has no `jwt_signing_key`")]
+    MissingKey(String),
+    #[error("secret `{id}`: jwt_signing_key must be at least {MIN_JWT_KEY_CHARS} characters, it has {len}")]
+    KeyTooShort { id: String, len: usize },
+    #[error("secret `{id}` is not a JSON object with a `jwt_signing_key` string")]
+    NotJson { id: String },
+}
+
+impl AppSecrets {
+    /// Parses and checks the secret string stored under `id`.
+    pub fn parse(id: &str, raw: &SecretString) -> Result<Self, AppSecretsError> {
+        let parsed: RawAppSecrets =
+            serde_json::from_str(raw.expose()).map_err(|_| AppSecretsError::NotJson { id: id.into() })?;
+        let key = parsed
+            .jwt_signing_key
+            .ok_or_else(|| AppSecretsError::MissingKey(id.into()))?;
+        let key = SecretString::new(key);
+        if key.char_len() < MIN_JWT_KEY_CHARS {
+            return Err(AppSecretsError::KeyTooShort {
+                id: id.into(),
+                len: key.char_len(),
+            });
+        }
+        Ok(AppSecrets { jwt_signing_key: key })
+    }
+}
+
+/// Database credentials as RDS stores them in Secrets Manager.
+#[derive(Deserialize)]
+pub struct DbCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_key_is_refused_without_revealing_it() {
+        let err = AppSecrets::parse(
+            "niaga/local/app",
+            &SecretString::new(r#"{"jwt_signing_key":"short-key"}"#),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            AppSecretsError::KeyTooShort {
+                id: "niaga/local/app".into(),
+                len: 9
+            }
+        );
+        assert!(!err.to_string().contains("short-key"));
+    }
+
+    #[test]
+    fn a_32_character_key_is_accepted() {
+        let raw = SecretString::new(format!(r#"{{"jwt_signing_key":"{}"}}"#, "k".repeat(32)));
+        assert!(AppSecrets::parse("x", &raw).is_ok());
+    }
+
+    #[test]
+    fn a_missing_key_and_non_json_are_refused() {
+        assert!(matches!(
+            AppSecrets::parse("x", &SecretString::new("{}")),
+            Err(AppSecretsError::MissingKey(_))
+        ));
+        assert!(matches!(
+            AppSecrets::parse("x", &SecretString::new("plain")),
+            Err(AppSecretsError::NotJson { .. })
+        ));
+    }
+}

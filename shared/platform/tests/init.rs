@@ -1,0 +1,128 @@
+//! Cold start against moto and PostgreSQL: refusals that name their cause, and a rotated database password
+//! refetched from Secrets Manager without a restart.
+
+use platform::config::Env;
+use platform::init::{init_from, InitError};
+use testkit::{fresh_db, Template};
+
+fn good_key() -> String {
+    serde_json::json!({ "jwt_signing_key": "k".repeat(40) }).to_string()
+}
+
+#[tokio::test]
+async fn a_missing_database_url_stops_the_cold_start_naming_it() {
+    let app = testkit::put_secret("niaga/test/app", &good_key()).await;
+    let err = init_from::<()>("t", &Env::from_pairs([("NIAGA_APP_SECRET_ID", app.as_str())]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, InitError::Config(c) if c.variable == "DATABASE_URL"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_jwt_key_stops_the_cold_start_without_printing_it() {
+    let db = fresh_db(Template::Empty).await;
+    let app = testkit::put_secret("niaga/test/app", r#"{"jwt_signing_key":"only-twenty-chars!!!"}"#).await;
+    let err = init_from::<()>(
+        "t",
+        &Env::from_pairs([("NIAGA_APP_SECRET_ID", app.as_str()), ("DATABASE_URL", &db.url)]),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("at least 32 characters") && text.contains("it has 20"),
+        "{text}"
+    );
+    assert!(!text.contains("only-twenty"));
+}
+
+#[tokio::test]
+async fn a_secret_that_does_not_exist_stops_the_cold_start_naming_it() {
+    let db = fresh_db(Template::Empty).await;
+    let err = init_from::<()>(
+        "t",
+        &Env::from_pairs([("NIAGA_APP_SECRET_ID", "niaga/test/nowhere"), ("DATABASE_URL", &db.url)]),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("niaga/test/nowhere"), "{err}");
+}
+
+#[tokio::test]
+async fn a_database_that_is_down_at_cold_start_does_not_stop_the_function() {
+    let app = testkit::put_secret("niaga/test/app", &good_key()).await;
+    let deps = init_from::<()>(
+        "t",
+        &Env::from_pairs([
+            ("NIAGA_APP_SECRET_ID", app.as_str()),
+            ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
+            ("DATABASE_CONNECT_TIMEOUT_MS", "200"),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert!(deps.db.ping().await.is_err());
+}
+
+#[tokio::test]
+async fn a_rotated_database_password_is_refetched_from_the_secret() {
+    let db = fresh_db(Template::Empty).await;
+    let admin = db.client().await;
+    let role = format!("rot_{}", &db.name[2..14]);
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'old-password' IN ROLE {}",
+            testkit::PASSWORD_AUTH_ROLE
+        ))
+        .await
+        .unwrap();
+    let db_secret = testkit::put_secret(
+        "niaga/test/database",
+        &format!(r#"{{"username":"{role}","password":"old-password"}}"#),
+    )
+    .await;
+    let app = testkit::put_secret("niaga/test/app", &good_key()).await;
+    let url = db.url.replace("postgres@", &format!("{role}@"));
+    let deps = init_from::<()>(
+        "t",
+        &Env::from_pairs([
+            ("NIAGA_APP_SECRET_ID", app.as_str()),
+            ("NIAGA_DB_SECRET_ID", db_secret.as_str()),
+            ("DATABASE_URL", url.as_str()),
+            ("DATABASE_POOL_SIZE", "1"),
+        ]),
+    )
+    .await
+    .unwrap();
+    deps.db.ping().await.unwrap();
+
+    // Rotate: the database and the secret change; the cached password is now wrong.
+    admin
+        .batch_execute(&format!("ALTER ROLE {role} PASSWORD 'new-password'"))
+        .await
+        .unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&testkit::aws_config().await);
+    sm.put_secret_value()
+        .secret_id(&db_secret)
+        .secret_string(format!(r#"{{"username":"{role}","password":"new-password"}}"#))
+        .send()
+        .await
+        .unwrap();
+    // Existing sessions survive a password change; end them so the pool must open a new connection.
+    admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+            &[&role],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    deps.db
+        .ping()
+        .await
+        .expect("the pool refetched the rotated password and reconnected");
+}

@@ -1,0 +1,20 @@
+//! PostgreSQL adapters for Niaga.
+//!
+//! Owns: the connection pools ([`pool`]), the embedded, checksummed migrations ([`migrate`]), the local seed
+//! generator ([`seed`]) and the Postgres implementations of domain ports ([`catalog`]).
+//!
+//! Rules every query here follows, because Lambda reaches Postgres through RDS Proxy:
+//! - statements are sent unnamed (`query_typed`), never as named prepared statements, which pin a proxy session;
+//! - no session state: no `SET`, no session advisory locks, no temporary tables outside a transaction; the
+//!   statement timeout is a role default that `migrate` sets, not a per-connection `SET`;
+//! - every parameter is bound, never formatted into SQL.
+//!
+//! Depends on domain crates (to implement their ports) and on tokio-postgres. It must not depend on the AWS SDK,
+//! Lambda crates or HTTP types; credentials arrive through the [`pool::CredentialSource`] port.
+
+pub mod catalog;
+pub mod migrate;
+pub mod pool;
+pub mod seed;
+
+pub use pool::{CredentialSource, Db, DbError, DbSettings, StaticCredentials, TlsMode};

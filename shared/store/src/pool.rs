@@ -1,0 +1,318 @@
+//! Writer and reader pools sized for Lambda.
+//!
+//! One Lambda instance serves one request at a time, so its pool needs one or two connections; RDS Proxy
+//! multiplexes them onto the database. Connections are opened by [`Db::warm`] during init, so the first request
+//! does not pay for the TCP and TLS handshakes.
+//!
+//! The password is not part of the URL in production: it comes from a [`CredentialSource`] (Secrets Manager,
+//! wired at the edge) each time a connection opens. When the server rejects it (a rotated password), the pool
+//! asks the source to refresh once and retries.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Supplies database credentials and can be asked to refetch them after the server rejects them.
+///
+/// Contract: `password` MUST be cheap when cached (it runs on every new connection); `refresh` MUST fetch from the
+/// source of truth, bypassing any cache.
+pub trait CredentialSource: Send + Sync + 'static {
+    /// The user and password to connect with; `None` keeps whatever the URL says.
+    fn credentials(&self) -> BoxFuture<'_, anyhow::Result<Option<(String, kernel::SecretString)>>>;
+    /// Refetch after an authentication failure.
+    fn refresh(&self) -> BoxFuture<'_, anyhow::Result<()>>;
+}
+
+/// Credentials fixed at start-up (tests, local runs without a database secret).
+#[derive(Debug, Default)]
+pub struct StaticCredentials(pub Option<(String, kernel::SecretString)>);
+
+impl CredentialSource for StaticCredentials {
+    fn credentials(&self) -> BoxFuture<'_, anyhow::Result<Option<(String, kernel::SecretString)>>> {
+        Box::pin(async move { Ok(self.0.clone()) })
+    }
+    fn refresh(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Whether connections use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain TCP: local clusters only.
+    Disable,
+    /// TLS, verifying the server certificate against the public web roots (RDS Proxy presents an ACM
+    /// certificate that chains to them).
+    Require,
+}
+
+impl FromStr for TlsMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "disable" => Ok(TlsMode::Disable),
+            "require" => Ok(TlsMode::Require),
+            other => Err(format!("expected `disable` or `require`, got `{other}`")),
+        }
+    }
+}
+
+/// Everything needed to open the pools.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    /// Writer URL (`postgres://user@host:port/db`); a password here is used only when the credential source
+    /// gives none.
+    pub writer_url: String,
+    /// Read-replica URL; `None` reads from the writer.
+    pub reader_url: Option<String>,
+    /// Connections per pool per instance.
+    pub pool_size: usize,
+    pub tls: TlsMode,
+    pub connect_timeout: Duration,
+    /// How long a request waits for a free connection before the pool reports exhaustion.
+    pub wait_timeout: Duration,
+}
+
+impl DbSettings {
+    /// Local defaults for a URL: a tiny pool, no TLS.
+    pub fn local(url: &str) -> Self {
+        DbSettings {
+            writer_url: url.to_string(),
+            reader_url: None,
+            pool_size: 2,
+            tls: TlsMode::Disable,
+            connect_timeout: Duration::from_secs(3),
+            wait_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Database failures as callers need to tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had in time: shed load (503 with Retry-After).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] tokio_postgres::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => DbError::Unavailable(describe(&e)),
+            other => DbError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Text for a tokio-postgres error including SQLSTATE and server message (its `Display` says only "db error").
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        None => e.to_string(),
+    }
+}
+
+/// The writer pool and the reader pool (the same pool when no replica is configured).
+#[derive(Clone)]
+pub struct Db {
+    writer: Pool,
+    reader: Pool,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("writer", &self.writer.status())
+            .field("reader", &self.reader.status())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Builds both pools; opens no connection yet (see [`Db::warm`]).
+    pub fn new(settings: &DbSettings, credentials: Arc<dyn CredentialSource>) -> anyhow::Result<Self> {
+        let writer = build_pool(&settings.writer_url, settings, credentials.clone())?;
+        let reader = match &settings.reader_url {
+            Some(url) => build_pool(url, settings, credentials)?,
+            None => writer.clone(),
+        };
+        Ok(Db { writer, reader })
+    }
+
+    pub fn writer(&self) -> &Pool {
+        &self.writer
+    }
+
+    pub fn reader(&self) -> &Pool {
+        &self.reader
+    }
+
+    /// Opens the pools' connections now (cold start), so requests find them ready. Returns how many are open.
+    pub async fn warm(&self) -> Result<usize, DbError> {
+        let mut held = Vec::new();
+        for pool in self.pools() {
+            let size = pool.status().max_size;
+            for _ in 0..size {
+                held.push(pool.get().await?);
+            }
+        }
+        Ok(held.len())
+    }
+
+    /// Round-trips `SELECT 1` on the writer and the reader.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        for pool in self.pools() {
+            let client = pool.get().await?;
+            client.query_typed_one("SELECT 1", &[]).await?;
+        }
+        Ok(())
+    }
+
+    fn pools(&self) -> Vec<&Pool> {
+        if self.reader_is_writer() {
+            vec![&self.writer]
+        } else {
+            vec![&self.writer, &self.reader]
+        }
+    }
+
+    fn reader_is_writer(&self) -> bool {
+        // Pools are reference-counted handles; with no replica both handles point to one pool.
+        std::ptr::eq(self.writer.manager(), self.reader.manager())
+    }
+}
+
+/// Checks that `url` is a PostgreSQL connection URL, without connecting.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    url.parse::<tokio_postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn build_pool(url: &str, settings: &DbSettings, credentials: Arc<dyn CredentialSource>) -> anyhow::Result<Pool> {
+    let mut pg: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| anyhow::anyhow!("database URL is not a valid PostgreSQL URL: {e}"))?;
+    pg.connect_timeout(settings.connect_timeout);
+    pg.application_name("niaga");
+    let connect = CredentialedConnect {
+        credentials,
+        tls: settings.tls,
+        roots: tls_roots(settings.tls),
+    };
+    let manager = Manager::from_connect(
+        pg,
+        connect,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let timeouts = deadpool_postgres::Timeouts {
+        wait: Some(settings.wait_timeout),
+        create: Some(settings.connect_timeout),
+        recycle: Some(settings.connect_timeout),
+    };
+    Pool::builder(manager)
+        .max_size(settings.pool_size.max(1))
+        .timeouts(timeouts)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the connection pool: {e}"))
+}
+
+fn tls_roots(mode: TlsMode) -> Option<Arc<rustls::ClientConfig>> {
+    match mode {
+        TlsMode::Disable => None,
+        TlsMode::Require => {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .ok()?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Some(Arc::new(config))
+        }
+    }
+}
+
+/// Opens connections with the current credentials, refreshing them once on an authentication failure.
+struct CredentialedConnect {
+    credentials: Arc<dyn CredentialSource>,
+    tls: TlsMode,
+    roots: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl CredentialedConnect {
+    async fn open(
+        &self,
+        base: &tokio_postgres::Config,
+    ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
+        let mut cfg = base.clone();
+        match self.credentials.credentials().await {
+            Ok(Some((user, password))) => {
+                cfg.user(&user);
+                cfg.password(password.expose());
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "database credentials unavailable; using the URL's"),
+        }
+        match (&self.tls, &self.roots) {
+            (TlsMode::Require, Some(roots)) => {
+                let tls = tokio_postgres_rustls::MakeRustlsConnect::new((**roots).clone());
+                let (client, conn) = cfg.connect(tls).await?;
+                Ok((client, spawn_connection(conn)))
+            }
+            _ => {
+                let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+                Ok((client, spawn_connection(conn)))
+            }
+        }
+    }
+}
+
+fn spawn_connection<S, T>(conn: tokio_postgres::Connection<S, T>) -> tokio::task::JoinHandle<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %describe(&e), "database connection closed");
+        }
+    })
+}
+
+impl deadpool_postgres::Connect for CredentialedConnect {
+    fn connect(
+        &self,
+        pg_config: &tokio_postgres::Config,
+    ) -> BoxFuture<'_, Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>> {
+        let base = pg_config.clone();
+        Box::pin(async move {
+            match self.open(&base).await {
+                Err(e) if e.code() == Some(&SqlState::INVALID_PASSWORD) => {
+                    tracing::warn!("database rejected the password; refreshing credentials once");
+                    if let Err(re) = self.credentials.refresh().await {
+                        tracing::error!(error = %re, "refreshing database credentials failed");
+                        return Err(e);
+                    }
+                    self.open(&base).await
+                }
+                other => other,
+            }
+        })
+    }
+}

@@ -1,0 +1,147 @@
+//! Test support shared by every crate's tests. Only ever a `[dev-dependencies]` entry: no deployed binary may
+//! link it.
+//!
+//! `cargo xtask test` starts a project-local PostgreSQL cluster and moto, prepares two template databases
+//! (`niaga_tpl_empty`: migrated; `niaga_tpl_seeded`: migrated and seeded small), and exports:
+//! - `NIAGA_TEST_PG`: an admin URL to the cluster;
+//! - `AWS_ENDPOINT_URL` and test credentials for moto.
+//!
+//! A test asks for [`fresh_db`] and gets its own database cloned from a template in a few milliseconds, so
+//! tests never see each other's rows and can run in parallel.
+
+use std::path::PathBuf;
+
+/// Template database names, created by `cargo xtask test`.
+pub const TEMPLATE_EMPTY: &str = "niaga_tpl_empty";
+pub const TEMPLATE_SEEDED: &str = "niaga_tpl_seeded";
+/// Sizes seeded into [`TEMPLATE_SEEDED`].
+pub const SEEDED_PRODUCTS: usize = 600;
+pub const SEEDED_PARTNERS: usize = 40;
+
+fn must(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests through `cargo xtask test`, which starts PostgreSQL and moto")
+    })
+}
+
+/// The cluster's admin URL.
+pub fn admin_url() -> String {
+    must("NIAGA_TEST_PG")
+}
+
+/// moto's endpoint.
+pub fn moto_endpoint() -> String {
+    must("AWS_ENDPOINT_URL")
+}
+
+/// A database of one's own.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// Pools over this database with local settings.
+    pub fn db(&self) -> store::Db {
+        store::Db::new(
+            &store::DbSettings::local(&self.url),
+            std::sync::Arc::new(store::StaticCredentials(None)),
+        )
+        .expect("pool settings are valid")
+    }
+
+    /// A plain client.
+    pub async fn client(&self) -> tokio_postgres::Client {
+        connect(&self.url).await
+    }
+}
+
+/// Which template to clone.
+#[derive(Debug, Clone, Copy)]
+pub enum Template {
+    /// No tables at all (PostgreSQL's `template0`): for migration tests.
+    Blank,
+    /// Migrated, no rows beyond the migrations' own.
+    Empty,
+    /// Migrated and seeded with [`SEEDED_PRODUCTS`] products and [`SEEDED_PARTNERS`] partners.
+    Seeded,
+}
+
+/// Group role whose members must log in with a password in the test cluster (`cargo xtask test` sets this up).
+pub const PASSWORD_AUTH_ROLE: &str = "niaga_password_auth";
+
+/// Creates a fresh database from a template.
+pub async fn fresh_db(template: Template) -> TestDb {
+    let admin = admin_url();
+    let tpl = match template {
+        Template::Blank => "template0",
+        Template::Empty => TEMPLATE_EMPTY,
+        Template::Seeded => TEMPLATE_SEEDED,
+    };
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let client = connect(&admin).await;
+    // Identifiers cannot be bound; `name` is generated above and `tpl` is a constant.
+    client
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {tpl}"))
+        .await
+        .unwrap_or_else(|e| panic!("creating {name} from {tpl}: {}", store::pool::describe(&e)));
+    let url = with_database(&admin, &name);
+    TestDb { name, url }
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("a URL with a database path");
+    let query = url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    format!("{base}/{db}{query}")
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {}", store::pool::describe(&e)));
+    tokio::spawn(conn);
+    client
+}
+
+/// SDK configuration pointing at moto.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "testkit",
+        ))
+        .load()
+        .await
+}
+
+/// Creates a secret with a unique name in moto and returns the name.
+pub async fn put_secret(prefix: &str, value: &str) -> String {
+    let name = format!("{prefix}/{}", uuid::Uuid::new_v4().simple());
+    let client = aws_sdk_secretsmanager::Client::new(&aws_config().await);
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("moto creates the secret");
+    name
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
+}
+
+/// A sample event from `events/`, parsed.
+pub fn event(path: &str) -> serde_json::Value {
+    let full = workspace_root().join("events").join(path);
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {}: {e}", full.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", full.display()))
+}

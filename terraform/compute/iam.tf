@@ -1,0 +1,70 @@
+# One role per function, allowed only what that function needs: writing its own log group, reading
+# the secrets the manifest lists for it, consuming its own queue (sqs functions), and managing VPC
+# network interfaces when the functions run in a VPC.
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  for_each = local.functions
+
+  name               = each.value.physical_name
+  description        = "Runs the ${each.key} function (${var.env})."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+data "aws_iam_policy_document" "function" {
+  for_each = local.functions
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.function[each.key].arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.secrets) == 0 ? [] : [each.value.secrets]
+    content {
+      sid       = "OwnSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [for s in statement.value : var.secret_arns[s]]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.value.kind == "sqs" ? [each.value.queue] : []
+    content {
+      sid = "OwnQueue"
+      actions = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+      ]
+      resources = [var.queue_arns[statement.value]]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  for_each = local.functions
+
+  name   = "least-privilege"
+  role   = aws_iam_role.function[each.key].id
+  policy = data.aws_iam_policy_document.function[each.key].json
+}
+
+# Creating, describing and deleting network interfaces has no resource-level scoping in IAM.
+resource "aws_iam_role_policy_attachment" "vpc_access" {
+  for_each = length(var.lambda_subnet_ids) == 0 ? {} : local.functions
+
+  role       = aws_iam_role.function[each.key].name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}

@@ -1,0 +1,63 @@
+# Everything here is derived from the manifest: each function, route, schedule and queue consumer
+# exists because niaga.json lists it. Nothing is spelled out by hand, and the drift test
+# (xtask/tests/drift.rs) plans this layer and compares its route keys with the manifest's.
+
+locals {
+  manifest = jsondecode(file("${path.module}/../../niaga.json"))
+  defaults = local.manifest.defaults
+
+  artifacts_dir = abspath(coalesce(var.artifacts_dir, "${path.module}/../../target/lambda"))
+
+  functions = {
+    for f in local.manifest.functions : f.name => {
+      kind                 = f.kind
+      description          = f.description
+      memory_mb            = f.memory_mb
+      timeout_s            = f.timeout_s
+      secrets              = lookup(f, "secrets", [])
+      routes               = lookup(f, "routes", [])
+      queue                = lookup(f, "queue", null)
+      batch_size           = lookup(f, "batch_size", null)
+      max_concurrency      = lookup(f, "max_concurrency", null)
+      reserved_concurrency = lookup(f, "reserved_concurrency", null)
+      physical_name        = "niaga-${var.env}-${f.name}"
+      zip                  = "${local.artifacts_dir}/${f.name}/bootstrap.zip"
+    }
+  }
+
+  http_functions = { for k, f in local.functions : k => f if f.kind == "http" }
+  sqs_functions  = { for k, f in local.functions : k => f if f.kind == "sqs" }
+
+  # Route key ("GET /products/{sku}") => the function serving it.
+  routes = merge([
+    for k, f in local.functions : { for r in f.routes : "${r.method} ${r.path}" => k }
+  ]...)
+
+  schedules = { for s in lookup(local.manifest, "schedules", []) : s.name => s }
+
+  # "<schedule>/<function>" => one EventBridge target, with the manifest's constant input if any.
+  schedule_targets = merge([
+    for s in values(local.schedules) : {
+      for t in s.targets : "${s.name}/${t}" => {
+        schedule = s.name
+        function = t
+        input    = lookup(s, "input", null) == null ? null : jsonencode(s.input)
+      }
+    }
+  ]...)
+
+  # The environment every function starts with; platform's typed config reads it at cold start.
+  common_environment = merge(
+    {
+      NIAGA_ENV           = var.env
+      NIAGA_APP_SECRET_ID = "niaga/${var.env}/app"
+      NIAGA_DB_SECRET_ID  = "niaga/${var.env}/database"
+      DATABASE_TLS        = var.database_tls
+    },
+    var.database_url == null ? {} : {
+      DATABASE_URL        = var.database_url
+      DATABASE_READER_URL = coalesce(var.database_reader_url, var.database_url)
+    },
+    local.emulated ? { AWS_ENDPOINT_URL = var.aws_endpoint } : {},
+  )
+}

@@ -1,0 +1,112 @@
+variable "env" {
+  description = "Environment name used in every physical name (niaga-<env>-<function>, niaga/<env>/<secret>). `local` for the emulator, `prod` for production."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,11}$", var.env))
+    error_message = "env must be 2-12 lowercase letters or digits, starting with a letter (for example local or prod)."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy into. Production runs in ap-southeast-3 (Jakarta); the local emulator uses us-east-1."
+  type        = string
+}
+
+variable "aws_endpoint" {
+  description = "Base URL of an AWS emulator (moto), for example http://127.0.0.1:5000. null (the default) targets real AWS. When set, the provider uses test credentials and every function gets AWS_ENDPOINT_URL with this value."
+  type        = string
+  default     = null
+}
+
+variable "artifacts_dir" {
+  description = "Folder holding cargo-lambda's output, one <function>/bootstrap.zip per manifest function (cargo lambda build --release --arm64 --output-format zip). null means the workspace's target/lambda."
+  type        = string
+  default     = null
+}
+
+variable "queue_arns" {
+  description = "ARN of each manifest queue, by manifest name: the persistence layer's queue_arns output (terraform/tf passes it)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for f in values(local.sqs_functions) : contains(keys(var.queue_arns), f.queue)])
+    error_message = "queue_arns lacks a queue that an sqs function consumes: apply the persistence layer first (terraform/tf passes its outputs)."
+  }
+}
+
+variable "secret_arns" {
+  description = "ARN of each manifest secret, by manifest name: the persistence layer's secret_arns output (terraform/tf passes it)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for f in values(local.functions) : alltrue([for s in f.secrets : contains(keys(var.secret_arns), s)])])
+    error_message = "secret_arns lacks a secret that a function reads: apply the persistence layer first (terraform/tf passes its outputs)."
+  }
+}
+
+variable "database_url" {
+  description = "postgres://host:port/database of the writer (the RDS Proxy in production, the local cluster on a laptop), without credentials: they come from the database secret. Given to functions as DATABASE_URL; null leaves it unset."
+  type        = string
+  default     = null
+}
+
+variable "database_reader_url" {
+  description = "postgres://host:port/database for reads that may be slightly stale (the read replica). Given to functions as DATABASE_READER_URL; null means the writer's URL."
+  type        = string
+  default     = null
+}
+
+variable "database_tls" {
+  description = "Given to functions as DATABASE_TLS: `require` (verify the server certificate; RDS and RDS Proxy) or `disable` (plain TCP to a local cluster)."
+  type        = string
+  default     = "require"
+
+  validation {
+    condition     = contains(["require", "disable"], var.database_tls)
+    error_message = "database_tls must be require or disable."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days to keep each function's CloudWatch logs and the API access logs."
+  type        = number
+  default     = 30
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Steady-state requests per second the HTTP API's $default stage accepts across all routes before answering 429."
+  type        = number
+  default     = 5000
+}
+
+variable "api_throttling_burst_limit" {
+  description = "Burst (token bucket size) of the HTTP API's $default stage."
+  type        = number
+  default     = 2500
+}
+
+variable "cors_allow_origins" {
+  description = "Origins allowed by CORS on the HTTP API, spelled out (no wildcard). Empty means no CORS configuration."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = !contains(var.cors_allow_origins, "*")
+    error_message = "CORS origins must be explicit; \"*\" is not allowed."
+  }
+}
+
+variable "lambda_subnet_ids" {
+  description = "Private subnets for the functions, so they reach the RDS Proxy. Empty runs them outside any VPC (the local stack)."
+  type        = list(string)
+  default     = []
+}
+
+variable "lambda_security_group_ids" {
+  description = "Security groups of the functions when lambda_subnet_ids is set; the database security group must accept 5432 from them."
+  type        = list(string)
+  default     = []
+}

@@ -1,0 +1,6 @@
+# No RDS on the emulator: PostgreSQL runs on the developer's machine. Everything is throwaway, so
+# nothing is protected and deleted secret names are free again at once. cargo xtask up passes the
+# first secret values as TF_VAR_secret_values.
+create_database             = false
+protect_data                = false
+secret_recovery_window_days = 0

@@ -1,0 +1,5 @@
+# Production data is protected (deletion protection, final snapshot) by the variable defaults.
+# The network ids and the first secret values are not kept in git: pass them at apply time, e.g.
+#   terraform/tf prod persistence apply -var-file=$PWD/prod.network.tfvars  (vpc_id, database_subnet_ids,
+#   database_security_group_ids), with TF_VAR_secret_values exported from the team's secret store.
+create_database = true

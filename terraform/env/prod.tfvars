@@ -1,0 +1,3 @@
+# Production, shared by every layer.
+env    = "prod"
+region = "ap-southeast-3"

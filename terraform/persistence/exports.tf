@@ -1,0 +1,57 @@
+# The bucket that export jobs write to (thousands of rows, downloaded through presigned URLs).
+# Private, encrypted, and self-cleaning: objects expire after var.exports_expiry_days.
+
+locals {
+  exports_bucket = coalesce(var.exports_bucket_name, "niaga-${var.env}-exports-${data.aws_caller_identity.current.account_id}")
+}
+
+resource "aws_s3_bucket" "exports" {
+  bucket        = local.exports_bucket
+  force_destroy = !var.protect_data
+}
+
+resource "aws_s3_bucket_public_access_block" "exports" {
+  bucket = aws_s3_bucket.exports.id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "exports" {
+  bucket = aws_s3_bucket.exports.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "exports" {
+  bucket = aws_s3_bucket.exports.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "exports" {
+  bucket = aws_s3_bucket.exports.id
+
+  rule {
+    id     = "expire-exports"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.exports_expiry_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}

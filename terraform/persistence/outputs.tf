@@ -1,0 +1,76 @@
+output "queue_urls" {
+  description = "URL of each manifest queue, by manifest name."
+  value       = { for k, q in aws_sqs_queue.this : k => q.url }
+}
+
+output "queue_arns" {
+  description = "ARN of each manifest queue, by manifest name."
+  value       = { for k, q in aws_sqs_queue.this : k => q.arn }
+}
+
+output "dlq_urls" {
+  description = "URL of each queue's dead-letter queue, by manifest queue name."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.url }
+}
+
+output "dlq_arns" {
+  description = "ARN of each queue's dead-letter queue, by manifest queue name."
+  value       = { for k, q in aws_sqs_queue.dlq : k => q.arn }
+}
+
+output "secret_arns" {
+  description = "ARN of each manifest secret, by manifest name."
+  value       = { for k, s in aws_secretsmanager_secret.this : k => s.arn }
+}
+
+output "secret_ids" {
+  description = "Name (secret id) of each manifest secret, by manifest name: niaga/<env>/<name>."
+  value       = { for k, s in aws_secretsmanager_secret.this : k => s.name }
+}
+
+output "table_names" {
+  description = "Physical name of each manifest table, by manifest name."
+  value       = { for k, t in aws_dynamodb_table.this : k => t.name }
+}
+
+output "table_arns" {
+  description = "ARN of each manifest table, by manifest name."
+  value       = { for k, t in aws_dynamodb_table.this : k => t.arn }
+}
+
+output "exports_bucket" {
+  description = "Name of the exports bucket."
+  value       = aws_s3_bucket.exports.bucket
+}
+
+output "database_endpoint" {
+  description = "Writer endpoint (host) of the RDS Proxy; null when create_database is false."
+  value       = var.create_database ? aws_db_proxy.this[0].endpoint : null
+}
+
+output "database_reader_endpoint" {
+  description = "Host of the read replica; null when create_database is false."
+  value       = var.create_database ? aws_db_instance.replica[0].address : null
+}
+
+output "database_url" {
+  description = "postgres:// URL of the writer through the proxy, without credentials (they come from the database secret); null when create_database is false."
+  value       = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null
+}
+
+output "database_reader_url" {
+  description = "postgres:// URL of the read replica, without credentials; null when create_database is false."
+  value       = var.create_database ? "postgres://${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.database_name}" : null
+}
+
+# Exactly the compute layer's input variables of the same names. terraform/tf writes this object to a
+# var file before planning compute, so the two layers stay wired without terraform_remote_state.
+output "compute_inputs" {
+  description = "The values the compute layer takes from this layer, named like its variables."
+  value = {
+    queue_arns          = { for k, q in aws_sqs_queue.this : k => q.arn }
+    secret_arns         = { for k, s in aws_secretsmanager_secret.this : k => s.arn }
+    database_url        = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null
+    database_reader_url = var.create_database ? "postgres://${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.database_name}" : null
+  }
+}

@@ -1,0 +1,225 @@
+//! `cargo xtask bench`: package size and cold start per function.
+//!
+//! - Package size: `cargo lambda build --release --arm64 --output-format zip`, the zip Lambda would receive.
+//! - Cold start: process spawn to first response under the local Lambda runtime, for a release build on this
+//!   machine (arm64 binaries do not run here), with real PostgreSQL and moto behind it: the function fetches its
+//!   secrets and opens its connections exactly as in AWS. Each figure is the median of several cold starts,
+//!   interleaved with the same number of `hello-lambda` cold starts, and reported as a ratio to hello-lambda,
+//!   because absolute times on a shared two-core machine are noise.
+//!
+//! Results print as a Markdown table and go to `target/bench/skeleton.md`.
+
+use crate::localrt::{FunctionSpec, LocalRuntime, RuntimeOptions};
+use crate::manifest::Manifest;
+use crate::services::{self, step, Moto, Postgres};
+use crate::stack::StackSettings;
+use anyhow::{bail, Context, Result};
+use std::process::Command;
+use std::time::Duration;
+
+/// Zip size target from the skeleton issue.
+const ZIP_TARGET_BYTES: u64 = 4 * 1024 * 1024;
+/// Cold-start target as a ratio to hello-lambda.
+const COLD_TARGET_RATIO: f64 = 1.3;
+const HELLO: &str = "hello-lambda";
+
+/// The event each function answers on its first invocation in the benchmark.
+fn bench_event(function: &str) -> &'static str {
+    match function {
+        "catalog-api" => "catalog-api/get-product.json",
+        "health-api" => "health-api/get-health.json",
+        _ => "warmup.json",
+    }
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(crate::workspace_root());
+    c
+}
+
+pub async fn run(args: &[String]) -> Result<()> {
+    let rounds: usize = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse())
+        .transpose()
+        .context("--rounds takes a number")?
+        .unwrap_or(15);
+    let skip_zip = args.iter().any(|a| a == "--no-zip");
+    let manifest = Manifest::load_workspace()?;
+    let mut names: Vec<String> = manifest.functions.iter().map(|f| f.name.clone()).collect();
+    names.push(HELLO.to_string());
+
+    let sizes = if skip_zip { Vec::new() } else { zip_sizes(&names)? };
+
+    step("building release binaries for this machine (cold-start measurement)");
+    let mut build = cargo();
+    build.args(["build", "--release", "--quiet"]);
+    for n in &names {
+        build.args(["-p", n]);
+    }
+    services::run_visible(&mut build, "cargo build --release")?;
+
+    let cold = cold_starts(&manifest, rounds).await?;
+
+    let mut table = String::new();
+    table.push_str(&format!(
+        "| function | zip (arm64) | zip target ≤ 4 MB | cold start / hello-lambda (median of {rounds}) | target ≤ {COLD_TARGET_RATIO}× |\n"
+    ));
+    table.push_str("|---|---:|:--:|---:|:--:|\n");
+    let hello_ms = cold
+        .iter()
+        .find(|(n, _)| n == HELLO)
+        .map(|(_, ms)| *ms)
+        .context("hello-lambda measured")?;
+    for name in &names {
+        let size = sizes.iter().find(|(n, _)| n == name).map(|(_, b)| *b);
+        let ms = cold.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms);
+        let ratio = ms.map(|m| m / hello_ms);
+        table.push_str(&format!(
+            "| {name} | {} | {} | {} | {} |\n",
+            size.map_or("-".into(), |b| format!("{:.2} MB", b as f64 / 1_048_576.0)),
+            size.map_or("-", |b| if b <= ZIP_TARGET_BYTES { "yes" } else { "no" }),
+            ratio.map_or("-".into(), |r| format!("{r:.2}×")),
+            if name == HELLO {
+                "baseline"
+            } else if ratio.is_some_and(|r| r <= COLD_TARGET_RATIO) {
+                "yes"
+            } else {
+                "no"
+            },
+        ));
+    }
+    table.push_str(&format!(
+        "\nhello-lambda cold start (the baseline): median {hello_ms:.1} ms on this machine; ratios are what to compare.\n"
+    ));
+    println!("\n{table}");
+    let out = crate::target_dir().join("bench");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("skeleton.md"), &table)?;
+    step(format!("wrote {}", out.join("skeleton.md").display()));
+    Ok(())
+}
+
+/// Builds each function's arm64 zip with cargo-lambda and returns the sizes.
+fn zip_sizes(names: &[String]) -> Result<Vec<(String, u64)>> {
+    services::ensure_pip("cargo-lambda", "cargo-lambda")?;
+    // cargo-lambda cross-compiles with zig; the ziglang wheel provides it.
+    let has_zig = services::which("zig").is_some()
+        || Command::new("python3")
+            .args(["-c", "import ziglang"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !has_zig {
+        step("installing ziglang from PyPI (cross-compiling to arm64)");
+        services::run_visible(
+            Command::new("pip3").args(["install", "--quiet", "ziglang"]),
+            "pip install ziglang",
+        )?;
+    }
+    let mut sizes = Vec::new();
+    for name in names {
+        step(format!(
+            "cargo lambda build --release --arm64 --output-format zip -p {name}"
+        ));
+        let mut c = cargo();
+        c.args([
+            "lambda",
+            "build",
+            "--release",
+            "--arm64",
+            "--output-format",
+            "zip",
+            "-p",
+            name,
+        ]);
+        services::run_visible(&mut c, "cargo lambda build")?;
+        let zip = crate::target_dir().join("lambda").join(name).join("bootstrap.zip");
+        let bytes = std::fs::metadata(&zip)
+            .with_context(|| format!("{} was not produced", zip.display()))?
+            .len();
+        sizes.push((name.clone(), bytes));
+    }
+    Ok(sizes)
+}
+
+/// Median cold start in milliseconds per function (and hello-lambda), interleaved round by round.
+async fn cold_starts(manifest: &Manifest, rounds: usize) -> Result<Vec<(String, f64)>> {
+    let pg = Postgres::start(
+        std::env::var("NIAGA_PG_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(54329),
+    )?;
+    crate::localdb::prepare(
+        &pg.url("postgres"),
+        "niaga_bench",
+        Some(store::seed::SeedSize::default()),
+    )
+    .await?;
+    let moto = Moto::start(5020)?;
+    std::env::set_var("AWS_ENDPOINT_URL", moto.endpoint());
+    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let app_secret = testkit::put_secret(
+        "niaga/bench/app",
+        &serde_json::json!({ "jwt_signing_key": key }).to_string(),
+    )
+    .await;
+    let db_secret = testkit::put_secret("niaga/bench/database", r#"{"username":"postgres","password":"bench"}"#).await;
+    let settings = StackSettings {
+        database_url: pg.url("niaga_bench"),
+        aws_endpoint: moto.endpoint(),
+        app_secret_id: app_secret,
+        db_secret_id: Some(db_secret),
+        log: "warn".into(),
+    };
+    let mut specs = settings.specs(manifest, "release");
+    specs.push(FunctionSpec::new(HELLO, crate::bin_path("release", HELLO)).with_timeout_s(10));
+    let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let options = RuntimeOptions {
+        log_dir: Some(services::state_dir().join("logs/bench")),
+        echo: false,
+        ..Default::default()
+    };
+    let mut rt = LocalRuntime::start_with(([127, 0, 0, 1], 0).into(), specs, options).await?;
+    let mut samples: Vec<(String, Vec<f64>)> = names.iter().map(|n| (n.clone(), Vec::new())).collect();
+    step(format!(
+        "measuring cold starts: {rounds} rounds × {} functions",
+        names.len()
+    ));
+    for round in 0..=rounds {
+        for (name, list) in samples.iter_mut() {
+            let event = testkit::event(bench_event(name));
+            let inv = rt
+                .invoke(name, event, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            if let Err(e) = &inv.response {
+                bail!("{name} failed its benchmark invocation: {e}");
+            }
+            let stats = rt.stats(name).context("stats")?;
+            let last = stats.instances.last().context("an instance ran")?;
+            let first = last.first_response.context("a first response was timed")?;
+            // Round 0 warms the file cache and the database; it is not counted.
+            if round > 0 {
+                list.push(first.as_secs_f64() * 1000.0);
+            }
+            rt.kill_instances(name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    rt.shutdown().await;
+    drop(moto);
+    Ok(samples.into_iter().map(|(n, mut v)| (n, median(&mut v))).collect())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}

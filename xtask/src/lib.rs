@@ -1,0 +1,71 @@
+//! Niaga's developer tooling, as a library so its parts can be tested: the manifest, the local services
+//! (PostgreSQL cluster, moto), the local Lambda runtime, the local API gateway with its SQS pollers and schedule
+//! firing, and the generators. `src/main.rs` turns these into `cargo xtask <command>`.
+//!
+//! # Layout
+//! - [`manifest`]: typed `niaga.json`.
+//! - [`localrt`]: a local Lambda service: the Runtime API for function processes and the Invoke API for callers.
+//! - [`gateway`]: API Gateway HTTP API v2 emulation, SQS event-source pollers, EventBridge schedule firing.
+//! - [`bench`]: package size and cold-start benchmarks.
+//! - [`cron`]: EventBridge `cron(...)` / `rate(...)` expressions, evaluated in UTC.
+//! - [`sam`]: `template.yaml` (AWS SAM) generated from the manifest.
+//!
+//! This crate is never deployed; no function may depend on it.
+
+pub mod bench;
+pub mod cron;
+pub mod gateway;
+pub mod localdb;
+pub mod localrt;
+pub mod manifest;
+pub mod sam;
+pub mod services;
+pub mod stack;
+
+use std::path::{Path, PathBuf};
+
+/// Environment name used in local physical resource names (`niaga-local-<queue>`, `niaga/local/<secret>`).
+pub const LOCAL_ENV: &str = "local";
+
+/// The workspace root (the folder holding `niaga.json`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
+}
+
+/// Cargo's target directory, honouring `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+/// Path of a workspace binary built in the given profile (`debug` or `release`).
+pub fn bin_path(profile: &str, name: &str) -> PathBuf {
+    target_dir().join(profile).join(name)
+}
+
+/// Physical name of a queue in an environment: `niaga-<env>-<name>`, with `.fifo` for FIFO queues.
+pub fn queue_physical_name(env: &str, name: &str, fifo: bool) -> String {
+    format!("niaga-{env}-{name}{}", if fifo { ".fifo" } else { "" })
+}
+
+/// Physical name of a secret in an environment: `niaga/<env>/<name>`.
+pub fn secret_physical_name(env: &str, name: &str) -> String {
+    format!("niaga/{env}/{name}")
+}
+
+/// Physical name of a DynamoDB table in an environment: `niaga-<env>-<name>`.
+pub fn table_physical_name(env: &str, name: &str) -> String {
+    format!("niaga-{env}-{name}")
+}

@@ -1,0 +1,99 @@
+//! Databases in the local cluster: `niaga` for the running stack (migrated and seeded), and the templates the
+//! tests clone (`niaga_tpl_empty`, `niaga_tpl_seeded`).
+
+use crate::services::step;
+use anyhow::{Context, Result};
+use std::time::Instant;
+
+async fn connect(url: &str) -> Result<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to {url}: {}", store::pool::describe(&e)))?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+fn db_url(admin_url: &str, db: &str) -> String {
+    let (base, _) = admin_url.rsplit_once('/').unwrap_or((admin_url, ""));
+    format!("{base}/{db}")
+}
+
+async fn exists(admin: &tokio_postgres::Client, db: &str) -> Result<bool> {
+    Ok(admin
+        .query_typed_opt(
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            &[(&db, tokio_postgres::types::Type::TEXT)],
+        )
+        .await?
+        .is_some())
+}
+
+/// Creates `db` when missing, migrates it, and seeds it when `seed` is given.
+pub async fn prepare(admin_url: &str, db: &str, seed: Option<store::seed::SeedSize>) -> Result<()> {
+    let admin = connect(admin_url).await?;
+    if !exists(&admin, db).await? {
+        // Identifiers cannot be bound; `db` comes from this crate's constants.
+        admin.batch_execute(&format!("CREATE DATABASE {db}")).await?;
+    }
+    let mut client = connect(&db_url(admin_url, db)).await?;
+    let report = store::migrate::run(&mut client, store::migrate::MIGRATIONS)
+        .await
+        .with_context(|| format!("migrating {db}"))?;
+    if !report.applied.is_empty() {
+        step(format!("{db}: applied {}", report.applied.join(", ")));
+    }
+    if let Some(size) = seed {
+        let t = Instant::now();
+        let r = store::seed::run(&mut client, size)
+            .await
+            .with_context(|| format!("seeding {db}"))?;
+        if r.products > 0 {
+            step(format!(
+                "{db}: seeded {} products, {} prices, {} partners, {} warehouses, {} stock rows in {:.1} s",
+                r.products,
+                r.prices,
+                r.partners,
+                r.warehouses,
+                r.inventory,
+                t.elapsed().as_secs_f64()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Recreates the test templates from scratch and drops databases left by earlier test runs.
+pub async fn prepare_test_templates(admin_url: &str) -> Result<()> {
+    let admin = connect(admin_url).await?;
+    admin
+        .batch_execute(&format!(
+            "DO $$ BEGIN CREATE ROLE {0} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+            crate::services::PASSWORD_AUTH_ROLE
+        ))
+        .await?;
+    let leftovers = admin
+        .query_typed("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'", &[])
+        .await?;
+    for row in leftovers {
+        let name: String = row.get(0);
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+    }
+    for tpl in [testkit::TEMPLATE_EMPTY, testkit::TEMPLATE_SEEDED] {
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {tpl} WITH (FORCE)"))
+            .await?;
+    }
+    prepare(admin_url, testkit::TEMPLATE_EMPTY, None).await?;
+    prepare(
+        admin_url,
+        testkit::TEMPLATE_SEEDED,
+        Some(store::seed::SeedSize {
+            products: testkit::SEEDED_PRODUCTS,
+            partners: testkit::SEEDED_PARTNERS,
+        }),
+    )
+    .await?;
+    Ok(())
+}

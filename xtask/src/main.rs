@@ -1,0 +1,318 @@
+//! `cargo xtask <command>`: Niaga's developer commands. Run `cargo xtask help` for the list.
+
+use anyhow::{bail, Context, Result};
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use xtask::manifest::Manifest;
+use xtask::services::{self, step, Moto, Postgres};
+use xtask::stack::StackSettings;
+
+const HELP: &str = "\
+cargo xtask <command>
+
+  up [--check]     run the whole system locally: PostgreSQL (migrated, seeded), moto with the terraform
+                   persistence layer applied, every function under the local Lambda runtime, and the gateway.
+                   --check brings it up, probes it through the gateway, and shuts down.
+  test [ARGS..]    run every test against a project-local PostgreSQL and moto (ARGS go to cargo nextest)
+  gen              regenerate template.yaml from niaga.json
+  seed             migrate and seed the local database (what `up` does first)
+  down             stop the local PostgreSQL cluster and any moto this project left running
+  bench            build release zips and measure package size and cold start against a hello-world lambda
+
+Environment: NIAGA_PG_PORT (54329), NIAGA_MOTO_PORT (5000; tests use 5010), NIAGA_GATEWAY_PORT (3000),
+NIAGA_INVOKE_PORT (9000).";
+
+fn port(var: &str, default: u16) -> Result<u16> {
+    match std::env::var(var) {
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("{var} must be a port number, got `{v}`")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = args
+        .split_first()
+        .map(|(c, r)| (c.as_str(), r.to_vec()))
+        .unwrap_or(("help", vec![]));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cmd {
+        "up" => rt.block_on(up(rest.iter().any(|a| a == "--check"))),
+        "test" => test(&rest),
+        "gen" => gen(),
+        "seed" => rt.block_on(seed()),
+        "down" => down(),
+        "bench" => rt.block_on(xtask::bench::run(&rest)),
+        "help" | "--help" | "-h" => {
+            println!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+fn pg_port() -> Result<u16> {
+    port("NIAGA_PG_PORT", 54329)
+}
+
+async fn seed() -> Result<()> {
+    let pg = Postgres::start(pg_port()?)?;
+    xtask::localdb::prepare(&pg.url("postgres"), "niaga", Some(store::seed::SeedSize::default())).await
+}
+
+fn down() -> Result<()> {
+    let pg_dir = services::state_dir().join("pg");
+    if pg_dir.exists() {
+        step("stopping PostgreSQL");
+        Postgres::start(pg_port()?)?.stop()?;
+    }
+    for entry in std::fs::read_dir(services::state_dir()).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("moto-") && name.ends_with(".pid") {
+            let pid = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            step(format!("stopping moto (pid {})", pid.trim()));
+            let _ = Command::new("kill").arg(pid.trim()).status();
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn gen() -> Result<()> {
+    let manifest = Manifest::load_workspace()?;
+    let path = xtask::workspace_root().join("template.yaml");
+    std::fs::write(&path, xtask::sam::render(&manifest))?;
+    step(format!("wrote {}", path.display()));
+    Ok(())
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(xtask::workspace_root());
+    c
+}
+
+/// The local application secrets, generated once per checkout and kept in `.niaga/` (git-ignored).
+fn local_secret_values() -> Result<serde_json::Value> {
+    let path = services::state_dir().join("local-secrets.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(v) = serde_json::from_str(&text) {
+            return Ok(v);
+        }
+    }
+    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let v = serde_json::json!({
+        "app": { "jwt_signing_key": key },
+        "database": { "username": "postgres", "password": "local-cluster-trusts-loopback" },
+    });
+    std::fs::create_dir_all(services::state_dir())?;
+    std::fs::write(&path, serde_json::to_string_pretty(&v)?)?;
+    Ok(v)
+}
+
+/// Applies the persistence layer (queues, tables, secrets, bucket) to moto with the project's terraform.
+fn apply_terraform(moto: &Moto, secrets: &serde_json::Value) -> Result<()> {
+    if services::which("terraform").is_none() {
+        bail!(
+            "terraform is required to create the local queues, tables and secrets from terraform/: install it \
+             (https://developer.hashicorp.com/terraform/install) and run again"
+        );
+    }
+    step("applying terraform/persistence to moto (queues, tables, secrets)");
+    let secret_values: serde_json::Map<String, serde_json::Value> = secrets
+        .as_object()
+        .context("local secrets are an object")?
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string())))
+        .collect();
+    let wrapper = xtask::workspace_root().join("terraform/tf");
+    let mut cmd = Command::new("bash");
+    cmd.arg(&wrapper)
+        .args([
+            "local",
+            "persistence",
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ])
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env(
+            "TF_VAR_secret_values",
+            serde_json::Value::Object(secret_values).to_string(),
+        )
+        .env("TF_IN_AUTOMATION", "1");
+    let out = services::run(&mut cmd, "terraform apply (persistence, local)")?;
+    if let Some(line) = out.lines().find(|l| l.contains("Apply complete")) {
+        step(line.trim());
+    }
+    Ok(())
+}
+
+async fn up(check: bool) -> Result<()> {
+    let started = std::time::Instant::now();
+    let manifest = Manifest::load_workspace()?;
+    let pg = Postgres::start(pg_port()?)?;
+    xtask::localdb::prepare(&pg.url("postgres"), "niaga", Some(store::seed::SeedSize::default())).await?;
+    let moto = Moto::start(port("NIAGA_MOTO_PORT", 5000)?)?;
+    let secrets = local_secret_values()?;
+    apply_terraform(&moto, &secrets)?;
+
+    step("building the functions (cargo build --bins)");
+    services::run_visible(
+        cargo().args(["build", "--quiet", "--workspace", "--bins"]),
+        "cargo build",
+    )?;
+
+    let settings = StackSettings {
+        database_url: pg.url("niaga"),
+        aws_endpoint: moto.endpoint(),
+        app_secret_id: xtask::secret_physical_name(xtask::LOCAL_ENV, "app"),
+        db_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "database")),
+        log: std::env::var("NIAGA_LOG").unwrap_or_else(|_| "info".into()),
+    };
+    let invoke_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_INVOKE_PORT", 9000)?).into();
+    let gateway_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_GATEWAY_PORT", 3000)?).into();
+    let logs = services::state_dir().join("logs");
+    let options = xtask::localrt::RuntimeOptions {
+        log_dir: Some(logs.clone()),
+        echo: !check,
+        ..Default::default()
+    };
+    let mut runtime =
+        xtask::localrt::LocalRuntime::start_with(invoke_addr, settings.specs(&manifest, "debug"), options)
+            .await
+            .context("starting the local Lambda runtime")?;
+    // The gateway reaches the functions through the Invoke API, as API Gateway reaches Lambda.
+    let invoker = Arc::new(xtask::localrt::HttpInvoker::new(runtime.invoke_url()));
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto.endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "local",
+        ))
+        .load()
+        .await;
+    let gateway = xtask::gateway::Gateway::start(
+        gateway_addr,
+        manifest.clone(),
+        invoker,
+        Some(aws),
+        xtask::LOCAL_ENV.into(),
+    )
+    .await?;
+    let url = gateway.url();
+    println!();
+    println!(
+        "Niaga is running locally (ready in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    println!("  API gateway      {url}   (routes: {url}/_niaga/routes)");
+    println!(
+        "  Lambda invoke    {}   (cargo lambda invoke <function> --data-file events/...)",
+        runtime.invoke_url()
+    );
+    println!("  PostgreSQL       {}", pg.url("niaga"));
+    println!("  moto (AWS)       {}", moto.endpoint());
+    println!("  function logs    {}", logs.display());
+    println!();
+    println!("Try:");
+    println!("  curl -s '{url}/products?q=shampoo+argan&limit=3'");
+    println!("  curl -s '{url}/products/SHM-00001'");
+    println!("  curl -si '{url}/products?limit=101'");
+    println!("  curl -s '{url}/health'");
+    println!("  curl -s -X POST '{url}/_niaga/schedules/warmup/fire'");
+    println!();
+
+    let outcome = if check {
+        smoke_check(&url).await
+    } else {
+        println!("Press Ctrl-C to stop.");
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        println!();
+        Ok(())
+    };
+    step("shutting down");
+    gateway.shutdown().await;
+    runtime.shutdown().await;
+    drop(moto);
+    if pg.started_here() {
+        pg.stop()?;
+    }
+    outcome
+}
+
+/// `up --check`: the promises a new user relies on, through the gateway.
+async fn smoke_check(url: &str) -> Result<()> {
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{url}{path}")).send();
+    let r = get("/health").await?;
+    let status = r.status();
+    let body: serde_json::Value = r.json().await?;
+    if status != 200 || body["database"]["reachable"] != true {
+        bail!("GET /health: {status} {body}");
+    }
+    let r = get("/products?q=shampoo&limit=3").await?;
+    let status = r.status();
+    let body: serde_json::Value = r.json().await?;
+    if status != 200 || body["items"].as_array().map_or(0, Vec::len) == 0 {
+        bail!("GET /products?q=shampoo: {status} {body}");
+    }
+    let r = get("/products?limit=101").await?;
+    if r.status() != 400 {
+        bail!("GET /products?limit=101 answered {}", r.status());
+    }
+    let fired = http.post(format!("{url}/_niaga/schedules/warmup/fire")).send().await?;
+    if !fired.status().is_success() {
+        bail!("firing the warm-up schedule answered {}", fired.status());
+    }
+    step("check passed: /health, /products search, the limit rule and the warm-up schedule work");
+    Ok(())
+}
+
+fn test(args: &[String]) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let pg = Postgres::start(pg_port()?)?;
+    let admin = pg.url("postgres");
+    rt.block_on(xtask::localdb::prepare_test_templates(&admin))?;
+    let moto = Moto::start(port("NIAGA_TEST_MOTO_PORT", 5010)?)?;
+
+    step("building every binary (the runtime tests run the real function binaries)");
+    services::run_visible(cargo().args(["build", "--workspace", "--bins"]), "cargo build")?;
+
+    let nextest = Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut cmd = cargo();
+    if nextest {
+        step("running the tests (cargo nextest)");
+        cmd.args(["nextest", "run", "--no-fail-fast"]);
+    } else {
+        step("running the tests (cargo test; install cargo-nextest for a faster, clearer run)");
+        cmd.args(["test", "--no-fail-fast"]);
+    }
+    // The whole workspace unless the caller names packages (`cargo xtask test -p store`).
+    if !args
+        .iter()
+        .any(|a| a == "-p" || a == "--package" || a.starts_with("--package="))
+    {
+        cmd.arg("--workspace");
+    }
+    cmd.args(args).env("NIAGA_TEST_PG", &admin);
+    for (k, v) in services::aws_env(&moto.endpoint()) {
+        cmd.env(k, v);
+    }
+    let status = cmd.status().context("running cargo")?;
+    drop(moto);
+    if pg.started_here() {
+        pg.stop()?;
+    }
+    if !status.success() {
+        bail!("tests failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,194 @@
+//! The typed view of `niaga.json`, the one manifest of functions, routes, queues, schedules, secrets and
+//! tables. terraform reads the same file with `jsondecode`, `template.yaml` is generated from it, and the local
+//! gateway serves it; [`Manifest::load`] checks the cross-references so a typo fails here, not at deploy time.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The whole manifest.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Manifest {
+    pub project: String,
+    pub defaults: Defaults,
+    pub functions: Vec<Function>,
+    #[serde(default)]
+    pub queues: Vec<Queue>,
+    #[serde(default)]
+    pub schedules: Vec<Schedule>,
+    #[serde(default)]
+    pub secrets: Vec<SecretSpec>,
+    #[serde(default)]
+    pub tables: Vec<Table>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Defaults {
+    pub architecture: String,
+    pub runtime: String,
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+}
+
+/// What invokes a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// API Gateway HTTP API routes.
+    Http,
+    /// An SQS event source mapping.
+    Sqs,
+    /// An EventBridge schedule.
+    Schedule,
+    /// Invoked by hand or by a deploy step (for example `migrate`).
+    Job,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Function {
+    pub name: String,
+    pub kind: Kind,
+    pub description: String,
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    #[serde(default)]
+    pub latency_critical: bool,
+    /// Names from [`Manifest::secrets`] this function may read.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    /// For `kind: sqs`: the queue this function consumes.
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+    /// Reserved concurrency, where it protects a dependency.
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Route {
+    pub method: String,
+    /// API Gateway path syntax: `/products/{sku}`.
+    pub path: String,
+    /// Public routes need no JWT.
+    #[serde(default)]
+    pub public: bool,
+}
+
+impl Route {
+    /// The API Gateway route key, `GET /products/{sku}`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Queue {
+    pub name: String,
+    #[serde(default)]
+    pub fifo: bool,
+    pub visibility_timeout_s: u32,
+    /// Receives before a message moves to the queue's dead-letter queue.
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Schedule {
+    pub name: String,
+    pub description: String,
+    /// EventBridge syntax, always UTC: `cron(0/5 0-11 ? * * *)` or `rate(5 minutes)`.
+    pub expression: String,
+    /// What the expression means in Jakarta time (WIB, UTC+7).
+    pub wib: String,
+    pub targets: Vec<String>,
+    /// Constant input delivered to each target; absent means the EventBridge scheduled event.
+    #[serde(default)]
+    pub input: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SecretSpec {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Table {
+    pub name: String,
+    pub hash_key: String,
+    #[serde(default)]
+    pub range_key: Option<String>,
+    #[serde(default)]
+    pub ttl_attribute: Option<String>,
+}
+
+impl Manifest {
+    /// Reads and checks `niaga.json`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let manifest: Manifest = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    /// The manifest at the workspace root.
+    pub fn load_workspace() -> Result<Self> {
+        Self::load(&crate::workspace_root().join("niaga.json"))
+    }
+
+    pub fn function(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Every (function, route) pair.
+    pub fn routes(&self) -> impl Iterator<Item = (&Function, &Route)> {
+        self.functions.iter().flat_map(|f| f.routes.iter().map(move |r| (f, r)))
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut names = BTreeSet::new();
+        for f in &self.functions {
+            if !names.insert(f.name.as_str()) {
+                bail!("function `{}` is declared twice", f.name);
+            }
+            match f.kind {
+                Kind::Http if f.routes.is_empty() => bail!("http function `{}` has no routes", f.name),
+                Kind::Sqs => {
+                    let q = f
+                        .queue
+                        .as_deref()
+                        .with_context(|| format!("sqs function `{}` names no queue", f.name))?;
+                    if !self.queues.iter().any(|x| x.name == q) {
+                        bail!("function `{}` consumes unknown queue `{q}`", f.name);
+                    }
+                }
+                _ => {}
+            }
+            for s in &f.secrets {
+                if !self.secrets.iter().any(|x| &x.name == s) {
+                    bail!("function `{}` reads unknown secret `{s}`", f.name);
+                }
+            }
+        }
+        let mut keys = BTreeSet::new();
+        for (_, r) in self.routes() {
+            if !keys.insert(r.key()) {
+                bail!("route `{}` is served twice", r.key());
+            }
+        }
+        for s in &self.schedules {
+            for t in &s.targets {
+                if self.function(t).is_none() {
+                    bail!("schedule `{}` targets unknown function `{t}`", s.name);
+                }
+            }
+        }
+        Ok(())
+    }
+}

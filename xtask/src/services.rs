@@ -1,0 +1,452 @@
+//! The local services the stack and the tests need: a project-local PostgreSQL cluster and moto (the AWS
+//! emulator). Each is installed when missing (Debian packages, PyPI), started on 127.0.0.1, and stopped again.
+//!
+//! PostgreSQL refuses to run as root, so when we are root the cluster belongs to the `postgres` system user and
+//! every server command runs through `runuser`. Its data lives in `.niaga/pg` (git-ignored); if that folder is
+//! not reachable by the `postgres` user (a checkout under `/root`, say), the data goes to
+//! `/var/tmp/niaga-<hash>/pg` and `.niaga/pg` becomes a link to it.
+
+use anyhow::{bail, Context, Result};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Prints a progress step.
+pub fn step(msg: impl AsRef<str>) {
+    println!("==> {}", msg.as_ref());
+}
+
+/// The git-ignored state folder, `.niaga/`.
+pub fn state_dir() -> PathBuf {
+    crate::workspace_root().join(".niaga")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs a command, failing with its output when it fails.
+pub fn run(cmd: &mut Command, what: &str) -> Result<String> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("{what}: could not start {:?}", cmd.get_program()))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs a command with its output shown (long installs and builds).
+pub fn run_visible(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("{what}: could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let sudo: &[&str] = if is_root() {
+        &[]
+    } else if which("sudo").is_some() {
+        &["sudo"]
+    } else {
+        bail!(
+            "{} must be installed: run `apt-get install {}` as root",
+            packages.join(", "),
+            packages.join(" ")
+        );
+    };
+    step(format!("installing {} (Debian packages)", packages.join(", ")));
+    let apt = |args: &[&str]| {
+        let mut c = Command::new(sudo.first().copied().unwrap_or("apt-get"));
+        if !sudo.is_empty() {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run_visible(apt(&["update", "-q"]).arg("-o=Dpkg::Use-Pty=0"), "apt-get update")?;
+    run_visible(
+        apt(&["install", "-y", "-q", "--no-install-recommends"]).args(packages),
+        "apt-get install",
+    )
+}
+
+/// Installs a PyPI package with pip when `program` is not on PATH.
+pub fn ensure_pip(program: &str, package: &str) -> Result<PathBuf> {
+    if let Some(p) = which(program) {
+        return Ok(p);
+    }
+    let pip = ["pip3", "pip"].into_iter().find(|p| which(p).is_some());
+    let Some(pip) = pip else {
+        apt_install(&["python3-pip"])?;
+        return ensure_pip(program, package);
+    };
+    step(format!("installing {package} from PyPI (for `{program}`)"));
+    let mut cmd = Command::new(pip);
+    cmd.args(["install", "--quiet", "--disable-pip-version-check", package]);
+    if run_visible(&mut cmd, "pip install").is_err() {
+        // Debian's system Python refuses plain pip installs (PEP 668); a user install is the sanctioned way.
+        run_visible(
+            Command::new(pip).args(["install", "--quiet", "--user", "--break-system-packages", package]),
+            "pip install --user",
+        )?;
+    }
+    which(program)
+        .or_else(|| {
+            let home = std::env::var_os("HOME")?;
+            let p = PathBuf::from(home).join(".local/bin").join(program);
+            p.is_file().then_some(p)
+        })
+        .with_context(|| format!("installed {package} but `{program}` is not on PATH"))
+}
+
+/// Where PostgreSQL's server binaries are, installing them when missing.
+pub fn postgres_bin_dir() -> Result<PathBuf> {
+    let find = || -> Option<PathBuf> {
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("initdb").is_file())
+            .collect();
+        versions.sort();
+        versions
+            .pop()
+            .or_else(|| which("initdb").and_then(|p| p.parent().map(Path::to_path_buf)))
+    };
+    if let Some(dir) = find() {
+        return Ok(dir);
+    }
+    apt_install(&["postgresql", "postgresql-contrib"])?;
+    find().context("PostgreSQL was installed but initdb was not found")
+}
+
+/// Group role whose members authenticate with a password in the local cluster (see `Postgres::write_hba`).
+pub const PASSWORD_AUTH_ROLE: &str = testkit::PASSWORD_AUTH_ROLE;
+
+/// A running project-local PostgreSQL cluster.
+#[derive(Debug)]
+pub struct Postgres {
+    pub port: u16,
+    bin: PathBuf,
+    data: PathBuf,
+    as_postgres_user: bool,
+    started_here: bool,
+}
+
+impl Postgres {
+    /// Starts the cluster (initialising it on first use), or adopts it when it already runs.
+    pub fn start(port: u16) -> Result<Postgres> {
+        let bin = postgres_bin_dir()?;
+        let as_postgres_user = is_root();
+        if as_postgres_user {
+            ensure_postgres_user()?;
+        }
+        let root = Self::cluster_root(as_postgres_user)?;
+        let data = root.join("data");
+        let pg = Postgres {
+            port,
+            bin,
+            data,
+            as_postgres_user,
+            started_here: false,
+        };
+        if !pg.data.join("PG_VERSION").is_file() {
+            step(format!("initialising a PostgreSQL cluster in {}", root.display()));
+            std::fs::create_dir_all(&root)?;
+            pg.chown(&root)?;
+            run(
+                &mut pg.server_cmd(
+                    "initdb",
+                    &[
+                        "-D",
+                        &pg.data.to_string_lossy(),
+                        "-A",
+                        "trust",
+                        "-U",
+                        "postgres",
+                        "-E",
+                        "UTF8",
+                        "--locale=C",
+                        "--no-sync",
+                    ],
+                ),
+                "initdb",
+            )?;
+        }
+        pg.write_hba()?;
+        if pg.status_running() {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Pick up pg_hba.conf changes without a restart.
+                let _ = run(
+                    &mut pg.server_cmd("pg_ctl", &["-D", &pg.data.to_string_lossy(), "reload"]),
+                    "pg_ctl reload",
+                );
+                step(format!("PostgreSQL already running on 127.0.0.1:{port}"));
+                return Ok(pg);
+            }
+            // Running, but on another port: restart it on ours.
+            pg.stop()?;
+        }
+        step(format!("starting PostgreSQL on 127.0.0.1:{port}"));
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB",
+            root.display()
+        );
+        let log = root.join("postgres.log");
+        run(
+            &mut pg.server_cmd(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &pg.data.to_string_lossy(),
+                    "-o",
+                    &options,
+                    "-l",
+                    &log.to_string_lossy(),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+            ),
+            "pg_ctl start",
+        )
+        .with_context(|| format!("see {}", log.display()))?;
+        Ok(Postgres {
+            started_here: true,
+            ..pg
+        })
+    }
+
+    /// Loopback connections are trusted, except for members of [`PASSWORD_AUTH_ROLE`], which must present a
+    /// password: tests use them to prove that a rotated password is refetched from Secrets Manager.
+    fn write_hba(&self) -> Result<()> {
+        let hba = format!(
+            "# Written by cargo xtask on every start; edits are overwritten.\n\
+             local all all trust\n\
+             host all +{PASSWORD_AUTH_ROLE} 127.0.0.1/32 scram-sha-256\n\
+             host all all 127.0.0.1/32 trust\n\
+             host all all ::1/128 trust\n"
+        );
+        let path = self.data.join("pg_hba.conf");
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(hba.as_str()) {
+            std::fs::write(&path, hba)?;
+            self.chown(&path)?;
+        }
+        Ok(())
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/<db>`
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Whether this process started the server (and so should stop it).
+    pub fn started_here(&self) -> bool {
+        self.started_here
+    }
+
+    pub fn stop(&self) -> Result<()> {
+        if self.status_running() {
+            run(
+                &mut self.server_cmd(
+                    "pg_ctl",
+                    &["-D", &self.data.to_string_lossy(), "-m", "fast", "-w", "stop"],
+                ),
+                "pg_ctl stop",
+            )?;
+        }
+        Ok(())
+    }
+
+    fn status_running(&self) -> bool {
+        self.server_cmd("pg_ctl", &["-D", &self.data.to_string_lossy(), "status"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+
+    fn server_cmd(&self, program: &str, args: &[&str]) -> Command {
+        let exe = self.bin.join(program);
+        let mut c = if self.as_postgres_user {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        c.args(args).current_dir("/");
+        c
+    }
+
+    fn chown(&self, path: &Path) -> Result<()> {
+        if self.as_postgres_user {
+            run(
+                Command::new("chown").args(["-R", "postgres:postgres"]).arg(path),
+                "chown",
+            )?;
+        }
+        Ok(())
+    }
+
+    fn cluster_root(as_postgres_user: bool) -> Result<PathBuf> {
+        let local = state_dir().join("pg");
+        std::fs::create_dir_all(state_dir())?;
+        if !as_postgres_user {
+            return Ok(local);
+        }
+        if local.is_symlink() {
+            return Ok(std::fs::read_link(&local)?);
+        }
+        // Can the postgres user reach the state folder?
+        let reachable = Command::new("runuser")
+            .args(["-u", "postgres", "--", "test", "-x"])
+            .arg(state_dir())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if reachable {
+            return Ok(local);
+        }
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            crate::workspace_root().hash(&mut h);
+            h.finish()
+        };
+        let elsewhere = PathBuf::from(format!("/var/tmp/niaga-{hash:016x}/pg"));
+        std::fs::create_dir_all(&elsewhere)?;
+        if !local.exists() {
+            std::os::unix::fs::symlink(&elsewhere, &local)?;
+        }
+        Ok(elsewhere)
+    }
+}
+
+fn ensure_postgres_user() -> Result<()> {
+    let exists = Command::new("id")
+        .arg("postgres")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?
+        .success();
+    if !exists {
+        step("creating the `postgres` system user for the local cluster");
+        run(
+            Command::new("useradd").args([
+                "--system",
+                "--user-group",
+                "--home-dir",
+                "/var/lib/postgresql",
+                "postgres",
+            ]),
+            "useradd postgres",
+        )?;
+    }
+    Ok(())
+}
+
+/// A running moto server, stopped on drop.
+#[derive(Debug)]
+pub struct Moto {
+    pub port: u16,
+    child: std::process::Child,
+    pidfile: PathBuf,
+}
+
+impl Moto {
+    /// Starts a fresh moto on 127.0.0.1:`port`, replacing one this project left running.
+    pub fn start(port: u16) -> Result<Moto> {
+        let exe = ensure_pip("moto_server", "moto[server]")?;
+        let logs = state_dir().join("logs");
+        std::fs::create_dir_all(&logs)?;
+        let pidfile = state_dir().join(format!("moto-{port}.pid"));
+        if let Ok(old) = std::fs::read_to_string(&pidfile) {
+            let _ = Command::new("kill").arg(old.trim()).stderr(Stdio::null()).status();
+            wait_until(Duration::from_secs(5), || {
+                TcpStream::connect(("127.0.0.1", port)).is_err()
+            });
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            bail!("port {port} is taken by another program; set NIAGA_MOTO_PORT to a free port");
+        }
+        step(format!("starting moto (AWS emulator) on 127.0.0.1:{port}"));
+        let log = std::fs::File::create(logs.join(format!("moto-{port}.log")))?;
+        let child = Command::new(exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting moto_server")?;
+        std::fs::write(&pidfile, child.id().to_string())?;
+        let moto = Moto { port, child, pidfile };
+        if !wait_until(Duration::from_secs(30), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }) {
+            bail!("moto did not start listening on {port} within 30 s; see .niaga/logs/moto-{port}.log");
+        }
+        Ok(moto)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.pidfile);
+    }
+}
+
+/// Polls `ready` until it is true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if ready() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ready()
+}
+
+/// The environment every AWS SDK client needs to reach moto.
+pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}

@@ -1,0 +1,416 @@
+//! Drift between `niaga.json` and the two descriptions deployed from it.
+//!
+//! - `template.yaml` must be exactly what `cargo xtask gen` renders, and its routes, schedules and queue
+//!   consumers (read back from the file, not from the renderer) must be the manifest's.
+//! - `terraform/compute` is planned offline, from a scratch copy with a local backend and a dead emulator
+//!   endpoint (the layer reads no data sources, so planning makes no AWS call), and the route keys,
+//!   functions, schedule targets and queue consumers in the plan must be the manifest's. A route spelled
+//!   out by hand in terraform, or one missing from it, fails here.
+//!
+//! terraform is required: without it these tests fail with a message, they never skip.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use xtask::manifest::{Kind, Manifest};
+use xtask::sam;
+
+/// The environment name the plan is made for; it only shows up in physical names.
+const PLAN_ENV: &str = "drift";
+
+fn manifest() -> Manifest {
+    Manifest::load_workspace().expect("niaga.json should load")
+}
+
+fn template_on_disk() -> String {
+    let path = sam::template_path();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; run `cargo xtask gen` to create it",
+            path.display()
+        )
+    })
+}
+
+/// Fails with both sides and what only one of them has.
+fn assert_same<K: Ord + Debug, V: PartialEq + Debug>(what: &str, manifest: &BTreeMap<K, V>, found: &BTreeMap<K, V>) {
+    if manifest == found {
+        return;
+    }
+    let mut lines = Vec::new();
+    for (k, v) in manifest {
+        match found.get(k) {
+            None => lines.push(format!("  missing: {k:?} => {v:?}")),
+            Some(f) if f != v => lines.push(format!("  differs: {k:?}: manifest {v:?}, found {f:?}")),
+            _ => {}
+        }
+    }
+    for (k, v) in found {
+        if !manifest.contains_key(k) {
+            lines.push(format!("  not in the manifest: {k:?} => {v:?}"));
+        }
+    }
+    panic!("{what} drifted from niaga.json:\n{}", lines.join("\n"));
+}
+
+// --- template.yaml ---------------------------------------------------------------------------------
+
+#[test]
+fn template_yaml_is_exactly_what_cargo_xtask_gen_renders_from_the_manifest() {
+    let on_disk = template_on_disk();
+    let rendered = sam::render(&manifest());
+    if on_disk == rendered {
+        return;
+    }
+    let (n, disk, generated) = on_disk
+        .lines()
+        .map(Some)
+        .chain(std::iter::repeat(None))
+        .zip(rendered.lines().map(Some).chain(std::iter::repeat(None)))
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+        .map(|(n, (a, b))| (n + 1, a.unwrap_or("<end of file>"), b.unwrap_or("<end of file>")))
+        .unwrap_or((0, "", ""));
+    panic!(
+        "template.yaml is not what niaga.json generates: run `cargo xtask gen` and commit the result.\n\
+         first difference at line {n}:\n  on disk:   {disk}\n  generated: {generated}"
+    );
+}
+
+#[test]
+fn template_routes_are_served_by_the_functions_the_manifest_names() {
+    let expected: BTreeMap<String, String> = manifest().routes().map(|(f, r)| (r.key(), f.name.clone())).collect();
+    let found = sam::routes_in_template(&template_on_disk()).expect("template.yaml should parse");
+    assert_same("template.yaml routes (route key => function)", &expected, &found);
+}
+
+#[test]
+fn template_schedules_invoke_the_manifest_targets_with_the_manifest_input() {
+    let manifest = manifest();
+    let mut expected: BTreeMap<String, BTreeMap<String, sam::ScheduledCall>> = BTreeMap::new();
+    for s in &manifest.schedules {
+        let input = s.input.as_ref().map(|v| v.to_string());
+        let targets = expected.entry(sam::schedule_event_id(&s.name)).or_default();
+        for t in &s.targets {
+            targets.insert(
+                t.clone(),
+                sam::ScheduledCall {
+                    expression: s.expression.clone(),
+                    input: input.clone(),
+                },
+            );
+        }
+    }
+    let found = sam::schedules_in_template(&template_on_disk()).expect("template.yaml should parse");
+    assert_same("template.yaml schedules (event => function => call)", &expected, &found);
+}
+
+#[test]
+fn template_queues_are_consumed_by_the_manifest_sqs_functions() {
+    let manifest = manifest();
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in manifest.functions.iter().filter(|f| f.kind == Kind::Sqs) {
+        let queue = f
+            .queue
+            .clone()
+            .expect("the manifest loader checks sqs functions name a queue");
+        expected.entry(queue).or_default().insert(f.name.clone());
+    }
+    let found = sam::queue_consumers_in_template(&template_on_disk()).expect("template.yaml should parse");
+    assert_same("template.yaml queue consumers (queue => functions)", &expected, &found);
+}
+
+// --- terraform ---------------------------------------------------------------------------------------
+
+/// terraform, or a failure that says how to get it.
+fn terraform() -> Command {
+    let mut cmd = Command::new("terraform");
+    // The developer's emulator settings must not reach the plan: it makes no AWS call at all.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_ENDPOINT_URL") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("TF_IN_AUTOMATION", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("CHECKPOINT_DISABLE", "1");
+    cmd
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
+    let out = cmd.output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            "terraform is not installed (or not on PATH): the drift test plans terraform/compute offline and \
+             needs terraform >= 1.10"
+                .to_string()
+        } else {
+            format!("{what}: cannot run terraform: {e}")
+        }
+    })?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(out.stdout)
+}
+
+/// A scratch folder removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `terraform show -json` of a plan of `terraform/compute`, made once for all the tests below.
+fn compute_plan() -> &'static Value {
+    static PLAN: OnceLock<Result<Value, String>> = OnceLock::new();
+    match PLAN.get_or_init(plan_compute) {
+        Ok(plan) => plan,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A copy of a layer in a scratch folder, next to a copy of the manifest where it expects it
+/// (`../../niaga.json`), with an override file that swaps the S3 backend for a local one, initialised
+/// offline when the provider mirror exists. Returns the folder (removed when dropped) and the layer's path.
+fn scratch_layer(name: &str) -> Result<(Scratch, PathBuf), String> {
+    let root = xtask::workspace_root();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let scratch = Scratch(std::env::temp_dir().join(format!("niaga-drift-{name}-{}-{nanos}", std::process::id())));
+    let layer = scratch.0.join("terraform").join(name);
+    std::fs::create_dir_all(&layer).map_err(|e| format!("creating {}: {e}", layer.display()))?;
+
+    let source = root.join("terraform").join(name);
+    let entries = std::fs::read_dir(&source).map_err(|e| format!("reading {}: {e}", source.display()))?;
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.ends_with(".tf") || file == ".terraform.lock.hcl" {
+            std::fs::copy(entry.path(), layer.join(&file)).map_err(|e| format!("copying {file}: {e}"))?;
+        }
+    }
+    std::fs::copy(root.join("niaga.json"), scratch.0.join("niaga.json"))
+        .map_err(|e| format!("copying niaga.json: {e}"))?;
+    std::fs::write(
+        layer.join("drift_override.tf"),
+        "terraform {\n  backend \"local\" {}\n}\n",
+    )
+    .map_err(|e| format!("writing the backend override: {e}"))?;
+
+    let mut init = in_layer(&scratch, &layer);
+    init.args(["init", "-input=false", "-no-color"]);
+    if Path::new("/opt/tf-plugins").is_dir() {
+        init.arg("-plugin-dir=/opt/tf-plugins");
+    }
+    run(&mut init, &format!("terraform init (terraform/{name})"))?;
+    Ok((scratch, layer))
+}
+
+/// terraform working in a scratch copy of a layer.
+fn in_layer(scratch: &Scratch, layer: &Path) -> Command {
+    let mut cmd = terraform();
+    cmd.env("TF_DATA_DIR", scratch.0.join("tf-data"))
+        .arg(format!("-chdir={}", layer.display()));
+    cmd
+}
+
+fn plan_compute() -> Result<Value, String> {
+    let manifest = manifest();
+    let (scratch, layer) = scratch_layer("compute")?;
+
+    // Inputs the persistence layer would pass, made up from the manifest's names.
+    let arn = |service: &str, name: String| format!("arn:aws:{service}:us-east-1:000000000000:{name}");
+    let vars = serde_json::json!({
+        "env": PLAN_ENV,
+        "region": "us-east-1",
+        "aws_endpoint": "http://127.0.0.1:9",
+        "artifacts_dir": scratch.0.join("no-artifacts"),
+        "database_url": "postgres://127.0.0.1:5432/niaga",
+        "queue_arns": manifest.queues.iter()
+            .map(|q| (q.name.clone(), arn("sqs", xtask::queue_physical_name(PLAN_ENV, &q.name, q.fifo))))
+            .collect::<BTreeMap<_, _>>(),
+        "secret_arns": manifest.secrets.iter()
+            .map(|s| (s.name.clone(), arn("secretsmanager", format!("secret:{}-AbCdEf", xtask::secret_physical_name(PLAN_ENV, &s.name)))))
+            .collect::<BTreeMap<_, _>>(),
+    });
+    let var_file = scratch.0.join("drift.tfvars.json");
+    std::fs::write(&var_file, vars.to_string()).map_err(|e| format!("writing {}: {e}", var_file.display()))?;
+
+    let plan_file = scratch.0.join("plan.bin");
+    run(
+        in_layer(&scratch, &layer).args([
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-refresh=false",
+            "-lock=false",
+            &format!("-var-file={}", var_file.display()),
+            &format!("-out={}", plan_file.display()),
+        ]),
+        "terraform plan (terraform/compute)",
+    )?;
+    let json = run(
+        in_layer(&scratch, &layer)
+            .args(["show", "-json", "-no-color"])
+            .arg(&plan_file),
+        "terraform show -json",
+    )?;
+    serde_json::from_slice(&json).map_err(|e| format!("terraform show -json is not JSON: {e}"))
+}
+
+/// Every planned resource of a type, in the root module and any child module.
+fn planned(plan: &Value, kind: &str) -> Vec<Value> {
+    fn walk(module: &Value, kind: &str, out: &mut Vec<Value>) {
+        for r in module["resources"].as_array().into_iter().flatten() {
+            if r["type"] == kind && r["mode"] == "managed" {
+                out.push(r.clone());
+            }
+        }
+        for child in module["child_modules"].as_array().into_iter().flatten() {
+            walk(child, kind, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&plan["planned_values"]["root_module"], kind, &mut out);
+    out
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+}
+
+#[test]
+fn terraform_compute_serves_exactly_the_manifest_route_keys() {
+    let expected: BTreeMap<String, usize> = manifest().routes().map(|(_, r)| (r.key(), 1)).collect();
+    let mut found: BTreeMap<String, usize> = BTreeMap::new();
+    for route in planned(compute_plan(), "aws_apigatewayv2_route") {
+        *found.entry(text(&route["values"]["route_key"])).or_default() += 1;
+    }
+    assert_same(
+        "terraform/compute route keys (route key => how many routes)",
+        &expected,
+        &found,
+    );
+}
+
+#[test]
+fn terraform_compute_deploys_one_lambda_per_manifest_function_with_its_memory_and_timeout() {
+    let manifest = manifest();
+    let expected: BTreeMap<String, (u64, u64)> = manifest
+        .functions
+        .iter()
+        .map(|f| {
+            (
+                format!("niaga-{PLAN_ENV}-{}", f.name),
+                (u64::from(f.memory_mb), u64::from(f.timeout_s)),
+            )
+        })
+        .collect();
+    let found: BTreeMap<String, (u64, u64)> = planned(compute_plan(), "aws_lambda_function")
+        .iter()
+        .map(|f| {
+            let v = &f["values"];
+            (
+                text(&v["function_name"]),
+                (
+                    v["memory_size"].as_u64().unwrap_or(0),
+                    v["timeout"].as_u64().unwrap_or(0),
+                ),
+            )
+        })
+        .collect();
+    assert_same(
+        "terraform/compute functions (name => (memory, timeout))",
+        &expected,
+        &found,
+    );
+}
+
+#[test]
+fn terraform_compute_schedules_invoke_the_manifest_targets_with_the_manifest_input() {
+    let manifest = manifest();
+    let mut expected: BTreeMap<(String, String), Option<Value>> = BTreeMap::new();
+    for s in &manifest.schedules {
+        for t in &s.targets {
+            expected.insert((format!("niaga-{PLAN_ENV}-{}", s.name), t.clone()), s.input.clone());
+        }
+    }
+    let found: BTreeMap<(String, String), Option<Value>> = planned(compute_plan(), "aws_cloudwatch_event_target")
+        .iter()
+        .map(|t| {
+            let v = &t["values"];
+            let input = v["input"]
+                .as_str()
+                .map(|s| serde_json::from_str(s).expect("a target input is JSON"));
+            ((text(&v["rule"]), text(&v["target_id"])), input)
+        })
+        .collect();
+    assert_same(
+        "terraform/compute schedule targets ((rule, function) => input)",
+        &expected,
+        &found,
+    );
+}
+
+#[test]
+fn terraform_compute_maps_each_queue_to_its_manifest_consumer() {
+    let manifest = manifest();
+    let expected: BTreeMap<String, String> = manifest
+        .functions
+        .iter()
+        .filter(|f| f.kind == Kind::Sqs)
+        .filter_map(|f| {
+            let q = manifest.queues.iter().find(|q| Some(&q.name) == f.queue.as_ref())?;
+            Some((xtask::queue_physical_name(PLAN_ENV, &q.name, q.fifo), f.name.clone()))
+        })
+        .collect();
+    let found: BTreeMap<String, String> = planned(compute_plan(), "aws_lambda_event_source_mapping")
+        .iter()
+        .map(|m| {
+            let queue = text(&m["values"]["event_source_arn"])
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            (queue, text(&m["index"]))
+        })
+        .collect();
+    assert_same(
+        "terraform/compute queue consumers (queue => function)",
+        &expected,
+        &found,
+    );
+}
+
+#[test]
+fn terraform_persistence_is_a_valid_configuration() {
+    let (scratch, layer) = scratch_layer("persistence").unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = run(
+        in_layer(&scratch, &layer).args(["validate", "-no-color"]),
+        "terraform validate (terraform/persistence)",
+    ) {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn terraform_files_are_formatted() {
+    let dir = xtask::workspace_root().join("terraform");
+    let out = run(
+        terraform().arg("fmt").arg("-check").arg("-recursive").arg(&dir),
+        "terraform fmt -check",
+    );
+    if let Err(e) = out {
+        panic!("{e}\nrun `terraform fmt -recursive terraform` to fix the files listed above");
+    }
+}

@@ -1,0 +1,292 @@
+//! The walking skeleton end to end: the real function binaries under the local Lambda runtime, behind the local
+//! gateway, with their secrets in moto and a seeded PostgreSQL database, exactly as `cargo xtask up` runs them.
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use xtask::gateway::Gateway;
+use xtask::localrt::{LocalRuntime, RuntimeOptions};
+use xtask::manifest::Manifest;
+use xtask::stack::StackSettings;
+
+fn any_port() -> SocketAddr {
+    ([127, 0, 0, 1], 0).into()
+}
+
+struct Stack {
+    gateway: Gateway,
+    runtime: Arc<LocalRuntime>,
+    logs: tempdir::Dir,
+    db: testkit::TestDb,
+}
+
+mod tempdir {
+    /// A log folder removed after the test.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(format!("niaga-e2e-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+        pub fn read(&self, file: &str) -> String {
+            std::fs::read_to_string(self.0.join(file)).unwrap_or_default()
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn jwt_secret(key: &str) -> String {
+    serde_json::json!({ "jwt_signing_key": key }).to_string()
+}
+
+async fn settings(db: &testkit::TestDb, app_secret_value: &str) -> StackSettings {
+    StackSettings {
+        database_url: db.url.clone(),
+        aws_endpoint: testkit::moto_endpoint(),
+        app_secret_id: testkit::put_secret("niaga/e2e/app", app_secret_value).await,
+        db_secret_id: Some(
+            testkit::put_secret("niaga/e2e/database", r#"{"username":"postgres","password":"local"}"#).await,
+        ),
+        log: "info".into(),
+    }
+}
+
+fn require_binaries(manifest: &Manifest) {
+    assert!(
+        xtask::stack::binaries_built(manifest, "debug"),
+        "function binaries are missing: run through `cargo xtask test`, which builds them first"
+    );
+}
+
+async fn stack_with(settings: StackSettings, db: testkit::TestDb) -> Stack {
+    let manifest = Manifest::load_workspace().unwrap();
+    require_binaries(&manifest);
+    let logs = tempdir::Dir::new();
+    let options = RuntimeOptions {
+        log_dir: Some(logs.0.clone()),
+        echo: false,
+        ..Default::default()
+    };
+    let runtime = Arc::new(
+        LocalRuntime::start_with(any_port(), settings.specs(&manifest, "debug"), options)
+            .await
+            .unwrap(),
+    );
+    let gateway = Gateway::start(any_port(), manifest, runtime.clone(), None, "e2e".into())
+        .await
+        .unwrap();
+    Stack {
+        gateway,
+        runtime,
+        logs,
+        db,
+    }
+}
+
+async fn stack() -> Stack {
+    let db = testkit::fresh_db(testkit::Template::Seeded).await;
+    let s = settings(&db, &jwt_secret(&"e2e-signing-key-".repeat(3))).await;
+    stack_with(s, db).await
+}
+
+async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, headers, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_search_through_the_gateway_is_served_by_the_real_function() {
+    let s = stack().await;
+    let (status, headers, body) = get(&format!("{}/products?q=shampoo+argan&limit=3", s.gateway.url())).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(headers["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("stale-while-revalidate"));
+    assert!(headers.contains_key("x-request-id"));
+    let items = body["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.len() <= 3);
+    assert!(items[0]["name"].as_str().unwrap().to_lowercase().contains("shampoo"));
+    drop(s.db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limit_rule_unknown_skus_and_etags_behave_through_the_gateway() {
+    let s = stack().await;
+    let url = s.gateway.url();
+    let (status, headers, body) = get(&format!("{url}/products?limit=101")).await;
+    assert_eq!(status, 400);
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(body["errors"][0]["field"], "limit");
+
+    let (status, _, body) = get(&format!("{url}/products/ZZZ-99999")).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["status"], 404);
+
+    let (status, headers, _) = get(&format!("{url}/products/SHM-00001")).await;
+    assert_eq!(status, 200);
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let again = reqwest::Client::new()
+        .get(format!("{url}/products/SHM-00001"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_cold_then_warm_and_logs_json_with_request_and_trace_ids() {
+    let s = stack().await;
+    let url = s.gateway.url();
+    let trace = "1-6747a1b2-0123456789abcdef01234567";
+    let client = reqwest::Client::new();
+    let first: Value = client
+        .get(format!("{url}/health"))
+        .header("x-amzn-trace-id", format!("Root={trace};Sampled=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["status"], "ok", "{first}");
+    assert_eq!(first["database"]["reachable"], true);
+    assert_eq!(first["instance"]["cold_start"], true);
+    let (_, _, second) = get(&format!("{url}/health")).await;
+    assert_eq!(second["instance"]["cold_start"], false);
+
+    let log = s.logs.read("health-api.log");
+    let lines: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["trace_id"] == trace && l["span"]["request_id"].is_string()),
+        "a JSON log line carries the request and trace ids:\n{log}"
+    );
+    let emf = lines
+        .iter()
+        .find(|l| l["_aws"]["CloudWatchMetrics"].is_array())
+        .expect("an EMF metrics line");
+    assert_eq!(emf["function"], "health-api");
+    assert!(emf["latency"].as_f64().unwrap() >= 0.0);
+    assert!(
+        !log.contains("e2e-signing-key"),
+        "the signing key never reaches the logs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warmup_schedule_reaches_its_targets_which_answer_warm() {
+    let s = stack().await;
+    let fired: Value = reqwest::Client::new()
+        .post(format!("{}/_niaga/schedules/warmup/fire", s.gateway.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = fired.to_string();
+    assert!(text.contains("catalog-api") && text.contains("health-api"), "{text}");
+    let direct = s
+        .runtime
+        .invoke("catalog-api", serde_json::json!({"warmup": true}), None)
+        .await
+        .unwrap();
+    let answer = direct.response.unwrap();
+    assert_eq!(answer["warm"], true);
+    assert!(answer["connections"].as_u64().unwrap() >= 1, "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_with_a_short_jwt_key_refuses_to_start_and_says_why() {
+    let db = testkit::fresh_db(testkit::Template::Empty).await;
+    let s = settings(&db, &jwt_secret("too-short-key")).await;
+    let stack = stack_with(s, db).await;
+    let inv = stack
+        .runtime
+        .invoke("health-api", testkit::event("health-api/get-health.json"), None)
+        .await
+        .unwrap();
+    let err = inv.response.unwrap_err();
+    assert_eq!(err.error_type, "Runtime.ExitError", "{err}");
+    let log = stack.logs.read("health-api.log");
+    assert!(log.contains("at least 32 characters"), "{log}");
+    assert!(!log.contains("too-short-key"));
+    let (status, _, _) = get(&format!("{}/health", stack.gateway.url())).await;
+    assert_eq!(
+        status, 500,
+        "the gateway reports the failed function as API Gateway would"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_missing_a_required_variable_refuses_to_start_naming_it() {
+    let db = testkit::fresh_db(testkit::Template::Empty).await;
+    let mut s = settings(&db, &jwt_secret(&"k".repeat(32))).await;
+    s.database_url = String::new();
+    let stack = stack_with(s, db).await;
+    let inv = stack
+        .runtime
+        .invoke("catalog-api", testkit::event("catalog-api/get-product.json"), None)
+        .await
+        .unwrap();
+    assert_eq!(inv.response.unwrap_err().error_type, "Runtime.ExitError");
+    let log = stack.logs.read("catalog-api.log");
+    assert!(log.contains("DATABASE_URL is required but not set"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_migrate_function_migrates_a_blank_database_and_refuses_an_edited_migration() {
+    let db = testkit::fresh_db(testkit::Template::Blank).await;
+    let s = settings(&db, &jwt_secret(&"k".repeat(32))).await;
+    let stack = stack_with(s, db).await;
+    let report = stack
+        .runtime
+        .invoke("migrate", testkit::event("migrate/migrate.json"), None)
+        .await
+        .unwrap();
+    let report = report.response.unwrap();
+    assert_eq!(
+        report["applied"].as_array().unwrap().len(),
+        store::migrate::MIGRATIONS.len(),
+        "{report}"
+    );
+    let again = stack
+        .runtime
+        .invoke("migrate", testkit::event("migrate/migrate.json"), None)
+        .await
+        .unwrap();
+    assert_eq!(again.response.unwrap()["applied"], serde_json::json!([]));
+
+    let client = stack.db.client().await;
+    client
+        .execute(
+            "UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let refused = stack
+        .runtime
+        .invoke("migrate", testkit::event("migrate/migrate.json"), None)
+        .await
+        .unwrap();
+    let err = refused.response.unwrap_err();
+    assert!(err.error_message.contains("edited after it was applied"), "{err}");
+}
