@@ -38,6 +38,9 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "exports" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "exports" {
+  # Off on the emulator: its objects vanish with it, and the provider waits about a minute for moto to report
+  # the rule back in the shape it expects.
+  count  = var.exports_expiry_enabled ? 1 : 0
   bucket = aws_s3_bucket.exports.id
 
   rule {

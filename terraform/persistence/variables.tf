@@ -137,3 +137,9 @@ variable "proxy_max_connections_percent" {
   type        = number
   default     = 90
 }
+
+variable "exports_expiry_enabled" {
+  description = "Whether export objects expire after exports_expiry_days (off for the local emulator, where everything is throwaway)."
+  type        = bool
+  default     = true
+}

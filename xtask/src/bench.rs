@@ -66,9 +66,10 @@ pub async fn run(args: &[String]) -> Result<()> {
 
     let mut table = String::new();
     table.push_str(&format!(
-        "| function | zip (arm64) | zip target ≤ 4 MB | cold start / hello-lambda (median of {rounds}) | target ≤ {COLD_TARGET_RATIO}× |\n"
+        "| function | zip (arm64) | zip target ≤ 4 MB | cold start / hello-lambda (median of {rounds}) | target ≤ {COLD_TARGET_RATIO}× | init phases (median ms): SDK config / secrets / database |\n"
     ));
-    table.push_str("|---|---:|:--:|---:|:--:|\n");
+    table.push_str("|---|---:|:--:|---:|:--:|---|\n");
+    let phases = init_phases();
     let hello_ms = cold
         .iter()
         .find(|(n, _)| n == HELLO)
@@ -79,7 +80,7 @@ pub async fn run(args: &[String]) -> Result<()> {
         let ms = cold.iter().find(|(n, _)| n == name).map(|(_, ms)| *ms);
         let ratio = ms.map(|m| m / hello_ms);
         table.push_str(&format!(
-            "| {name} | {} | {} | {} | {} |\n",
+            "| {name} | {} | {} | {} | {} | {} |\n",
             size.map_or("-".into(), |b| format!("{:.2} MB", b as f64 / 1_048_576.0)),
             size.map_or("-", |b| if b <= ZIP_TARGET_BYTES { "yes" } else { "no" }),
             ratio.map_or("-".into(), |r| format!("{r:.2}×")),
@@ -90,10 +91,15 @@ pub async fn run(args: &[String]) -> Result<()> {
             } else {
                 "no"
             },
+            phases
+                .get(name)
+                .map_or("-".into(), |p| format!("{:.1} / {:.1} / {:.1}", p[0], p[1], p[2])),
         ));
     }
     table.push_str(&format!(
-        "\nhello-lambda cold start (the baseline): median {hello_ms:.1} ms on this machine; ratios are what to compare.\n"
+        "\nhello-lambda cold start (the baseline): median {hello_ms:.1} ms on this machine; ratios are what to compare. \
+         A function's cold start includes fetching its secrets from the emulator and opening its database connections \
+         (the phases column), which hello-lambda does not do.\n"
     ));
     println!("\n{table}");
     let out = crate::target_dir().join("bench");
@@ -173,13 +179,18 @@ async fn cold_starts(manifest: &Manifest, rounds: usize) -> Result<Vec<(String, 
         aws_endpoint: moto.endpoint(),
         app_secret_id: app_secret,
         db_secret_id: Some(db_secret),
-        log: "warn".into(),
+        // info: each function logs its cold-start phases, which the table breaks the figure down by.
+        log: "info".into(),
+        extra_env: Vec::new(),
     };
     let mut specs = settings.specs(manifest, "release");
     specs.push(FunctionSpec::new(HELLO, crate::bin_path("release", HELLO)).with_timeout_s(10));
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let log_dir = services::state_dir().join("logs/bench");
+    // Start from empty logs: the phase breakdown is read back from this run's lines only.
+    let _ = std::fs::remove_dir_all(&log_dir);
     let options = RuntimeOptions {
-        log_dir: Some(services::state_dir().join("logs/bench")),
+        log_dir: Some(log_dir),
         echo: false,
         ..Default::default()
     };
@@ -213,6 +224,40 @@ async fn cold_starts(manifest: &Manifest, rounds: usize) -> Result<Vec<(String, 
     rt.shutdown().await;
     drop(moto);
     Ok(samples.into_iter().map(|(n, mut v)| (n, median(&mut v))).collect())
+}
+
+/// Median SDK / secrets / database init phases per function, from the "cold start complete" log lines that
+/// `platform::init` writes.
+fn init_phases() -> std::collections::BTreeMap<String, [f64; 3]> {
+    let mut samples: std::collections::BTreeMap<String, [Vec<f64>; 3]> = Default::default();
+    let dir = services::state_dir().join("logs/bench");
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if v["message"] != "cold start complete" {
+                continue;
+            }
+            let (Some(f), Some(a), Some(b), Some(c)) = (
+                v["function"].as_str(),
+                v["sdk_ms"].as_f64(),
+                v["secrets_ms"].as_f64(),
+                v["database_ms"].as_f64(),
+            ) else {
+                continue;
+            };
+            let e = samples.entry(f.to_string()).or_default();
+            e[0].push(a);
+            e[1].push(b);
+            e[2].push(c);
+        }
+    }
+    samples
+        .into_iter()
+        .map(|(f, [mut a, mut b, mut c])| (f, [median(&mut a), median(&mut b), median(&mut c)]))
+        .collect()
 }
 
 fn median(v: &mut [f64]) -> f64 {

@@ -173,6 +173,7 @@ async fn up(check: bool) -> Result<()> {
         app_secret_id: xtask::secret_physical_name(xtask::LOCAL_ENV, "app"),
         db_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "database")),
         log: std::env::var("NIAGA_LOG").unwrap_or_else(|_| "info".into()),
+        extra_env: Vec::new(),
     };
     let invoke_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_INVOKE_PORT", 9000)?).into();
     let gateway_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_GATEWAY_PORT", 3000)?).into();

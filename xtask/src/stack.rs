@@ -16,6 +16,8 @@ pub struct StackSettings {
     pub db_secret_id: Option<String>,
     /// `NIAGA_LOG` filter for the functions.
     pub log: String,
+    /// Further variables for every function (tests lower thresholds this way).
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl StackSettings {
@@ -32,6 +34,7 @@ impl StackSettings {
             env.push(("NIAGA_DB_SECRET_ID".to_string(), id.clone()));
         }
         env.extend(crate::services::aws_env(&self.aws_endpoint));
+        env.extend(self.extra_env.iter().cloned());
         env
     }
 

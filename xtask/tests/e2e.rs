@@ -53,6 +53,7 @@ async fn settings(db: &testkit::TestDb, app_secret_value: &str) -> StackSettings
             testkit::put_secret("niaga/e2e/database", r#"{"username":"postgres","password":"local"}"#).await,
         ),
         log: "info".into(),
+        extra_env: Vec::new(),
     }
 }
 
@@ -188,6 +189,25 @@ async fn health_reports_cold_then_warm_and_logs_json_with_request_and_trace_ids(
         !log.contains("e2e-signing-key"),
         "the signing key never reaches the logs"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_slower_than_the_threshold_logs_a_warning() {
+    let db = testkit::fresh_db(testkit::Template::Seeded).await;
+    let mut s = settings(&db, &jwt_secret(&"k".repeat(32))).await;
+    s.extra_env.push(("NIAGA_SLOW_REQUEST_MS".into(), "1".into()));
+    let stack = stack_with(s, db).await;
+    let (status, _, _) = get(&format!("{}/products?q=serum&limit=50", stack.gateway.url())).await;
+    assert_eq!(status, 200);
+    let log = stack.logs.read("catalog-api.log");
+    let warning = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "slow request")
+        .unwrap_or_else(|| panic!("no slow-request warning in:\n{log}"));
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["route"], "GET /products");
+    assert!(warning["elapsed_ms"].is_u64());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

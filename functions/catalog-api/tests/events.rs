@@ -120,6 +120,13 @@ async fn a_warmup_ping_opens_connections_without_running_the_handler() {
 }
 
 #[tokio::test]
+async fn a_bare_eventbridge_scheduled_event_is_treated_as_a_warmup_ping() {
+    let h = harness().await;
+    let resp = h.call(event("schedules/scheduled-event.json")).await;
+    assert_eq!(resp["warm"], true, "{resp}");
+}
+
+#[tokio::test]
 async fn writing_to_the_catalogue_is_method_not_allowed() {
     let h = harness().await;
     let mut ev = event("catalog-api/get-product.json");

@@ -62,9 +62,13 @@ pub async fn run<H: HttpHandler>(rt: Runtime, handler: H) -> Result<(), lambda_r
     .await
 }
 
-/// True for the warm-up ping `{"warmup": true}`.
+/// True for the warm-up ping `{"warmup": true}`, and for a bare EventBridge "Scheduled Event": the only schedule
+/// that targets an HTTP function is the warm-up, and a rule deployed without its constant input must not turn
+/// into a 500.
 pub fn is_warmup(event: &Value) -> bool {
     event.get("warmup").and_then(Value::as_bool) == Some(true)
+        || (event.get("source").and_then(Value::as_str) == Some("aws.events")
+            && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event"))
 }
 
 /// Serves one invocation and returns the API Gateway v2 response document (or the warm-up answer). Public so
@@ -382,7 +386,13 @@ mod tests {
     #[test]
     fn a_warmup_ping_is_recognised_and_nothing_else_is() {
         assert!(is_warmup(&json!({"warmup": true})));
+        assert!(is_warmup(
+            &json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
+        ));
         assert!(!is_warmup(&json!({"warmup": "yes"})));
+        assert!(!is_warmup(
+            &json!({"source": "aws.events", "detail-type": "Object Created"})
+        ));
         assert!(!is_warmup(&json!({"version": "2.0"})));
     }
 }

@@ -76,6 +76,7 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
     let common = CommonConfig::from_env(env)?;
     let config = C::from_env(env)?;
     let sdk = niaga_aws::sdk_config().await;
+    let t_sdk = started.elapsed();
     let secrets = Arc::new(SecretsCache::new(&sdk, common.secrets_ttl));
 
     // Fetch both secrets concurrently: they are the slowest part of a cold start.
@@ -89,6 +90,7 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
     let (app_raw, _db_creds) = tokio::join!(app_fetch, db_fetch);
     let app = AppSecrets::parse(&common.app_secret_id, &app_raw?)?;
     _db_creds?;
+    let t_secrets = started.elapsed();
 
     let credentials: Arc<dyn store::CredentialSource> = match &common.db_secret_id {
         Some(id) => Arc::new(SecretCredentials {
@@ -105,9 +107,13 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         Err(e) => tracing::warn!(function, error = %e, "database not reachable at cold start"),
     }
     let init_duration = started.elapsed();
+    let ms = |d: Duration| (d.as_secs_f64() * 10_000.0).round() / 10.0;
     tracing::info!(
         function,
-        init_ms = init_duration.as_millis() as u64,
+        init_ms = ms(init_duration),
+        sdk_ms = ms(t_sdk),
+        secrets_ms = ms(t_secrets - t_sdk),
+        database_ms = ms(init_duration - t_secrets),
         "cold start complete"
     );
     Ok(Deps {

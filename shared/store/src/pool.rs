@@ -142,9 +142,11 @@ impl Db {
     /// Builds both pools; opens no connection yet (see [`Db::warm`]).
     pub fn new(settings: &DbSettings, credentials: Arc<dyn CredentialSource>) -> anyhow::Result<Self> {
         let writer = build_pool(&settings.writer_url, settings, credentials.clone())?;
+        // A reader URL equal to the writer's (deployments without a replica) shares the writer pool rather
+        // than doubling the connections to one endpoint.
         let reader = match &settings.reader_url {
-            Some(url) => build_pool(url, settings, credentials)?,
-            None => writer.clone(),
+            Some(url) if url != &settings.writer_url => build_pool(url, settings, credentials)?,
+            _ => writer.clone(),
         };
         Ok(Db { writer, reader })
     }
@@ -159,14 +161,14 @@ impl Db {
 
     /// Opens the pools' connections now (cold start), so requests find them ready. Returns how many are open.
     pub async fn warm(&self) -> Result<usize, DbError> {
-        let mut held = Vec::new();
-        for pool in self.pools() {
-            let size = pool.status().max_size;
-            for _ in 0..size {
-                held.push(pool.get().await?);
-            }
-        }
-        Ok(held.len())
+        // All connections open concurrently: a cold start pays for one handshake, not one per connection.
+        let gets = self
+            .pools()
+            .into_iter()
+            .flat_map(|pool| (0..pool.status().max_size).map(move |_| pool.get()));
+        let held = futures_util::future::join_all(gets).await;
+        let open = held.into_iter().collect::<Result<Vec<_>, _>>()?;
+        Ok(open.len())
     }
 
     /// Round-trips `SELECT 1` on the writer and the reader.

@@ -1,0 +1,146 @@
+//! The dependency graph stays one-way: read from `cargo metadata`, so a new `[dependencies]` line that crosses a
+//! boundary fails here rather than in review.
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// Crates holding business rules: no I/O of any kind.
+const DOMAIN: &[&str] = &["kernel", "catalog"];
+/// External crates that mean I/O or a runtime: never in a domain crate.
+const IO_CRATES: &[&str] = &[
+    "tokio",
+    "tokio-postgres",
+    "deadpool-postgres",
+    "lambda_runtime",
+    "lambda_http",
+    "aws_lambda_events",
+    "aws-config",
+    "http",
+    "axum",
+    "reqwest",
+    "hyper",
+];
+
+/// Normal (non-dev, non-build) dependencies of every workspace member, by package name.
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(xtask::workspace_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .map(|d| d["name"].as_str().unwrap().to_string())
+                .collect();
+            (p["name"].as_str().unwrap().to_string(), deps)
+        })
+        .collect()
+}
+
+fn functions() -> Vec<String> {
+    xtask::manifest::Manifest::load_workspace()
+        .unwrap()
+        .functions
+        .into_iter()
+        .map(|f| f.name)
+        .collect()
+}
+
+#[test]
+fn domain_crates_depend_on_no_io_crate_and_only_on_the_kernel() {
+    let g = graph();
+    for domain in DOMAIN {
+        let deps = &g[*domain];
+        for dep in deps {
+            assert!(
+                !IO_CRATES.contains(&dep.as_str()) && !dep.starts_with("aws-sdk-"),
+                "{domain} depends on {dep}"
+            );
+            if g.contains_key(dep) {
+                assert_eq!(
+                    dep, "kernel",
+                    "{domain} may use only the kernel among Niaga crates, not {dep}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn adapters_stay_apart_and_below_the_platform() {
+    let g = graph();
+    for bad in ["niaga-aws", "platform", "lambda_runtime", "lambda_http", "http"] {
+        assert!(!g["store"].contains(bad), "store depends on {bad}");
+    }
+    assert!(
+        !g["store"].iter().any(|d| d.starts_with("aws-")),
+        "store depends on the AWS SDK"
+    );
+    for bad in ["store", "platform", "tokio-postgres", "lambda_runtime", "lambda_http"] {
+        assert!(!g["niaga-aws"].contains(bad), "niaga-aws depends on {bad}");
+    }
+}
+
+#[test]
+fn no_deployed_crate_depends_on_a_function_xtask_or_testkit() {
+    let g = graph();
+    let fns = functions();
+    for (name, deps) in &g {
+        if name == "xtask" {
+            continue;
+        }
+        for dep in deps {
+            assert!(dep != "xtask" && dep != "testkit", "{name} depends on {dep}");
+            assert!(!fns.contains(dep), "{name} depends on the function crate {dep}");
+        }
+    }
+}
+
+#[test]
+fn every_manifest_function_is_a_workspace_crate_and_every_function_crate_is_in_the_manifest() {
+    let g = graph();
+    let fns: BTreeSet<String> = functions().into_iter().collect();
+    for f in &fns {
+        assert!(g.contains_key(f), "manifest function {f} has no crate");
+    }
+    let dir = xtask::workspace_root().join("functions");
+    let crates: BTreeSet<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(crates, fns, "functions/ and niaga.json list the same functions");
+}
+
+#[test]
+fn every_crate_says_what_it_owns_and_must_not_depend_on() {
+    let root = xtask::workspace_root();
+    for dir in ["shared", "functions"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let lib = path.join("src/lib.rs");
+            let text = std::fs::read_to_string(&lib).unwrap_or_else(|_| panic!("{} has a lib.rs", path.display()));
+            assert!(text.starts_with("//!"), "{} starts with a //! doc", lib.display());
+            let doc: String = text
+                .lines()
+                .take_while(|l| l.starts_with("//!"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                doc.contains("must not") || doc.contains("Only ever"),
+                "{} says what it must not depend on",
+                lib.display()
+            );
+        }
+    }
+}
