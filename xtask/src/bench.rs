@@ -32,12 +32,6 @@ fn bench_event(function: &str) -> &'static str {
     }
 }
 
-fn cargo() -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(crate::workspace_root());
-    c
-}
-
 pub async fn run(args: &[String]) -> Result<()> {
     let rounds: usize = args
         .iter()
@@ -55,7 +49,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     let sizes = if skip_zip { Vec::new() } else { zip_sizes(&names)? };
 
     step("building release binaries for this machine (cold-start measurement)");
-    let mut build = cargo();
+    let mut build = services::cargo();
     build.args(["build", "--release", "--quiet"]);
     for n in &names {
         build.args(["-p", n]);
@@ -130,7 +124,7 @@ fn zip_sizes(names: &[String]) -> Result<Vec<(String, u64)>> {
         step(format!(
             "cargo lambda build --release --arm64 --output-format zip -p {name}"
         ));
-        let mut c = cargo();
+        let mut c = services::cargo();
         c.args([
             "lambda",
             "build",
@@ -223,6 +217,9 @@ async fn cold_starts(manifest: &Manifest, rounds: usize) -> Result<Vec<(String, 
     }
     rt.shutdown().await;
     drop(moto);
+    if pg.started_here() {
+        pg.stop()?;
+    }
     Ok(samples.into_iter().map(|(n, mut v)| (n, median(&mut v))).collect())
 }
 

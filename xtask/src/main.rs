@@ -89,12 +89,6 @@ fn gen() -> Result<()> {
     Ok(())
 }
 
-fn cargo() -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(xtask::workspace_root());
-    c
-}
-
 /// The local application secrets, generated once per checkout and kept in `.niaga/` (git-ignored).
 fn local_secret_values() -> Result<serde_json::Value> {
     let path = services::state_dir().join("local-secrets.json");
@@ -158,12 +152,18 @@ async fn up(check: bool) -> Result<()> {
     let pg = Postgres::start(pg_port()?)?;
     xtask::localdb::prepare(&pg.url("postgres"), "niaga", Some(store::seed::SeedSize::default())).await?;
     let moto = Moto::start(port("NIAGA_MOTO_PORT", 5000)?)?;
+    // Not needed to run the stack, but the README's `cargo lambda invoke` against it is.
+    if let Err(e) = services::ensure_pip("cargo-lambda", "cargo-lambda") {
+        step(format!(
+            "cargo-lambda could not be installed ({e:#}); `cargo lambda invoke` will not be available"
+        ));
+    }
     let secrets = local_secret_values()?;
     apply_terraform(&moto, &secrets)?;
 
     step("building the functions (cargo build --bins)");
     services::run_visible(
-        cargo().args(["build", "--quiet", "--workspace", "--bins"]),
+        services::cargo().args(["build", "--quiet", "--workspace", "--bins"]),
         "cargo build",
     )?;
 
@@ -187,6 +187,8 @@ async fn up(check: bool) -> Result<()> {
         xtask::localrt::LocalRuntime::start_with(invoke_addr, settings.specs(&manifest, "debug"), options)
             .await
             .context("starting the local Lambda runtime")?;
+    // `cargo lambda invoke` dials [::1] by default; forward it to the Invoke API when IPv6 loopback exists.
+    let forwarder = forward_ipv6_loopback(invoke_addr.port()).await;
     // The gateway reaches the functions through the Invoke API, as API Gateway reaches Lambda.
     let invoker = Arc::new(xtask::localrt::HttpInvoker::new(runtime.invoke_url()));
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -237,6 +239,9 @@ async fn up(check: bool) -> Result<()> {
         Ok(())
     };
     step("shutting down");
+    if let Some(f) = forwarder {
+        f.abort();
+    }
     gateway.shutdown().await;
     runtime.shutdown().await;
     drop(moto);
@@ -244,6 +249,21 @@ async fn up(check: bool) -> Result<()> {
         pg.stop()?;
     }
     outcome
+}
+
+/// Accepts on `[::1]:port` and relays each connection to `127.0.0.1:port`. `None` when IPv6 loopback is not
+/// available (then `cargo lambda invoke -A 127.0.0.1` reaches the Invoke API directly).
+async fn forward_ipv6_loopback(port: u16) -> Option<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(("::1", port)).await.ok()?;
+    Some(tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    }))
 }
 
 /// `up --check`: the promises a new user relies on, through the gateway.
@@ -282,13 +302,16 @@ fn test(args: &[String]) -> Result<()> {
     let moto = Moto::start(port("NIAGA_TEST_MOTO_PORT", 5010)?)?;
 
     step("building every binary (the runtime tests run the real function binaries)");
-    services::run_visible(cargo().args(["build", "--workspace", "--bins"]), "cargo build")?;
+    services::run_visible(
+        services::cargo().args(["build", "--workspace", "--bins"]),
+        "cargo build",
+    )?;
 
     let nextest = Command::new("cargo")
         .args(["nextest", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
-    let mut cmd = cargo();
+    let mut cmd = services::cargo();
     if nextest {
         step("running the tests (cargo nextest)");
         cmd.args(["nextest", "run", "--no-fail-fast"]);

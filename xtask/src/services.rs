@@ -12,9 +12,31 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Prints a progress step.
+/// Prints a progress step, stamped with the seconds since the command started.
 pub fn step(msg: impl AsRef<str>) {
-    println!("==> {}", msg.as_ref());
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    println!("==> [{t:5.1}s] {}", msg.as_ref());
+}
+
+/// A `cargo` command at the workspace root, without the variables `cargo run` set for xtask itself: build scripts
+/// (ring's, for one) rerun when `CARGO_MANIFEST_DIR` or `CARGO_PKG_NAME` change, so inheriting them would rebuild
+/// half the dependency tree on every `cargo xtask` command and again on the next plain `cargo build`.
+pub fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(crate::workspace_root());
+    for (key, _) in std::env::vars() {
+        let injected = key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_")
+            || matches!(
+                key.as_str(),
+                "CARGO_MANIFEST_DIR" | "CARGO_MANIFEST_PATH" | "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE"
+            );
+        if injected {
+            c.env_remove(key);
+        }
+    }
+    c
 }
 
 /// The git-ignored state folder, `.niaga/`.
@@ -208,6 +230,12 @@ impl Postgres {
             }
             // Running, but on another port: restart it on ours.
             pg.stop()?;
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            bail!(
+                "port {port} is taken by another program (another checkout's cluster?); stop it \
+                 (`cargo xtask down` there) or set NIAGA_PG_PORT to a free port"
+            );
         }
         step(format!("starting PostgreSQL on 127.0.0.1:{port}"));
         let options = format!(

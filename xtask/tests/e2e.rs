@@ -2,16 +2,14 @@
 //! gateway, with their secrets in moto and a seeded PostgreSQL database, exactly as `cargo xtask up` runs them.
 
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use xtask::gateway::Gateway;
 use xtask::localrt::{LocalRuntime, RuntimeOptions};
 use xtask::manifest::Manifest;
 use xtask::stack::StackSettings;
 
-fn any_port() -> SocketAddr {
-    ([127, 0, 0, 1], 0).into()
-}
+mod common;
+use common::any_port;
 
 struct Stack {
     gateway: Gateway,
@@ -309,4 +307,46 @@ async fn the_migrate_function_migrates_a_blank_database_and_refuses_an_edited_mi
         .unwrap();
     let err = refused.response.unwrap_err();
     assert!(err.error_message.contains("edited after it was applied"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_runs_once_from_the_command_line_outside_the_lambda_runtime() {
+    let db = testkit::fresh_db(testkit::Template::Blank).await;
+    let s = settings(&db, &jwt_secret(&"k".repeat(32))).await;
+    let run = || {
+        let mut cmd = std::process::Command::new(xtask::bin_path("debug", "migrate"));
+        cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in s.function_env() {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("the migrate binary runs")
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["applied"].is_array())
+        .unwrap_or_else(|| panic!("a JSON report in:\n{stdout}"));
+    assert_eq!(
+        report["applied"].as_array().unwrap().len(),
+        store::migrate::MIGRATIONS.len()
+    );
+
+    db.client()
+        .await
+        .execute(
+            "UPDATE schema_migrations SET checksum = 'tampered' WHERE version = 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    let refused = run();
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "an edited migration makes the command fail"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("edited after it was applied"));
 }

@@ -7,8 +7,6 @@ use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use xtask::gateway::sqs::{self, SqsSource};
@@ -16,19 +14,8 @@ use xtask::gateway::Gateway;
 use xtask::localrt::{FunctionError, FunctionSpec, Invocation, InvokeError, Invoker, LocalRuntime, RuntimeOptions};
 use xtask::manifest::Manifest;
 
-fn any_port() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-fn hello_bin() -> PathBuf {
-    let path = xtask::bin_path("debug", "hello-lambda");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p hello-lambda` (`cargo xtask test` builds every binary first)",
-        path.display()
-    );
-    path
-}
+mod common;
+use common::{any_port, hello_bin};
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..12])

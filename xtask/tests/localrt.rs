@@ -3,25 +3,13 @@
 //! an init error).
 
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xtask::localrt::{FunctionSpec, HttpInvoker, InvokeError, Invoker, LocalRuntime, RuntimeOptions};
 
-fn any_port() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-fn hello_bin() -> PathBuf {
-    let path = xtask::bin_path("debug", "hello-lambda");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p hello-lambda` (`cargo xtask test` builds every binary first)",
-        path.display()
-    );
-    path
-}
+mod common;
+use common::{any_port, hello_bin};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("niaga-localrt-{tag}-{}", uuid::Uuid::new_v4().simple()));
