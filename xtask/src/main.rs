@@ -67,7 +67,7 @@ fn down() -> Result<()> {
     let pg_dir = services::state_dir().join("pg");
     if pg_dir.exists() {
         step("stopping PostgreSQL");
-        Postgres::start(pg_port()?)?.stop()?;
+        Postgres::locate(pg_port()?)?.stop()?;
     }
     for entry in std::fs::read_dir(services::state_dir()).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().to_string();

@@ -178,22 +178,27 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// Starts the cluster (initialising it on first use), or adopts it when it already runs.
-    pub fn start(port: u16) -> Result<Postgres> {
+    /// The project's cluster, without starting it.
+    pub fn locate(port: u16) -> Result<Postgres> {
         let bin = postgres_bin_dir()?;
         let as_postgres_user = is_root();
         if as_postgres_user {
             ensure_postgres_user()?;
         }
-        let root = Self::cluster_root(as_postgres_user)?;
-        let data = root.join("data");
-        let pg = Postgres {
+        let data = Self::cluster_root(as_postgres_user)?.join("data");
+        Ok(Postgres {
             port,
             bin,
             data,
             as_postgres_user,
             started_here: false,
-        };
+        })
+    }
+
+    /// Starts the cluster (initialising it on first use), or adopts it when it already runs.
+    pub fn start(port: u16) -> Result<Postgres> {
+        let pg = Self::locate(port)?;
+        let root = pg.data.parent().context("the data folder has a parent")?.to_path_buf();
         if !pg.data.join("PG_VERSION").is_file() {
             step(format!("initialising a PostgreSQL cluster in {}", root.display()));
             std::fs::create_dir_all(&root)?;
