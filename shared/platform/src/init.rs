@@ -87,9 +87,10 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
             None => Ok(None),
         }
     };
-    let (app_raw, _db_creds) = tokio::join!(app_fetch, db_fetch);
+    // The database secret is fetched here only to fill the cache, so the pool's first connections find it.
+    let (app_raw, db_primed) = tokio::join!(app_fetch, db_fetch);
     let app = AppSecrets::parse(&common.app_secret_id, &app_raw?)?;
-    _db_creds?;
+    db_primed?;
     let t_secrets = started.elapsed();
 
     let credentials: Arc<dyn store::CredentialSource> = match &common.db_secret_id {
