@@ -350,3 +350,21 @@ async fn migrate_runs_once_from_the_command_line_outside_the_lambda_runtime() {
     );
     assert!(String::from_utf8_lossy(&refused.stderr).contains("edited after it was applied"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_event_sent_to_migrate_runs_the_migrations_rather_than_a_warmup() {
+    let db = testkit::fresh_db(testkit::Template::Blank).await;
+    let s = settings(&db, &jwt_secret(&"k".repeat(32))).await;
+    let stack = stack_with(s, db).await;
+    let inv = stack
+        .runtime
+        .invoke("migrate", testkit::event("schedules/scheduled-event.json"), None)
+        .await
+        .unwrap();
+    let report = inv.response.unwrap();
+    assert_eq!(
+        report["applied"].as_array().map(Vec::len),
+        Some(store::migrate::MIGRATIONS.len()),
+        "{report}"
+    );
+}

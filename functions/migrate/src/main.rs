@@ -22,7 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     }
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        if platform::http::is_warmup(&event.payload) {
+        if platform::http::is_warmup_ping(&event.payload) {
             return Ok(serde_json::json!({ "warm": true, "function": "migrate" }));
         }
         migrate::run(&deps.db, &deps.config)

@@ -62,11 +62,16 @@ pub async fn run<H: HttpHandler>(rt: Runtime, handler: H) -> Result<(), lambda_r
     .await
 }
 
-/// True for the warm-up ping `{"warmup": true}`, and for a bare EventBridge "Scheduled Event": the only schedule
+/// True for exactly the warm-up ping `{"warmup": true}`. Jobs use this: a schedule aimed at a job means "run".
+pub fn is_warmup_ping(event: &Value) -> bool {
+    event.get("warmup").and_then(Value::as_bool) == Some(true)
+}
+
+/// For HTTP functions: true for the warm-up ping `{"warmup": true}`, and for a bare EventBridge "Scheduled Event": the only schedule
 /// that targets an HTTP function is the warm-up, and a rule deployed without its constant input must not turn
 /// into a 500.
 pub fn is_warmup(event: &Value) -> bool {
-    event.get("warmup").and_then(Value::as_bool) == Some(true)
+    is_warmup_ping(event)
         || (event.get("source").and_then(Value::as_str) == Some("aws.events")
             && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event"))
 }
