@@ -52,7 +52,9 @@ locals {
       NIAGA_ENV           = var.env
       NIAGA_APP_SECRET_ID = "niaga/${var.env}/app"
       NIAGA_DB_SECRET_ID  = "niaga/${var.env}/database"
-      DATABASE_TLS        = var.database_tls
+      # Every function knows the name; only those listing `payments` in niaga.json may read it (iam.tf).
+      NIAGA_PAYMENTS_SECRET_ID = "niaga/${var.env}/payments"
+      DATABASE_TLS             = var.database_tls
     },
     var.database_url == null ? {} : {
       DATABASE_URL        = var.database_url

@@ -168,11 +168,13 @@ async fn cold_starts(manifest: &Manifest, rounds: usize) -> Result<Vec<(String, 
     )
     .await;
     let db_secret = testkit::put_secret("niaga/bench/database", r#"{"username":"postgres","password":"bench"}"#).await;
+    let payments_secret = testkit::put_secret("niaga/bench/payments", r#"{"server_key":"SB-Mid-server-bench"}"#).await;
     let settings = StackSettings {
         database_url: pg.url("niaga_bench"),
         aws_endpoint: moto.endpoint(),
         app_secret_id: app_secret,
         db_secret_id: Some(db_secret),
+        payments_secret_id: Some(payments_secret),
         // info: each function logs its cold-start phases, which the table breaks the figure down by.
         log: "info".into(),
         extra_env: Vec::new(),

@@ -92,16 +92,23 @@ fn gen() -> Result<()> {
 /// The local application secrets, generated once per checkout and kept in `.niaga/` (git-ignored).
 fn local_secret_values() -> Result<serde_json::Value> {
     let path = services::state_dir().join("local-secrets.json");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(v) = serde_json::from_str(&text) {
-            return Ok(v);
-        }
-    }
     let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let v = serde_json::json!({
+    let fresh = serde_json::json!({
         "app": { "jwt_signing_key": key },
         "database": { "username": "postgres", "password": "local-cluster-trusts-loopback" },
+        "payments": { "server_key": format!("SB-Mid-server-{}", uuid::Uuid::new_v4().simple()) },
     });
+    let mut v: serde_json::Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    // Keep the values a checkout already has; add any secret the manifest gained since.
+    let (Some(have), Some(defaults)) = (v.as_object_mut(), fresh.as_object()) else {
+        bail!("{} is not a JSON object; delete it to regenerate", path.display());
+    };
+    for (name, value) in defaults {
+        have.entry(name.clone()).or_insert_with(|| value.clone());
+    }
     std::fs::create_dir_all(services::state_dir())?;
     std::fs::write(&path, serde_json::to_string_pretty(&v)?)?;
     Ok(v)
@@ -172,6 +179,7 @@ async fn up(check: bool) -> Result<()> {
         aws_endpoint: moto.endpoint(),
         app_secret_id: xtask::secret_physical_name(xtask::LOCAL_ENV, "app"),
         db_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "database")),
+        payments_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "payments")),
         log: std::env::var("NIAGA_LOG").unwrap_or_else(|_| "info".into()),
         extra_env: Vec::new(),
     };

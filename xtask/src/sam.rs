@@ -254,6 +254,7 @@ fn render_globals(w: &mut String) {
     y!(w, 8, "NIAGA_ENV: !Ref Env");
     y!(w, 8, "NIAGA_APP_SECRET_ID: {}", sub("niaga/${Env}/app"));
     y!(w, 8, "NIAGA_DB_SECRET_ID: {}", sub("niaga/${Env}/database"));
+    y!(w, 8, "NIAGA_PAYMENTS_SECRET_ID: {}", sub("niaga/${Env}/payments"));
     y!(w, 8, "DATABASE_URL: !Ref DatabaseUrl");
     y!(w, 8, "DATABASE_READER_URL:");
     y!(w, 10, "Fn::If:");

@@ -14,6 +14,8 @@ pub struct StackSettings {
     pub aws_endpoint: String,
     pub app_secret_id: String,
     pub db_secret_id: Option<String>,
+    /// The payments secret (`server_key`); payments-api refuses to start without it.
+    pub payments_secret_id: Option<String>,
     /// `NIAGA_LOG` filter for the functions.
     pub log: String,
     /// Further variables for every function (tests lower thresholds this way).
@@ -32,6 +34,9 @@ impl StackSettings {
         ];
         if let Some(id) = &self.db_secret_id {
             env.push(("NIAGA_DB_SECRET_ID".to_string(), id.clone()));
+        }
+        if let Some(id) = &self.payments_secret_id {
+            env.push(("NIAGA_PAYMENTS_SECRET_ID".to_string(), id.clone()));
         }
         env.extend(crate::services::aws_env(&self.aws_endpoint));
         env.extend(self.extra_env.iter().cloned());

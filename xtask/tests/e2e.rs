@@ -50,6 +50,9 @@ async fn settings(db: &testkit::TestDb, app_secret_value: &str) -> StackSettings
         db_secret_id: Some(
             testkit::put_secret("niaga/e2e/database", r#"{"username":"postgres","password":"local"}"#).await,
         ),
+        payments_secret_id: Some(
+            testkit::put_secret("niaga/e2e/payments", r#"{"server_key":"SB-Mid-server-e2e"}"#).await,
+        ),
         log: "info".into(),
         extra_env: Vec::new(),
     }

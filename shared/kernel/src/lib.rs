@@ -9,6 +9,7 @@
 pub mod cursor;
 pub mod geo;
 pub mod money;
+pub mod quantity;
 pub mod secret;
 pub mod sku;
 pub mod tier;
@@ -16,6 +17,7 @@ pub mod tier;
 pub use cursor::{Cursor, CursorError};
 pub use geo::{GeoPoint, GeoPointError};
 pub use money::{Money, MoneyError};
+pub use quantity::{Quantity, QuantityError};
 pub use secret::SecretString;
 pub use sku::{Sku, SkuError};
 pub use tier::{Tier, TierError};

@@ -308,6 +308,83 @@ pub fn cached_json(req: &Request, value: &Value, policy: CachePolicy) -> http::R
     response.unwrap_or_else(|_| http::Response::new(Body::Empty))
 }
 
+/// The raw request body.
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+/// The media type of the request, lower case, without parameters (`application/json; charset=utf-8` →
+/// `application/json`).
+pub fn media_type(req: &Request) -> Option<String> {
+    req.headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// Largest JSON body any Niaga endpoint accepts (a 100-line cart is about 6 KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The body as JSON: 415 unless it is declared JSON (a missing Content-Type is read as JSON, as API clients often
+/// omit it), 413 above [`MAX_BODY_BYTES`], 400 naming `body` when it is not UTF-8 or not JSON.
+pub fn json_body(req: &Request) -> Result<Value, Problem> {
+    match media_type(req).as_deref() {
+        None | Some("application/json") => {}
+        Some(t) if t.starts_with("application/") && t.ends_with("+json") => {}
+        Some(_) => return Err(Problem::unsupported_media_type("application/json")),
+    }
+    parse_json(body_bytes(req))
+}
+
+/// Parses a JSON document with the same size and encoding rules as [`json_body`].
+pub fn parse_json(bytes: &[u8]) -> Result<Value, Problem> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Problem::too_large(MAX_BODY_BYTES));
+    }
+    if bytes.is_empty() {
+        return Err(Problem::invalid_body("body", "is required"));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| Problem::invalid_body("body", "is not valid UTF-8"))?;
+    serde_json::from_str(text).map_err(|e| {
+        Problem::invalid_body(
+            "body",
+            format!("is not valid JSON (line {}, column {})", e.line(), e.column()),
+        )
+    })
+}
+
+/// `application/x-www-form-urlencoded` pairs, percent-decoded (`+` is a space).
+pub fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, Problem> {
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Problem::too_large(MAX_BODY_BYTES));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| Problem::invalid_body("body", "is not valid UTF-8"))?;
+    Ok(text
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                percent_decode(&k.replace('+', " ")),
+                percent_decode(&v.replace('+', " ")),
+            )
+        })
+        .collect())
+}
+
+/// A response with `Cache-Control: no-store`: anything about one caller's data.
+pub fn private_json(status: u16, value: &Value) -> http::Response<Body> {
+    let mut r = json_response(status, value);
+    r.headers_mut()
+        .insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,8 @@ pub struct Deps<C> {
     pub sdk: aws_config::SdkConfig,
     pub secrets: Arc<SecretsCache>,
     pub app: AppSecrets,
+    /// Signs and verifies this environment's tokens with the application secret's key.
+    pub jwt: identity::Jwt,
     pub db: store::Db,
     /// How long cold start took, for health and logs.
     pub init_duration: Duration,
@@ -53,6 +55,8 @@ pub enum InitError {
     Secret(#[from] SecretsError),
     #[error(transparent)]
     AppSecret(#[from] AppSecretsError),
+    #[error("application secret: {0}")]
+    Jwt(#[from] identity::KeyError),
     #[error("database settings: {0}")]
     Database(String),
 }
@@ -90,6 +94,7 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
     // The database secret is fetched here only to fill the cache, so the pool's first connections find it.
     let (app_raw, db_primed) = tokio::join!(app_fetch, db_fetch);
     let app = AppSecrets::parse(&common.app_secret_id, &app_raw?)?;
+    let jwt = identity::Jwt::hs256(&app.jwt_signing_key, identity::JwtConfig::niaga(&common.environment))?;
     db_primed?;
     let t_secrets = started.elapsed();
 
@@ -124,6 +129,7 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         sdk,
         secrets,
         app,
+        jwt,
         db,
         init_duration,
     })

@@ -4,14 +4,15 @@
 //! secrets and the JWT key policy ([`secrets`]); wiring the pools to Secrets Manager credentials ([`init`]);
 //! structured JSON logs with request and trace ids ([`telemetry`]); CloudWatch Embedded Metric Format
 //! ([`metrics`]); `application/problem+json` errors ([`problem`]); HTTP helpers, CDN caching and the entry point
-//! that serves API Gateway events and warm-up pings ([`http`]).
+//! that serves API Gateway events and warm-up pings ([`http`]); bearer tokens and agent masquerade ([`auth`]).
 //!
 //! # Layout
 //! A function's `main` is `platform::init` → build its handler → `platform::http::run`. Everything a handler
 //! needs arrives in [`init::Deps`]; nothing is built per request.
 //!
-//! Depends on kernel, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
+//! Depends on kernel, identity, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
 
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod init;

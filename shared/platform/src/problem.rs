@@ -22,6 +22,10 @@ pub struct Problem {
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
     pub retry_after_s: Option<u32>,
+    /// Further members of the problem document (for example `short_by` on a credit refusal).
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+    /// Extra response headers (for example `WWW-Authenticate`).
+    pub headers: Vec<(http::HeaderName, String)>,
     /// Logged, never sent.
     pub cause: Option<anyhow::Error>,
 }
@@ -35,8 +39,77 @@ impl Problem {
             detail: None,
             errors: Vec::new(),
             retry_after_s: None,
+            extensions: serde_json::Map::new(),
+            headers: Vec::new(),
             cause: None,
         }
+    }
+
+    /// A problem of any 4xx kind: `kind` becomes `urn:niaga:problem:<kind>`.
+    pub fn client(status: u16, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem::new(status, kind, title).detail(detail)
+    }
+
+    /// Adds a member to the problem document.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// Adds a field error.
+    pub fn field(mut self, field: &str, message: impl Into<String>) -> Self {
+        self.errors.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn header(mut self, name: http::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
+    }
+
+    /// 400: the request body is not what the endpoint takes; `field` names the offending member.
+    pub fn invalid_body(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Problem::new(400, "invalid-body", "Invalid request body")
+            .detail(format!("`{field}` {message}"))
+            .field(field, message)
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer`: no credentials, or credentials that do not verify.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let challenge = format!(
+            "Bearer realm=\"niaga\", error=\"invalid_token\", error_description=\"{}\"",
+            detail.replace('"', "'")
+        );
+        Problem::new(401, "unauthorized", "Unauthorized")
+            .detail(detail)
+            .header(http::header::WWW_AUTHENTICATE, challenge)
+    }
+
+    /// 403: the caller is known but may not do this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Problem::new(403, "forbidden", "Forbidden").detail(detail)
+    }
+
+    /// 415: the body's media type is not one the endpoint reads.
+    pub fn unsupported_media_type(expected: &str) -> Self {
+        Problem::new(415, "unsupported-media-type", "Unsupported media type")
+            .detail(format!("send the body as {expected}"))
+    }
+
+    /// 413: the body is larger than the endpoint accepts.
+    pub fn too_large(max_bytes: usize) -> Self {
+        Problem::new(413, "payload-too-large", "Payload too large")
+            .detail(format!("the body must be at most {max_bytes} bytes"))
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -101,6 +174,9 @@ impl Problem {
                 body["detail"] = json!(detail);
             }
         }
+        for (k, v) in &self.extensions {
+            body[k] = v.clone();
+        }
         if !self.errors.is_empty() {
             body["errors"] = self
                 .errors
@@ -114,6 +190,9 @@ impl Problem {
             .header(http::header::CACHE_CONTROL, "no-store");
         if let Some(s) = self.retry_after_s {
             builder = builder.header(http::header::RETRY_AFTER, s.to_string());
+        }
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value.as_str());
         }
         builder
             .body(Body::Text(body.to_string()))

@@ -1,7 +1,8 @@
 //! PostgreSQL adapters for Niaga.
 //!
 //! Owns: the connection pools ([`pool`]), the embedded, checksummed migrations ([`migrate`]), the local seed
-//! generator ([`seed`]) and the Postgres implementations of domain ports ([`catalog`]).
+//! generator ([`seed`]) and the Postgres implementations of domain ports: the catalogue ([`catalog`]), accounts
+//! and assignments ([`identity`]), read-only pricing ([`pricing`]) and the order store ([`orders`]).
 //!
 //! Rules every query here follows, because Lambda reaches Postgres through RDS Proxy:
 //! - statements are sent unnamed (`query_typed`), never as named prepared statements, which pin a proxy session;
@@ -13,8 +14,11 @@
 //! Lambda crates or HTTP types; credentials arrive through the [`pool::CredentialSource`] port.
 
 pub mod catalog;
+pub mod identity;
 pub mod migrate;
+pub mod orders;
 pub mod pool;
+pub mod pricing;
 pub mod seed;
 
 pub use pool::{CredentialSource, Db, DbError, DbSettings, StaticCredentials, TlsMode};

@@ -39,6 +39,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_catalogue_and_partners"),
     migration!(2, "0002_orders_outbox_config_audit"),
+    migration!(3, "0003_identity_checkout_payments"),
 ];
 
 /// What a run did.

@@ -31,6 +31,7 @@ pub struct SeedReport {
     pub products: usize,
     pub prices: usize,
     pub inventory: usize,
+    pub accounts: usize,
 }
 
 /// Fills an empty catalogue. Does nothing (and reports zeros) when products already exist, so running it twice
@@ -39,8 +40,13 @@ pub async fn run(client: &mut tokio_postgres::Client, size: SeedSize) -> anyhow:
     let tx = client.transaction().await?;
     let existing: i64 = tx.query_typed_one("SELECT count(*) FROM products", &[]).await?.get(0);
     if existing > 0 {
+        // A catalogue seeded before accounts existed still gets its local logins.
+        let report = SeedReport {
+            accounts: seed_accounts(&tx).await?,
+            ..SeedReport::default()
+        };
         tx.commit().await?;
-        return Ok(SeedReport::default());
+        return Ok(report);
     }
     let data = generate(size);
     let mut report = SeedReport::default();
@@ -143,8 +149,62 @@ pub async fn run(client: &mut tokio_postgres::Client, size: SeedSize) -> anyhow:
         ],
     )
     .await?;
+    report.accounts = seed_accounts(&tx).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// The password of every seeded person (admin, sales agents, partners). Local data only.
+pub const DEV_PASSWORD: &str = "niaga-dev-password";
+/// The client secret of the seeded AI agent `seo-bot`. Local data only.
+pub const DEV_AGENT_SECRET: &str = "niaga-dev-agent-secret";
+/// Seeded sales agents: `agent-01` … `agent-10`; agent k is assigned every tenth partner, starting at the k-th.
+pub const SALES_AGENTS: usize = 10;
+
+/// Local logins when there are none: `admin`; `agent-01`…`agent-10`, each assigned every tenth partner; one
+/// login per partner (its code in lower case, `p-00001`); and the AI agent `seo-bot` (client credentials).
+async fn seed_accounts(tx: &tokio_postgres::Transaction<'_>) -> anyhow::Result<usize> {
+    let existing: i64 = tx.query_typed_one("SELECT count(*) FROM accounts", &[]).await?.get(0);
+    if existing > 0 {
+        return Ok(0);
+    }
+    // One fixed salt: these are well-known local passwords, and hashing once keeps seeding fast.
+    let salt = b"niaga-local-seed";
+    let person = identity::hash_password(DEV_PASSWORD, salt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let agent = identity::hash_password(DEV_AGENT_SECRET, salt).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut n = exec(
+        tx,
+        "INSERT INTO accounts (login, sub, role, secret_hash) VALUES
+             ('admin', 'admin:admin', 'admin', $1),
+             ('seo-bot', 'ai_agent:seo-bot', 'ai_agent', $2)",
+        &[(&person, Type::TEXT), (&agent, Type::TEXT)],
+    )
+    .await?;
+    let agents = SALES_AGENTS as i32;
+    n += exec(
+        tx,
+        "INSERT INTO accounts (login, sub, role, secret_hash)
+         SELECT 'agent-' || lpad(k::text, 2, '0'), 'sales_agent:agent-' || lpad(k::text, 2, '0'), 'sales_agent', $1
+         FROM generate_series(1, $2::int4) AS k",
+        &[(&person, Type::TEXT), (&agents, Type::INT4)],
+    )
+    .await?;
+    n += exec(
+        tx,
+        "INSERT INTO accounts (login, sub, role, secret_hash, partner_id)
+         SELECT lower(code), 'partner:' || code, 'partner', $1, id FROM partners",
+        &[(&person, Type::TEXT)],
+    )
+    .await?;
+    exec(
+        tx,
+        "INSERT INTO agent_assignments (agent_sub, partner_id)
+         SELECT 'sales_agent:agent-' || lpad((((rn - 1) % $1::int4) + 1)::text, 2, '0'), id
+         FROM (SELECT id, row_number() OVER (ORDER BY code) AS rn FROM partners) p",
+        &[(&agents, Type::INT4)],
+    )
+    .await?;
+    Ok(n)
 }
 
 async fn exec(

@@ -51,6 +51,15 @@ impl TestDb {
         .expect("pool settings are valid")
     }
 
+    /// Pools over this database with `size` connections each and a patient wait, standing in for many Lambda
+    /// instances at once (concurrency tests).
+    pub fn db_with_pool(&self, size: usize) -> store::Db {
+        let mut settings = store::DbSettings::local(&self.url);
+        settings.pool_size = size;
+        settings.wait_timeout = std::time::Duration::from_secs(60);
+        store::Db::new(&settings, std::sync::Arc::new(store::StaticCredentials(None))).expect("pool settings are valid")
+    }
+
     /// A plain client.
     pub async fn client(&self) -> tokio_postgres::Client {
         connect(&self.url).await
@@ -144,4 +153,55 @@ pub fn event(path: &str) -> serde_json::Value {
     let full = workspace_root().join("events").join(path);
     let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {}: {e}", full.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", full.display()))
+}
+
+/// Tokens for tests: a fixed key and helpers that mint tokens for seeded accounts.
+pub mod auth {
+    use identity::{Jwt, JwtConfig, PartnerAttrs, Role, Subject};
+    use kernel::{GeoPoint, SecretString};
+
+    /// The signing key test functions are built with.
+    pub const KEY: &str = "niaga-test-signing-key-0123456789abcdef";
+
+    pub fn jwt() -> Jwt {
+        Jwt::hs256(&SecretString::new(KEY), JwtConfig::niaga("local")).expect("the test key is long enough")
+    }
+
+    /// The partner with this code (`P-00001`), as its token would carry it.
+    pub async fn partner(client: &tokio_postgres::Client, code: &str) -> PartnerAttrs {
+        let row = client
+            .query_one(
+                "SELECT id, tier, lat_e6, lon_e6 FROM partners WHERE code = $1",
+                &[&code],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("partner {code}: {e}"));
+        PartnerAttrs {
+            id: row.get(0),
+            tier: row.get::<_, String>(1).parse().expect("a tier"),
+            geo: GeoPoint::new(row.get(2), row.get(3)).expect("a geotag"),
+        }
+    }
+
+    /// A valid token for `sub` with `role` (and the partner's attributes for a partner token).
+    pub fn token(sub: &str, role: Role, partner: Option<PartnerAttrs>) -> String {
+        let subject = Subject {
+            sub: sub.to_string(),
+            role,
+            partner,
+        };
+        jwt()
+            .issue(
+                &subject,
+                chrono::Utc::now().timestamp(),
+                &uuid::Uuid::new_v4().to_string(),
+            )
+            .expect("the subject is consistent")
+    }
+
+    /// A partner's own token.
+    pub async fn partner_token(client: &tokio_postgres::Client, code: &str) -> (PartnerAttrs, String) {
+        let p = partner(client, code).await;
+        (p, token(&format!("partner:{code}"), Role::Partner, Some(p)))
+    }
 }

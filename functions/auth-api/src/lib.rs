@@ -1,0 +1,82 @@
+//! `auth-api`: `POST /auth/token`, the token endpoint. People (admin, sales agents, partners) use the password
+//! grant; AI agents use client credentials. The answer is a short-lived HS256 JWT carrying the role and, for
+//! partners, the partner id, tier and geotag.
+//!
+//! The body may be a form (`application/x-www-form-urlencoded`, as OAuth2 clients send it) or JSON. Every failed
+//! login is the same 401, whatever the reason, so the endpoint does not reveal which logins exist.
+//!
+//! The handler decodes and maps; the rules live in the `identity` crate. It must not depend on the AWS SDK or hold
+//! SQL.
+
+use identity::{Accounts, Grant, Jwt, LoginError};
+use lambda_http::{Body, Request};
+use platform::http::{body_bytes, form_pairs, media_type, parse_json, private_json, segments, HttpHandler, RequestCtx};
+use platform::Problem;
+use serde_json::{json, Value};
+
+#[derive(Debug)]
+pub struct AuthApi<A> {
+    accounts: A,
+    jwt: Jwt,
+}
+
+impl<A: Accounts + 'static> AuthApi<A> {
+    pub fn new(accounts: A, jwt: Jwt) -> Self {
+        AuthApi { accounts, jwt }
+    }
+
+    async fn token(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
+        let fields: Vec<(String, String)> = match media_type(req).as_deref() {
+            Some("application/x-www-form-urlencoded") => form_pairs(body_bytes(req))?,
+            None | Some("application/json") => match parse_json(body_bytes(req))? {
+                Value::Object(m) => m
+                    .into_iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Ok((k, s)),
+                        _ => Err(Problem::invalid_body(&k, "must be a string")),
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(Problem::invalid_body("body", "must be a JSON object")),
+            },
+            Some(_) => {
+                return Err(Problem::unsupported_media_type(
+                    "application/x-www-form-urlencoded or application/json",
+                ))
+            }
+        };
+        let grant = Grant::from_fields(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| Problem::invalid_body(e.field, e.message))?;
+        let jti = uuid::Uuid::new_v4().to_string();
+        match identity::login(&self.accounts, &self.jwt, &grant, chrono::Utc::now().timestamp(), &jti).await {
+            Ok(t) => Ok(private_json(
+                200,
+                &json!({
+                    "access_token": t.access_token,
+                    "token_type": t.token_type,
+                    "expires_in": t.expires_in,
+                    "role": t.role.as_str(),
+                }),
+            )),
+            Err(LoginError::InvalidCredentials) => Err(Problem::client(
+                401,
+                "invalid-credentials",
+                "Invalid credentials",
+                "the login or secret is wrong, or the account may not use this grant",
+            )),
+            Err(LoginError::Unavailable(cause)) => Err(Problem::unavailable(1, cause)),
+            Err(LoginError::Issue(e)) => Err(Problem::internal(e)),
+        }
+    }
+}
+
+impl<A: Accounts + 'static> HttpHandler for AuthApi<A> {
+    async fn handle(&self, req: Request, _ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
+        let segs = segments(&req);
+        let path: Vec<&str> = segs.iter().map(String::as_str).collect();
+        match (req.method(), path.as_slice()) {
+            (&http::Method::POST, ["auth", "token"]) => self.token(&req).await,
+            (_, ["auth", "token"]) => Err(Problem::method_not_allowed()),
+            _ => Err(Problem::not_found("no such route")),
+        }
+    }
+}

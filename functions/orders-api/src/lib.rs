@@ -1,0 +1,362 @@
+//! `orders-api`: quotes and orders for the partner the caller acts for.
+//!
+//! - `POST /quotes` prices a cart without ordering.
+//! - `POST /orders` (requires `Idempotency-Key`) places an order: price, credit check, SLA routing, stock
+//!   reservation, outbox event and the key's answer in one transaction.
+//! - `GET /orders` lists the caller's orders (keyset pagination), `GET /orders/{id}` reads one (another
+//!   partner's order is a 404), `POST /orders/{id}/cancel` cancels an unpaid order and releases its stock.
+//!
+//! A sales agent acts for an assigned partner with the `X-Act-For-Partner` header. The handler decodes requests,
+//! calls the `orders` use-cases and maps results and errors to HTTP; it holds no SQL and must not depend on the AWS
+//! SDK. It emits `lead_routing_latency_ms` and `credit_check_rejection_count`.
+
+use commercial::{CartLine, QuoteError};
+use identity::Assignments;
+use kernel::{Cursor, Quantity, Sku};
+use lambda_http::{Body, Request};
+use orders::{IdempotencyKey, OrderError, OrderStore, Orders, PlaceOrder, PlaceOrderError, Placed, QuoteCartError};
+use platform::auth::{access_problem, Authenticator};
+use platform::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
+use platform::metrics::{self, Unit};
+use platform::Problem;
+use serde_json::{json, Value};
+use supply::RouteError;
+
+/// The header that makes `POST /orders` safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The orders handler.
+#[derive(Debug)]
+pub struct OrdersApi<S, P, A> {
+    orders: Orders<S>,
+    pricing: P,
+    auth: Authenticator<A>,
+}
+
+impl<S, P, A> OrdersApi<S, P, A>
+where
+    S: OrderStore,
+    P: commercial::PriceLists + commercial::PricingSettings + 'static,
+    A: Assignments + 'static,
+{
+    pub fn new(orders: Orders<S>, pricing: P, auth: Authenticator<A>) -> Self {
+        OrdersApi { orders, pricing, auth }
+    }
+
+    /// The use-cases, for tests that inject faults.
+    pub fn orders(&self) -> &Orders<S> {
+        &self.orders
+    }
+
+    async fn quote(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
+        let actor = self.auth.actor(req).await?;
+        let body = json_body(req)?;
+        let cart = parse_cart(&body)?;
+        let quote = orders::quote_cart(&self.pricing, &actor, &cart)
+            .await
+            .map_err(|e| match e {
+                QuoteCartError::Access(a) => access_problem(a),
+                QuoteCartError::Quote(q) => quote_problem(q, &cart),
+                QuoteCartError::Unavailable(cause) => Problem::unavailable(1, cause),
+            })?;
+        let shortfall = quote.check_minimum().err().map(|b| b.short_by);
+        let mut doc = serde_json::to_value(&quote).map_err(Problem::internal)?;
+        doc["currency"] = json!("IDR");
+        doc["meets_minimum"] = json!(shortfall.is_none());
+        doc["short_of_minimum"] = json!(shortfall.unwrap_or_default());
+        Ok(private_json(200, &doc))
+    }
+
+    async fn place(&self, req: &Request, ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
+        let actor = self.auth.actor(req).await?;
+        let key = req
+            .headers()
+            .get(IDEMPOTENCY_KEY)
+            .ok_or_else(|| Problem::invalid_parameter("Idempotency-Key", "header is required for POST /orders"))?;
+        let key = key
+            .to_str()
+            .ok()
+            .and_then(|k| IdempotencyKey::parse(k).ok())
+            .ok_or_else(|| {
+                Problem::invalid_parameter("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
+            })?;
+        let body = json_body(req)?;
+        let cart = parse_cart(&body)?;
+        let fingerprint = orders::fingerprint(&body);
+        let placed = self
+            .orders
+            .place(PlaceOrder {
+                actor: &actor,
+                key: &key,
+                fingerprint: &fingerprint,
+                cart: &cart,
+                now: chrono::Utc::now(),
+            })
+            .await;
+        match placed {
+            Ok(Placed::Created { answer, routing }) => {
+                metrics::emit(
+                    &metrics::Record::new("orders-api")
+                        .metric(
+                            "lead_routing_latency_ms",
+                            routing.as_secs_f64() * 1000.0,
+                            Unit::Milliseconds,
+                        )
+                        .metric("orders_placed", 1.0, Unit::Count)
+                        .property("request_id", ctx.request_id.clone()),
+                );
+                let mut r = private_json(answer.status, &answer.body);
+                if let Some(id) = answer.resource_id.as_deref() {
+                    if let Ok(v) = http::HeaderValue::from_str(&format!("/orders/{id}")) {
+                        r.headers_mut().insert(http::header::LOCATION, v);
+                    }
+                }
+                Ok(r)
+            }
+            Ok(Placed::Replayed(answer)) => {
+                let mut r = private_json(answer.status, &answer.body);
+                r.headers_mut()
+                    .insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+                Ok(r)
+            }
+            Err(e) => Err(self.place_problem(e, &cart, ctx)),
+        }
+    }
+
+    fn place_problem(&self, e: PlaceOrderError, cart: &[CartLine], ctx: &RequestCtx) -> Problem {
+        match e {
+            PlaceOrderError::Access(a) => access_problem(a),
+            PlaceOrderError::KeyReused => Problem::client(
+                422,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                "this Idempotency-Key was already used with a different request body; use a new key for a new order",
+            )
+            .field("Idempotency-Key", "was used with a different body"),
+            PlaceOrderError::InFlight => Problem::client(
+                409,
+                "request-in-flight",
+                "Request in progress",
+                "a request with this Idempotency-Key is still being processed; retry after a moment",
+            )
+            .retry_after(1),
+            PlaceOrderError::UnknownPartner => Problem::forbidden("the partner this request acts for does not exist"),
+            PlaceOrderError::Quote(q) => quote_problem(q, cart),
+            PlaceOrderError::BelowMinimum(b) => {
+                Problem::client(422, "below-minimum-order", "Below the minimum order", b.to_string())
+                    .with("minimum", b.minimum.minor())
+                    .with("total", b.total.minor())
+                    .with("short_by", b.short_by.minor())
+            }
+            PlaceOrderError::CreditLimit(c) => {
+                metrics::emit(
+                    &metrics::Record::new("orders-api")
+                        .metric("credit_check_rejection_count", 1.0, Unit::Count)
+                        .property("request_id", ctx.request_id.clone()),
+                );
+                Problem::client(422, "credit-limit-exceeded", "Credit limit exceeded", c.to_string())
+                    .with("credit_limit", c.limit.minor())
+                    .with("erp_debt", c.erp_debt.minor())
+                    .with("open_unpaid", c.open_unpaid.minor())
+                    .with("available", c.available.minor())
+                    .with("order_total", c.order_total.minor())
+                    .with("short_by", c.short_by.minor())
+            }
+            PlaceOrderError::Route(RouteError::OutOfStock(shortages)) => {
+                let names: Vec<String> = shortages.iter().map(|s| s.sku.to_string()).collect();
+                let mut p = Problem::client(
+                    409,
+                    "out-of-stock",
+                    "Not enough stock",
+                    format!("not enough sellable stock for {}", names.join(", ")),
+                )
+                .with("skus", names.clone())
+                .with("shortages", serde_json::to_value(&shortages).unwrap_or(Value::Null));
+                for s in &shortages {
+                    p = p.field(
+                        &line_field(cart, &s.sku, "quantity"),
+                        format!("{} requested, {} sellable", s.requested, s.sellable),
+                    );
+                }
+                p
+            }
+            PlaceOrderError::Route(other) => Problem::client(422, "invalid-cart", "Invalid cart", other.to_string()),
+            PlaceOrderError::Unavailable(cause) => Problem::unavailable(1, cause),
+        }
+    }
+
+    async fn get(&self, req: &Request, id: &str) -> Result<http::Response<Body>, Problem> {
+        let actor = self.auth.actor(req).await?;
+        let id = parse_order_id(id)?;
+        let order = self.orders.get(&actor, id).await.map_err(order_problem)?;
+        Ok(private_json(
+            200,
+            &serde_json::to_value(&order).map_err(Problem::internal)?,
+        ))
+    }
+
+    async fn list(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
+        let actor = self.auth.actor(req).await?;
+        let mut limit = 20u32;
+        let mut after = None;
+        for (k, v) in query_pairs(req) {
+            match k.as_str() {
+                "limit" => {
+                    limit =
+                        v.parse::<u32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
+                            Problem::invalid_parameter("limit", "must be a whole number from 1 to 100")
+                        })?
+                }
+                "cursor" => after = Some(decode_position(&v)?),
+                other => return Err(Problem::invalid_parameter(other, "is not a parameter of GET /orders")),
+            }
+        }
+        let page = self.orders.list(&actor, after, limit).await.map_err(order_problem)?;
+        let next = page
+            .next
+            .map(|(at, id)| Cursor::from_position(&format!("{}|{id}", at.timestamp_micros())).encode());
+        Ok(private_json(
+            200,
+            &json!({ "items": page.items, "limit": limit, "next_cursor": next }),
+        ))
+    }
+
+    async fn cancel(&self, req: &Request, id: &str) -> Result<http::Response<Body>, Problem> {
+        let actor = self.auth.actor(req).await?;
+        let id = parse_order_id(id)?;
+        let order = self
+            .orders
+            .cancel(&actor, id, chrono::Utc::now())
+            .await
+            .map_err(order_problem)?;
+        Ok(private_json(
+            200,
+            &serde_json::to_value(&order).map_err(Problem::internal)?,
+        ))
+    }
+}
+
+impl<S, P, A> HttpHandler for OrdersApi<S, P, A>
+where
+    S: OrderStore,
+    P: commercial::PriceLists + commercial::PricingSettings + 'static,
+    A: Assignments + 'static,
+{
+    async fn handle(&self, req: Request, ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
+        let segs = segments(&req);
+        let path: Vec<&str> = segs.iter().map(String::as_str).collect();
+        use http::Method as M;
+        match (req.method(), path.as_slice()) {
+            (&M::POST, ["quotes"]) => self.quote(&req).await,
+            (&M::POST, ["orders"]) => self.place(&req, ctx).await,
+            (&M::GET, ["orders"]) => self.list(&req).await,
+            (&M::GET, ["orders", id]) => self.get(&req, id).await,
+            (&M::POST, ["orders", id, "cancel"]) => self.cancel(&req, id).await,
+            (_, ["quotes"] | ["orders"] | ["orders", _] | ["orders", _, "cancel"]) => {
+                Err(Problem::method_not_allowed())
+            }
+            _ => Err(Problem::not_found("no such route")),
+        }
+    }
+}
+
+/// The most lines a cart may have.
+pub const MAX_LINES: usize = commercial::MAX_LINES;
+
+/// `{"lines": [{"sku": "SHM-00001", "quantity": 2}, ...]}` → cart lines. Errors name the member
+/// (`lines[3].quantity`).
+pub fn parse_cart(body: &Value) -> Result<Vec<CartLine>, Problem> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| Problem::invalid_body("body", "must be a JSON object with `lines`"))?;
+    if let Some(unknown) = obj.keys().find(|k| k.as_str() != "lines") {
+        return Err(Problem::invalid_body(unknown, "is not a member of this request"));
+    }
+    let lines = obj
+        .get("lines")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Problem::invalid_body("lines", "is required and must be an array"))?;
+    if lines.is_empty() || lines.len() > MAX_LINES {
+        return Err(Problem::invalid_body(
+            "lines",
+            format!("must hold 1 to {MAX_LINES} lines"),
+        ));
+    }
+    let mut cart = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let o = line
+            .as_object()
+            .ok_or_else(|| Problem::invalid_body(&format!("lines[{i}]"), "must be an object with sku and quantity"))?;
+        if let Some(unknown) = o.keys().find(|k| !matches!(k.as_str(), "sku" | "quantity")) {
+            return Err(Problem::invalid_body(
+                &format!("lines[{i}].{unknown}"),
+                "is not a member of a line",
+            ));
+        }
+        let sku = o
+            .get("sku")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Problem::invalid_body(&format!("lines[{i}].sku"), "is required and must be a string"))?;
+        let sku = Sku::parse(sku).map_err(|e| Problem::invalid_body(&format!("lines[{i}].sku"), e.to_string()))?;
+        let quantity = o
+            .get("quantity")
+            .and_then(Value::as_i64)
+            .and_then(|n| Quantity::new(n).ok())
+            .ok_or_else(|| {
+                Problem::invalid_body(
+                    &format!("lines[{i}].quantity"),
+                    format!("must be a whole number from 1 to {}", Quantity::MAX),
+                )
+            })?;
+        if cart.iter().any(|l: &CartLine| l.sku == sku) {
+            return Err(Problem::invalid_body(
+                &format!("lines[{i}].sku"),
+                format!("{sku} appears twice; put the whole quantity on one line"),
+            ));
+        }
+        cart.push(CartLine { sku, quantity });
+    }
+    Ok(cart)
+}
+
+fn line_field(cart: &[CartLine], sku: &Sku, member: &str) -> String {
+    match cart.iter().position(|l| &l.sku == sku) {
+        Some(i) => format!("lines[{i}].{member}"),
+        None => "lines".to_string(),
+    }
+}
+
+fn quote_problem(e: QuoteError, cart: &[CartLine]) -> Problem {
+    match &e {
+        QuoteError::NoPrice(sku) => Problem::client(422, "unknown-sku", "Unknown SKU", e.to_string())
+            .field(&line_field(cart, sku, "sku"), format!("{sku} is not sold at your tier"))
+            .with("sku", sku.to_string()),
+        _ => Problem::client(422, "invalid-cart", "Invalid cart", e.to_string()),
+    }
+}
+
+fn order_problem(e: OrderError) -> Problem {
+    match e {
+        OrderError::Access(a) => access_problem(a),
+        OrderError::NotFound => Problem::not_found("no such order"),
+        OrderError::Illegal(t) => Problem::client(409, "illegal-transition", "Illegal order transition", t.to_string())
+            .with("status", t.from.as_str()),
+        OrderError::Unavailable(cause) => Problem::unavailable(1, cause),
+    }
+}
+
+fn parse_order_id(raw: &str) -> Result<uuid::Uuid, Problem> {
+    uuid::Uuid::parse_str(raw).map_err(|_| Problem::invalid_parameter("id", "must be an order id (a UUID)"))
+}
+
+fn decode_position(token: &str) -> Result<orders::ports::ListPosition, Problem> {
+    let bad = || Problem::invalid_parameter("cursor", "is not a cursor this API issued");
+    let c = Cursor::decode(token).map_err(|_| bad())?;
+    let (micros, id) = c.position().split_once('|').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    Ok((at, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
+}

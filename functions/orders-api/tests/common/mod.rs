@@ -1,0 +1,106 @@
+//! The orders-api harness: the real handler over real Postgres, driven through the Lambda entry point with the
+//! sample events in `events/orders-api/`.
+
+#![allow(dead_code)]
+
+use orders::Orders;
+use orders_api::OrdersApi;
+use platform::auth::Authenticator;
+use platform::http::{dispatch, Runtime};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use store::identity::PgIdentity;
+use store::orders::PgOrders;
+use store::pricing::PgPricing;
+use testkit::{fresh_db, Template, TestDb};
+
+pub type Api = OrdersApi<PgOrders, PgPricing, PgIdentity>;
+
+pub struct Harness {
+    pub rt: Runtime,
+    pub api: Arc<Api>,
+    pub db: TestDb,
+    pub client: tokio_postgres::Client,
+}
+
+/// A seeded database, a pool of `pool` connections (many Lambda instances at once) and the handler.
+pub async fn harness(pool: usize) -> Harness {
+    let db = fresh_db(Template::Seeded).await;
+    let pools = db.db_with_pool(pool);
+    let client = db.client().await;
+    // Tests place small orders: the minimum order is a separate rule with its own test.
+    client
+        .execute(
+            "UPDATE system_config SET value = '0' WHERE key = 'pricing.minimum_order_total'",
+            &[],
+        )
+        .await
+        .unwrap();
+    Harness {
+        rt: Runtime {
+            function: "orders-api",
+            db: Some(pools.clone()),
+            slow_request: Duration::from_secs(5),
+        },
+        api: Arc::new(OrdersApi::new(
+            Orders::new(PgOrders::new(pools.clone())),
+            PgPricing::new(pools.clone()),
+            Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pools)),
+        )),
+        db,
+        client,
+    }
+}
+
+impl Harness {
+    pub async fn call(&self, ev: Value) -> Value {
+        call(&self.rt, &self.api, ev).await
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        self.client.query_one(sql, &[]).await.unwrap().get(0)
+    }
+
+    /// (reserved, on_hand, buffer) summed over warehouses for a SKU.
+    pub async fn stock(&self, sku: &str) -> (i64, i64, i64) {
+        let r = self
+            .client
+            .query_one(
+                "SELECT coalesce(sum(reserved),0)::int8, coalesce(sum(on_hand),0)::int8, coalesce(sum(buffer),0)::int8
+                 FROM inventory WHERE sku = $1",
+                &[&sku],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    }
+}
+
+pub async fn call(rt: &Runtime, api: &Api, ev: Value) -> Value {
+    let mut ctx = lambda_runtime::Context::default();
+    ctx.request_id = format!("req-{}", uuid::Uuid::new_v4().simple());
+    dispatch(rt, api, ev, ctx).await
+}
+
+/// A sample event with this bearer token.
+pub fn as_caller(mut ev: Value, token: &str) -> Value {
+    ev["headers"]["authorization"] = format!("Bearer {token}").into();
+    ev
+}
+
+/// `events/orders-api/place-order.json` for `token` with this key and cart.
+pub fn order_event(token: &str, key: &str, lines: Value) -> Value {
+    let mut ev = as_caller(testkit::event("orders-api/place-order.json"), token);
+    ev["headers"]["idempotency-key"] = key.into();
+    ev["body"] = serde_json::json!({ "lines": lines }).to_string().into();
+    ev
+}
+
+pub fn body(resp: &Value) -> Value {
+    serde_json::from_str(resp["body"].as_str().expect("a text body")).expect("a JSON body")
+}
+
+pub fn status(resp: &Value) -> u16 {
+    resp["statusCode"].as_u64().expect("a status code") as u16
+}

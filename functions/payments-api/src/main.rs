@@ -1,0 +1,24 @@
+//! `payments-api` Lambda entry point: build once (including the server key), then serve.
+
+use kernel::SecretString;
+use orders::Orders;
+use payments_api::{PaymentSecret, PaymentsApi, PaymentsConfig};
+use store::orders::PgOrders;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let deps = platform::init::<PaymentsConfig>("payments-api").await;
+    let secret: PaymentSecret = match deps.secrets.get_json(&deps.config.payments_secret_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "payments secret unavailable; refusing to start");
+            eprintln!("payments-api: refusing to start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let api = PaymentsApi::new(
+        Orders::new(PgOrders::new(deps.db.clone())),
+        SecretString::new(secret.server_key),
+    );
+    platform::http::run(deps.runtime(), api).await
+}

@@ -1,0 +1,600 @@
+//! The orders use-cases: place, read, list, cancel, expire and apply a payment notification.
+//!
+//! Each write runs in one [`OrderTx`]: the order, its stock reservations, its outbox event, its audit row and (for
+//! checkout) the idempotency key's answer commit together or not at all. Commercial and supply never meet
+//! directly: this module asks commercial for the price and the credit verdict, supply for the route, and stores
+//! the result.
+
+use crate::idempotency::{IdempotencyKey, KeyClaim, StoredAnswer};
+use crate::model::{AuditEntry, Order, OrderLine, OrderSummary, OutboxEvent};
+use crate::payment::{Notification, PaymentRecord};
+use crate::ports::{ListPosition, OrderStore, OrderTx};
+use crate::status::{IllegalTransition, OrderEvent, OrderStatus};
+use chrono::{DateTime, Duration as ChronoDuration, SubsecRound, Utc};
+use commercial::{BelowMinimumOrder, CartLine, CreditLimitExceeded, QuoteError};
+use identity::{AccessError, Actor, PartnerAttrs, Role};
+use kernel::{Money, SecretString, Sku};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use supply::{Demand, RouteError};
+use uuid::Uuid;
+
+/// Test and fault-injection switches. All off in production.
+#[derive(Debug, Default)]
+pub struct Faults {
+    after_commit: AtomicU32,
+}
+
+impl Faults {
+    /// The next `times` checkouts fail after their commit and before answering, as a function killed at that
+    /// moment would.
+    pub fn fail_after_commit(&self, times: u32) {
+        self.after_commit.store(times, Ordering::SeqCst);
+    }
+
+    fn take_after_commit(&self) -> bool {
+        self.after_commit
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+/// A checkout request, already parsed at the edge.
+#[derive(Debug)]
+pub struct PlaceOrder<'a> {
+    pub actor: &'a Actor,
+    pub key: &'a IdempotencyKey,
+    /// [`crate::idempotency::fingerprint`] of the request body.
+    pub fingerprint: &'a str,
+    pub cart: &'a [CartLine],
+    pub now: DateTime<Utc>,
+}
+
+/// What checkout answered.
+#[derive(Debug)]
+pub enum Placed {
+    /// A new order; `routing` is how long SLA routing took (`lead_routing_latency_ms`).
+    Created { answer: StoredAnswer, routing: Duration },
+    /// The stored answer to an earlier request with this key.
+    Replayed(StoredAnswer),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error("this Idempotency-Key was already used with a different request body")]
+    KeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    InFlight,
+    #[error("the partner does not exist")]
+    UnknownPartner,
+    #[error(transparent)]
+    Quote(#[from] QuoteError),
+    #[error(transparent)]
+    BelowMinimum(#[from] BelowMinimumOrder),
+    #[error(transparent)]
+    CreditLimit(#[from] CreditLimitExceeded),
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error("order storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+/// Why reading, cancelling or changing an order failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error("no such order")]
+    NotFound,
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("order storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+/// Why a payment notification was refused. Nothing is written for any of these.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("the notification signature is not valid")]
+    BadSignature,
+    #[error("no such order")]
+    UnknownOrder,
+    #[error("gross_amount {got} does not match the order total {expected}")]
+    AmountMismatch { expected: Money, got: Money },
+    #[error("order storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+/// What a valid notification did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentOutcome {
+    /// applied | recorded | already_applied | conflict | duplicate
+    pub outcome: &'static str,
+    pub status: OrderStatus,
+}
+
+/// A page of `GET /orders`.
+#[derive(Debug)]
+pub struct OrderPage {
+    pub items: Vec<OrderSummary>,
+    pub next: Option<ListPosition>,
+}
+
+/// The orders application service over a store.
+#[derive(Debug)]
+pub struct Orders<S> {
+    store: S,
+    faults: Faults,
+}
+
+enum Step {
+    Commit(StoredAnswer, Duration),
+    Replay(StoredAnswer),
+}
+
+fn unavailable<E>(e: anyhow::Error) -> E
+where
+    E: From<Unavailable>,
+{
+    E::from(Unavailable(e))
+}
+
+/// Internal carrier so one helper can build each operation's `Unavailable` variant.
+struct Unavailable(anyhow::Error);
+
+impl From<Unavailable> for PlaceOrderError {
+    fn from(u: Unavailable) -> Self {
+        PlaceOrderError::Unavailable(u.0)
+    }
+}
+impl From<Unavailable> for OrderError {
+    fn from(u: Unavailable) -> Self {
+        OrderError::Unavailable(u.0)
+    }
+}
+impl From<Unavailable> for PaymentError {
+    fn from(u: Unavailable) -> Self {
+        PaymentError::Unavailable(u.0)
+    }
+}
+
+impl<S: OrderStore> Orders<S> {
+    pub fn new(store: S) -> Self {
+        Orders {
+            store,
+            faults: Faults::default(),
+        }
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Checkout. Replays the stored answer for a key already answered, refuses a reused key with another body,
+    /// and otherwise prices, checks credit, routes, reserves and records the order in one transaction.
+    #[tracing::instrument(skip_all, fields(partner = tracing::field::Empty, lines = cmd.cart.len()))]
+    pub async fn place(&self, cmd: PlaceOrder<'_>) -> Result<Placed, PlaceOrderError> {
+        cmd.actor.require_role(&[Role::Partner, Role::SalesAgent])?;
+        // Stored timestamps keep microseconds; the answer must read back exactly as it was given.
+        let cmd = PlaceOrder {
+            now: cmd.now.trunc_subsecs(6),
+            ..cmd
+        };
+        let partner = *cmd.actor.require_partner()?;
+        tracing::Span::current().record("partner", partner.id);
+        // Keys are per caller and per partner acted for: nobody can replay someone else's answer.
+        let scope = format!("{}|partner:{}", cmd.actor.subject, partner.id);
+        let mut tx = self.store.begin().await.map_err(unavailable::<PlaceOrderError>)?;
+        match place_in(&mut tx, &cmd, &partner, &scope).await {
+            Ok(Step::Commit(answer, routing)) => {
+                tx.commit().await.map_err(unavailable::<PlaceOrderError>)?;
+                if self.faults.take_after_commit() {
+                    return Err(PlaceOrderError::Unavailable(anyhow::anyhow!(
+                        "fault injected between commit and answer"
+                    )));
+                }
+                Ok(Placed::Created { answer, routing })
+            }
+            Ok(Step::Replay(answer)) => {
+                rollback(tx).await;
+                Ok(Placed::Replayed(answer))
+            }
+            Err(e) => {
+                rollback(tx).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// One order, if the caller may see it. Another partner's order is `NotFound`, exactly like a missing one.
+    pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<Order, OrderError> {
+        let partner = visible_partner(actor)?;
+        self.store
+            .order(id, partner)
+            .await
+            .map_err(unavailable::<OrderError>)?
+            .ok_or(OrderError::NotFound)
+    }
+
+    /// The acting partner's orders, newest first.
+    pub async fn list(&self, actor: &Actor, after: Option<ListPosition>, limit: u32) -> Result<OrderPage, OrderError> {
+        let partner = actor.require_partner()?.id;
+        let mut items = self
+            .store
+            .orders(partner, after, limit + 1)
+            .await
+            .map_err(unavailable::<OrderError>)?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|o| (o.placed_at, o.id))
+        } else {
+            None
+        };
+        Ok(OrderPage { items, next })
+    }
+
+    /// Cancels an unpaid order and releases its stock.
+    pub async fn cancel(&self, actor: &Actor, id: Uuid, now: DateTime<Utc>) -> Result<Order, OrderError> {
+        let partner = visible_partner(actor)?;
+        let mut tx = self.store.begin().await.map_err(unavailable::<OrderError>)?;
+        let result = async {
+            let order = tx
+                .lock_order(id, partner)
+                .await
+                .map_err(unavailable::<OrderError>)?
+                .ok_or(OrderError::NotFound)?;
+            let order = transition(&mut tx, order, OrderEvent::Cancel, now).await?;
+            tx.audit(&AuditEntry {
+                actor: actor.subject.clone(),
+                acting_for: actor.agent().map(|_| order.partner_id.to_string()),
+                action: "order.cancel",
+                subject: format!("order:{}", order.id),
+                detail: serde_json::json!({ "role": actor.role.as_str() }),
+            })
+            .await
+            .map_err(unavailable::<OrderError>)?;
+            Ok::<_, OrderError>(order)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    /// Expires up to `limit` unpaid orders past their payment window and releases their stock. Returns how many
+    /// it expired; safe to run concurrently and twice (rows another run holds are skipped, expired ones are gone
+    /// from the due list).
+    pub async fn expire_overdue(&self, now: DateTime<Utc>, limit: u32) -> Result<usize, OrderError> {
+        let mut tx = self.store.begin().await.map_err(unavailable::<OrderError>)?;
+        let result = async {
+            let due = tx.lock_overdue(now, limit).await.map_err(unavailable::<OrderError>)?;
+            let n = due.len();
+            for order in due {
+                let order = transition(&mut tx, order, OrderEvent::Expire, now).await?;
+                tx.audit(&AuditEntry {
+                    actor: "system:order-expiry".into(),
+                    acting_for: None,
+                    action: "order.expire",
+                    subject: format!("order:{}", order.id),
+                    detail: serde_json::json!({ "payment_due_at": order.payment_due_at }),
+                })
+                .await
+                .map_err(unavailable::<OrderError>)?;
+            }
+            Ok::<_, OrderError>(n)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
+    /// Applies a payment notification: checks the signature and the amount, records it once, and moves the
+    /// order (settlement → paid; deny, cancel or failure → cancelled; expire → expired, releasing stock).
+    pub async fn apply_payment(
+        &self,
+        n: &Notification,
+        server_key: &SecretString,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentOutcome, PaymentError> {
+        if !n.signature_is_valid(server_key) {
+            return Err(PaymentError::BadSignature);
+        }
+        let mut tx = self.store.begin().await.map_err(unavailable::<PaymentError>)?;
+        let result = async {
+            let order = tx
+                .lock_order(n.order_id, None)
+                .await
+                .map_err(unavailable::<PaymentError>)?
+                .ok_or(PaymentError::UnknownOrder)?;
+            if n.gross_amount != order.total {
+                return Err(PaymentError::AmountMismatch {
+                    expected: order.total,
+                    got: n.gross_amount,
+                });
+            }
+            let (outcome, next) = match n.event() {
+                None => ("recorded", None),
+                Some(event) => match order.status.apply(event) {
+                    Ok(_) => ("applied", Some(event)),
+                    Err(_) if already_reflects(order.status, event) => ("already_applied", None),
+                    Err(_) => ("conflict", None),
+                },
+            };
+            let fresh = tx
+                .record_payment(&PaymentRecord {
+                    order_id: order.id,
+                    transaction_id: n.transaction_id.clone(),
+                    transaction_status: n.transaction_status.clone(),
+                    gross_amount: n.gross_amount,
+                    outcome,
+                    payload: n.payload.clone(),
+                })
+                .await
+                .map_err(unavailable::<PaymentError>)?;
+            if !fresh {
+                return Ok(PaymentOutcome {
+                    outcome: "duplicate",
+                    status: order.status,
+                });
+            }
+            let order_id = order.id;
+            let status = match next {
+                Some(event) => {
+                    transition(&mut tx, order, event, now)
+                        .await
+                        .map_err(|e| match e {
+                            OrderError::Unavailable(e) => PaymentError::Unavailable(e),
+                            other => PaymentError::Unavailable(anyhow::anyhow!("{other}")),
+                        })?
+                        .status
+                }
+                None => order.status,
+            };
+            if outcome == "conflict" {
+                // Money arrived for an order that already left (expired or cancelled): ops must refund it.
+                tracing::warn!(order = %order_id, transaction = %n.transaction_id, "payment for a closed order");
+            }
+            tx.audit(&AuditEntry {
+                actor: "payment-gateway".into(),
+                acting_for: None,
+                action: "payment.notification",
+                subject: format!("order:{order_id}"),
+                detail: serde_json::json!({
+                    "transaction_id": n.transaction_id,
+                    "transaction_status": n.transaction_status,
+                    "outcome": outcome,
+                }),
+            })
+            .await
+            .map_err(unavailable::<PaymentError>)?;
+            Ok(PaymentOutcome { outcome, status })
+        }
+        .await;
+        match result {
+            Ok(o) if o.outcome == "duplicate" => {
+                rollback(tx).await;
+                Ok(o)
+            }
+            other => finish(tx, other).await,
+        }
+    }
+}
+
+/// True when the order is already where `event` would take it (a second settlement for a paid order, a cancel
+/// for a cancelled one): the notification changes nothing and is not a conflict.
+fn already_reflects(status: OrderStatus, event: OrderEvent) -> bool {
+    match event {
+        OrderEvent::Pay => matches!(
+            status,
+            OrderStatus::Paid | OrderStatus::SentToErp | OrderStatus::Fulfilled
+        ),
+        OrderEvent::Cancel | OrderEvent::Expire => status.is_exit(),
+        OrderEvent::SendToErp | OrderEvent::Fulfil => false,
+    }
+}
+
+/// The partner filter for reading an order: admins see every order; everyone else only the partner they act
+/// for.
+fn visible_partner(actor: &Actor) -> Result<Option<i64>, AccessError> {
+    if actor.role == Role::Admin && actor.partner.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(actor.require_partner()?.id))
+}
+
+async fn rollback<T: OrderTx>(tx: T) {
+    if let Err(e) = tx.rollback().await {
+        tracing::warn!(error = format!("{e:#}"), "rollback failed; the connection is discarded");
+    }
+}
+
+/// Commits on success, rolls back on failure.
+async fn finish<T: OrderTx, V, E: From<Unavailable>>(tx: T, result: Result<V, E>) -> Result<V, E> {
+    match result {
+        Ok(v) => {
+            tx.commit().await.map_err(unavailable::<E>)?;
+            Ok(v)
+        }
+        Err(e) => {
+            rollback(tx).await;
+            Err(e)
+        }
+    }
+}
+
+/// Moves a locked order through `event`, releasing its stock when it leaves unpaid, and writes the event.
+async fn transition<T: OrderTx>(
+    tx: &mut T,
+    mut order: Order,
+    event: OrderEvent,
+    now: DateTime<Utc>,
+) -> Result<Order, OrderError> {
+    let next = order.status.apply(event)?;
+    if order.status.holds_unpaid_reservation() && next.is_exit() {
+        let release: Vec<(Sku, String, i64)> = order
+            .reservations()
+            .into_iter()
+            .map(|(sku, w, q)| (sku, w, -i64::from(q)))
+            .collect();
+        tx.adjust_reserved(&release).await.map_err(unavailable::<OrderError>)?;
+    }
+    order.status = next;
+    if next == OrderStatus::Paid {
+        order.paid_at = Some(now);
+    }
+    tx.update_status(&order, now).await.map_err(unavailable::<OrderError>)?;
+    let kind = match next {
+        OrderStatus::Paid => Some(OutboxEvent::PAID),
+        OrderStatus::Cancelled => Some(OutboxEvent::CANCELLED),
+        OrderStatus::Expired => Some(OutboxEvent::EXPIRED),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        tx.append_event(&OutboxEvent::for_order(kind, &order))
+            .await
+            .map_err(unavailable::<OrderError>)?;
+    }
+    Ok(order)
+}
+
+async fn place_in<T: OrderTx>(
+    tx: &mut T,
+    cmd: &PlaceOrder<'_>,
+    partner: &PartnerAttrs,
+    scope: &str,
+) -> Result<Step, PlaceOrderError> {
+    match tx
+        .claim_key(scope, cmd.key.as_str())
+        .await
+        .map_err(unavailable::<PlaceOrderError>)?
+    {
+        KeyClaim::Busy => return Err(PlaceOrderError::InFlight),
+        KeyClaim::Answered(answer) if answer.fingerprint == cmd.fingerprint => return Ok(Step::Replay(answer)),
+        KeyClaim::Answered(_) => return Err(PlaceOrderError::KeyReused),
+        KeyClaim::Fresh => {}
+    }
+    let credit = tx
+        .lock_credit(partner.id)
+        .await
+        .map_err(unavailable::<PlaceOrderError>)?
+        .ok_or(PlaceOrderError::UnknownPartner)?;
+    let settings = tx.checkout_settings().await.map_err(unavailable::<PlaceOrderError>)?;
+    let skus: Vec<Sku> = cmd.cart.iter().map(|l| l.sku.clone()).collect();
+    let prices = tx
+        .list_prices(partner.tier, &skus)
+        .await
+        .map_err(unavailable::<PlaceOrderError>)?;
+    let quote = commercial::quote(partner.tier, cmd.cart, &prices, &settings.pricing)?;
+    quote.check_minimum()?;
+    credit.check(quote.total)?;
+
+    let (warehouses, stock) = tx.lock_stock(&skus).await.map_err(unavailable::<PlaceOrderError>)?;
+    let demand: Vec<Demand> = cmd
+        .cart
+        .iter()
+        .map(|l| Demand {
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+        })
+        .collect();
+    let started = Instant::now();
+    let plan = supply::route(partner.geo, &demand, &warehouses, &stock)?;
+    let routing = started.elapsed();
+
+    let priced: BTreeMap<&Sku, &commercial::PricedLine> = quote.lines.iter().map(|l| (&l.sku, l)).collect();
+    let mut lines = Vec::with_capacity(plan.allocations.len());
+    for a in &plan.allocations {
+        let p = priced
+            .get(&a.sku)
+            .ok_or_else(|| PlaceOrderError::Unavailable(anyhow::anyhow!("route returned an unpriced SKU")))?;
+        lines.push(OrderLine {
+            sku: a.sku.clone(),
+            warehouse: a.warehouse.clone(),
+            quantity: a.quantity,
+            list_price: p.list_price,
+            unit_price: p.unit_price,
+            line_total: p.unit_price.times(a.quantity).map_err(|_| QuoteError::Overflow)?,
+        });
+    }
+    let order = Order {
+        id: Uuid::new_v4(),
+        status: OrderStatus::PendingPayment,
+        partner_id: partner.id,
+        tier: partner.tier,
+        placed_by: cmd.actor.subject.clone(),
+        placed_by_agent: cmd.actor.agent().map(str::to_string),
+        placed_at: cmd.now,
+        payment_due_at: cmd.now + ChronoDuration::minutes(settings.payment_window_minutes),
+        paid_at: None,
+        lines,
+        list_total: quote.list_total,
+        discount: quote.discount,
+        total: quote.total,
+        currency: "IDR",
+        promised_sla_hours: plan.promised_sla_hours,
+    };
+    tx.insert_order(&order).await.map_err(unavailable::<PlaceOrderError>)?;
+    let reserve: Vec<(Sku, String, i64)> = order
+        .reservations()
+        .into_iter()
+        .map(|(s, w, q)| (s, w, i64::from(q)))
+        .collect();
+    tx.adjust_reserved(&reserve)
+        .await
+        .map_err(unavailable::<PlaceOrderError>)?;
+    tx.append_event(&OutboxEvent::for_order(OutboxEvent::PLACED, &order))
+        .await
+        .map_err(unavailable::<PlaceOrderError>)?;
+    tx.audit(&AuditEntry {
+        actor: cmd.actor.subject.clone(),
+        acting_for: cmd.actor.agent().map(|_| partner.id.to_string()),
+        action: "order.place",
+        subject: format!("order:{}", order.id),
+        detail: serde_json::json!({ "total": order.total, "split": plan.split, "masquerade": cmd.actor.masquerading }),
+    })
+    .await
+    .map_err(unavailable::<PlaceOrderError>)?;
+    let body = serde_json::to_value(&order).map_err(|e| PlaceOrderError::Unavailable(e.into()))?;
+    let answer = StoredAnswer {
+        fingerprint: cmd.fingerprint.to_string(),
+        status: 201,
+        body,
+        resource_id: Some(order.id.to_string()),
+    };
+    tx.save_answer(scope, cmd.key.as_str(), &answer, cmd.now)
+        .await
+        .map_err(unavailable::<PlaceOrderError>)?;
+    Ok(Step::Commit(answer, routing))
+}
+
+/// Why a cart could not be quoted.
+#[derive(Debug, thiserror::Error)]
+pub enum QuoteCartError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Quote(#[from] QuoteError),
+    #[error("prices unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+/// `POST /quotes`: prices a cart for the partner the caller acts for, without ordering or reserving anything.
+pub async fn quote_cart<P>(pricing: &P, actor: &Actor, cart: &[CartLine]) -> Result<commercial::Quote, QuoteCartError>
+where
+    P: commercial::PriceLists + commercial::PricingSettings,
+{
+    let partner = actor.require_partner()?;
+    let skus: Vec<Sku> = cart.iter().map(|l| l.sku.clone()).collect();
+    let (policy, prices) = (
+        pricing.pricing_policy().await.map_err(QuoteCartError::Unavailable)?,
+        pricing
+            .list_prices(partner.tier, &skus)
+            .await
+            .map_err(QuoteCartError::Unavailable)?,
+    );
+    Ok(commercial::quote(partner.tier, cart, &prices, &policy)?)
+}

@@ -1,0 +1,602 @@
+//! [`orders::OrderStore`] over PostgreSQL: checkout's transaction, order reads, payments and expiry.
+//!
+//! One [`PgTx`] holds one pooled connection inside `BEGIN … COMMIT`. Idempotency keys are claimed with a
+//! transaction-scoped advisory lock (`pg_try_advisory_xact_lock`), which RDS Proxy allows without pinning: a
+//! duplicate request arriving while the first still runs fails to take it at once and is told "busy" instead of
+//! queueing behind the first. The key's answer row is written in the same transaction as the order.
+//!
+//! Lock order, the same everywhere, so concurrent checkouts never deadlock: idempotency key → partner row →
+//! inventory rows by (sku, warehouse); or order row → inventory rows by (sku, warehouse).
+
+use crate::pool::{describe, Db};
+use anyhow::{anyhow, bail, Context};
+use chrono::{DateTime, Utc};
+use commercial::{CreditPosition, PricingPolicy};
+use kernel::{GeoPoint, Money, Sku, Tier};
+use orders::idempotency::KEY_TTL_HOURS;
+use orders::ports::{CheckoutSettings, ListPosition, OrderStore, OrderTx};
+use orders::{
+    AuditEntry, KeyClaim, Order, OrderLine, OrderStatus, OrderSummary, OutboxEvent, PaymentRecord, StoredAnswer,
+};
+use std::collections::BTreeMap;
+use supply::{StockLevel, Warehouse};
+use tokio_postgres::types::{ToSql, Type};
+use uuid::Uuid;
+
+/// The Postgres order store (writer pool).
+#[derive(Debug, Clone)]
+pub struct PgOrders {
+    db: Db,
+}
+
+impl PgOrders {
+    pub fn new(db: Db) -> Self {
+        PgOrders { db }
+    }
+}
+
+fn q(e: tokio_postgres::Error) -> anyhow::Error {
+    anyhow!(describe(&e))
+}
+
+/// An open transaction. Dropped without commit or rollback (a panic, a cancelled request), its connection is
+/// taken out of the pool and closed, so the server rolls back and no half-finished transaction is reused.
+pub struct PgTx {
+    client: Option<deadpool_postgres::Object>,
+}
+
+impl std::fmt::Debug for PgTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTx").field("open", &self.client.is_some()).finish()
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        if let Some(obj) = self.client.take() {
+            drop(deadpool_postgres::Object::take(obj));
+        }
+    }
+}
+
+impl PgTx {
+    fn c(&self) -> anyhow::Result<&deadpool_postgres::Object> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| anyhow!("transaction already finished"))
+    }
+
+    async fn exec(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> anyhow::Result<u64> {
+        self.c()?.execute_typed(sql, params).await.map_err(q)
+    }
+
+    async fn rows(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> anyhow::Result<Vec<tokio_postgres::Row>> {
+        self.c()?.query_typed(sql, params).await.map_err(q)
+    }
+
+    async fn end(mut self, sql: &str) -> anyhow::Result<()> {
+        let client = self
+            .client
+            .take()
+            .ok_or_else(|| anyhow!("transaction already finished"))?;
+        match client.batch_execute(sql).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // The connection's state is unknown: discard it rather than return it to the pool.
+                drop(deadpool_postgres::Object::take(client));
+                Err(q(e))
+            }
+        }
+    }
+}
+
+impl OrderStore for PgOrders {
+    type Tx = PgTx;
+
+    async fn begin(&self) -> anyhow::Result<PgTx> {
+        let client = self
+            .db
+            .writer()
+            .get()
+            .await
+            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        client.batch_execute("BEGIN").await.map_err(q)?;
+        Ok(PgTx { client: Some(client) })
+    }
+
+    async fn order(&self, id: Uuid, partner: Option<i64>) -> anyhow::Result<Option<Order>> {
+        let client = self
+            .db
+            .reader()
+            .get()
+            .await
+            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        load_order(&client, id, partner, false).await
+    }
+
+    async fn orders(&self, partner: i64, after: Option<ListPosition>, limit: u32) -> anyhow::Result<Vec<OrderSummary>> {
+        let client = self
+            .db
+            .reader()
+            .get()
+            .await
+            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        let (at, id) = after.map_or((None, None), |(t, i)| (Some(t), Some(i)));
+        let rows = client
+            .query_typed(
+                "SELECT id, status, placed_at, total, placed_by_agent FROM orders
+                 WHERE partner_id = $1 AND ($2::timestamptz IS NULL OR (placed_at, id) < ($2, $3))
+                 ORDER BY placed_at DESC, id DESC LIMIT $4",
+                &[
+                    (&partner, Type::INT8),
+                    (&at, Type::TIMESTAMPTZ),
+                    (&id, Type::UUID),
+                    (&i64::from(limit), Type::INT8),
+                ],
+            )
+            .await
+            .map_err(q)?;
+        rows.iter()
+            .map(|r| {
+                Ok(OrderSummary {
+                    id: r.get(0),
+                    status: r.get::<_, String>(1).parse()?,
+                    placed_at: r.get(2),
+                    total: Money::from_minor(r.get(3)),
+                    currency: "IDR",
+                    placed_by_agent: r.get(4),
+                })
+            })
+            .collect()
+    }
+}
+
+const ORDER_COLUMNS: &str = "id, status, partner_id, tier, placed_by, placed_by_agent, placed_at, payment_due_at, \
+                             paid_at, list_total, total, promised_sla_hours";
+
+async fn load_order(
+    client: &tokio_postgres::Client,
+    id: Uuid,
+    partner: Option<i64>,
+    lock: bool,
+) -> anyhow::Result<Option<Order>> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 AND ($2::int8 IS NULL OR partner_id = $2){}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let rows = client
+        .query_typed(&sql, &[(&id, Type::UUID), (&partner, Type::INT8)])
+        .await
+        .map_err(q)?;
+    let Some(r) = rows.first() else { return Ok(None) };
+    let placed_at: DateTime<Utc> = r.get(6);
+    let lines = client
+        .query_typed(
+            "SELECT sku, warehouse_code, quantity, list_price, unit_price FROM order_lines
+             WHERE order_id = $1 AND placed_at = $2 ORDER BY line_no",
+            &[(&id, Type::UUID), (&placed_at, Type::TIMESTAMPTZ)],
+        )
+        .await
+        .map_err(q)?
+        .iter()
+        .map(|l| {
+            let quantity = u32::try_from(l.get::<_, i32>(2))?;
+            let unit_price = Money::from_minor(l.get(4));
+            Ok(OrderLine {
+                sku: Sku::parse(l.get(0))?,
+                warehouse: l.get(1),
+                quantity,
+                list_price: Money::from_minor(l.get(3)),
+                unit_price,
+                line_total: unit_price.times(quantity)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let list_total = Money::from_minor(r.get(9));
+    let total = Money::from_minor(r.get(10));
+    Ok(Some(Order {
+        id: r.get(0),
+        status: r.get::<_, String>(1).parse()?,
+        partner_id: r.get(2),
+        tier: r.get::<_, String>(3).parse()?,
+        placed_by: r.get(4),
+        placed_by_agent: r.get(5),
+        placed_at,
+        payment_due_at: r.get(7),
+        paid_at: r.get(8),
+        lines,
+        list_total,
+        discount: list_total.checked_sub(total)?,
+        total,
+        currency: "IDR",
+        promised_sla_hours: u32::try_from(r.get::<_, i32>(11))?,
+    }))
+}
+
+/// Checkout settings from `system_config`.
+pub async fn read_checkout_settings(client: &tokio_postgres::Client) -> anyhow::Result<CheckoutSettings> {
+    let rows = client
+        .query_typed(
+            "SELECT key, value FROM system_config
+             WHERE key LIKE 'pricing.%' OR key = 'orders.payment_window_minutes'",
+            &[],
+        )
+        .await
+        .map_err(q)?;
+    let values: BTreeMap<String, serde_json::Value> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let int = |key: &str| -> anyhow::Result<i64> {
+        values
+            .get(key)
+            .and_then(serde_json::Value::as_i64)
+            .with_context(|| format!("system_config `{key}` is missing or not an integer"))
+    };
+    let mut loyalty = Vec::new();
+    for tier in Tier::ALL {
+        let bp = int(&format!("pricing.loyalty_multiplier_bp.{tier}"))?;
+        loyalty.push((tier, u32::try_from(bp).context("loyalty multiplier out of range")?));
+    }
+    let pricing = PricingPolicy::new(loyalty, Money::from_minor(int("pricing.minimum_order_total")?))
+        .map_err(|e| anyhow!("system_config pricing settings: {e}"))?;
+    Ok(CheckoutSettings {
+        pricing,
+        payment_window_minutes: int("orders.payment_window_minutes")?,
+    })
+}
+
+/// Active list prices at a tier.
+pub async fn read_list_prices(
+    client: &tokio_postgres::Client,
+    tier: Tier,
+    skus: &[Sku],
+) -> anyhow::Result<BTreeMap<Sku, Money>> {
+    let skus: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+    let rows = client
+        .query_typed(
+            "SELECT pl.sku, pl.price FROM price_lists pl JOIN products p ON p.sku = pl.sku
+             WHERE pl.tier = $1 AND pl.sku = ANY($2) AND p.is_active",
+            &[(&tier.as_str(), Type::TEXT), (&skus, Type::TEXT_ARRAY)],
+        )
+        .await
+        .map_err(q)?;
+    rows.iter()
+        .map(|r| Ok((Sku::parse(r.get(0))?, Money::price(r.get(1))?)))
+        .collect()
+}
+
+fn count(n: i32) -> anyhow::Result<u32> {
+    u32::try_from(n).map_err(|_| anyhow!("negative stock count {n}"))
+}
+
+impl OrderTx for PgTx {
+    async fn claim_key(&mut self, scope: &str, key: &str) -> anyhow::Result<KeyClaim> {
+        let lock_name = format!("idempotency|{scope}|{key}");
+        let got: bool = self
+            .rows(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
+                &[(&lock_name, Type::TEXT)],
+            )
+            .await?
+            .first()
+            .map(|r| r.get(0))
+            .context("advisory lock answered nothing")?;
+        if !got {
+            return Ok(KeyClaim::Busy);
+        }
+        // A separate statement, so its snapshot is taken after the lock: a first request that committed while we
+        // waited for nothing is visible here.
+        let rows = self
+            .rows(
+                "SELECT request_hash, status_code, response, resource_id FROM idempotency_keys
+                 WHERE scope = $1 AND key = $2 AND expires_at > now()",
+                &[(&scope, Type::TEXT), (&key, Type::TEXT)],
+            )
+            .await?;
+        Ok(match rows.first() {
+            None => KeyClaim::Fresh,
+            Some(r) => KeyClaim::Answered(StoredAnswer {
+                fingerprint: r.get(0),
+                status: u16::try_from(r.get::<_, i32>(1))?,
+                body: r.get(2),
+                resource_id: r.get(3),
+            }),
+        })
+    }
+
+    async fn save_answer(
+        &mut self,
+        scope: &str,
+        key: &str,
+        a: &StoredAnswer,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let expires = now + chrono::Duration::hours(KEY_TTL_HOURS);
+        let n = self
+            .exec(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, resource_id, created_at,
+                                               expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash,
+                    status_code = excluded.status_code, response = excluded.response,
+                    resource_id = excluded.resource_id, created_at = excluded.created_at,
+                    expires_at = excluded.expires_at
+                 WHERE idempotency_keys.expires_at <= now()",
+                &[
+                    (&scope, Type::TEXT),
+                    (&key, Type::TEXT),
+                    (&a.fingerprint, Type::TEXT),
+                    (&i32::from(a.status), Type::INT4),
+                    (&a.body, Type::JSONB),
+                    (&a.resource_id, Type::TEXT),
+                    (&now, Type::TIMESTAMPTZ),
+                    (&expires, Type::TIMESTAMPTZ),
+                ],
+            )
+            .await?;
+        if n != 1 {
+            bail!("idempotency key already answered");
+        }
+        Ok(())
+    }
+
+    async fn lock_credit(&mut self, partner: i64) -> anyhow::Result<Option<CreditPosition>> {
+        let rows = self
+            .rows(
+                "SELECT credit_limit, erp_debt FROM partners WHERE id = $1 FOR UPDATE",
+                &[(&partner, Type::INT8)],
+            )
+            .await?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        // A second statement, so its snapshot is taken after the lock: orders committed by the checkout we waited
+        // for are counted. (A subquery in the locking statement would read the snapshot from before the wait.)
+        let open: i64 = self
+            .rows(
+                "SELECT coalesce(sum(total), 0)::int8 FROM orders WHERE partner_id = $1 AND status = 'pending_payment'",
+                &[(&partner, Type::INT8)],
+            )
+            .await?
+            .first()
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        Ok(Some(CreditPosition {
+            limit: Money::from_minor(r.get(0)),
+            erp_debt: Money::from_minor(r.get(1)),
+            open_unpaid: Money::from_minor(open),
+        }))
+    }
+
+    async fn checkout_settings(&mut self) -> anyhow::Result<CheckoutSettings> {
+        read_checkout_settings(self.c()?).await
+    }
+
+    async fn list_prices(&mut self, tier: Tier, skus: &[Sku]) -> anyhow::Result<BTreeMap<Sku, Money>> {
+        read_list_prices(self.c()?, tier, skus).await
+    }
+
+    async fn lock_stock(&mut self, skus: &[Sku]) -> anyhow::Result<(Vec<Warehouse>, Vec<StockLevel>)> {
+        let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+        // ORDER BY sits below the row-locking step, so rows are locked in (sku, warehouse) order.
+        let stock = self
+            .rows(
+                "SELECT warehouse_code, sku, on_hand, reserved, buffer FROM inventory
+                 WHERE sku = ANY($1) ORDER BY sku, warehouse_code FOR UPDATE",
+                &[(&names, Type::TEXT_ARRAY)],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(StockLevel {
+                    warehouse: r.get(0),
+                    sku: Sku::parse(r.get(1))?,
+                    on_hand: count(r.get(2))?,
+                    reserved: count(r.get(3))?,
+                    buffer: count(r.get(4))?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let warehouses = self
+            .rows(
+                "SELECT code, lat_e6, lon_e6, sla_hours, service_radius_km FROM warehouses ORDER BY code",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Warehouse {
+                    code: r.get(0),
+                    location: GeoPoint::new(r.get(1), r.get(2))?,
+                    sla_hours: count(r.get(3))?,
+                    service_radius_km: count(r.get(4))?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok((warehouses, stock))
+    }
+
+    async fn adjust_reserved(&mut self, changes: &[(Sku, String, i64)]) -> anyhow::Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut sorted: Vec<&(Sku, String, i64)> = changes.iter().collect();
+        sorted.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let skus: Vec<&str> = sorted.iter().map(|c| c.0.as_str()).collect();
+        let warehouses: Vec<&str> = sorted.iter().map(|c| c.1.as_str()).collect();
+        let deltas: Vec<i64> = sorted.iter().map(|c| c.2).collect();
+        // Lock first, in the fixed order (a no-op for rows this transaction already holds), then update.
+        self.rows(
+            "SELECT 1 FROM inventory i JOIN unnest($1::text[], $2::text[]) AS x(s, w)
+               ON i.sku = x.s AND i.warehouse_code = x.w
+             ORDER BY i.sku, i.warehouse_code FOR UPDATE OF i",
+            &[(&skus, Type::TEXT_ARRAY), (&warehouses, Type::TEXT_ARRAY)],
+        )
+        .await?;
+        let n = self
+            .exec(
+                "UPDATE inventory i SET reserved = i.reserved + x.d, updated_at = now()
+                 FROM unnest($1::text[], $2::text[], $3::int8[]) AS x(s, w, d)
+                 WHERE i.sku = x.s AND i.warehouse_code = x.w
+                   AND i.reserved + x.d >= 0 AND i.reserved + x.d <= i.on_hand",
+                &[
+                    (&skus, Type::TEXT_ARRAY),
+                    (&warehouses, Type::TEXT_ARRAY),
+                    (&deltas, Type::INT8_ARRAY),
+                ],
+            )
+            .await?;
+        if n != changes.len() as u64 {
+            bail!("stock reservation out of bounds: {n} of {} rows changed", changes.len());
+        }
+        Ok(())
+    }
+
+    async fn insert_order(&mut self, o: &Order) -> anyhow::Result<()> {
+        let amount = |m: Money| m.minor();
+        self.exec(
+            "INSERT INTO orders (id, placed_at, partner_id, placed_by, placed_by_agent, status, total, list_total,
+                                 tier, payment_due_at, promised_sla_hours)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                (&o.id, Type::UUID),
+                (&o.placed_at, Type::TIMESTAMPTZ),
+                (&o.partner_id, Type::INT8),
+                (&o.placed_by, Type::TEXT),
+                (&o.placed_by_agent, Type::TEXT),
+                (&o.status.as_str(), Type::TEXT),
+                (&amount(o.total), Type::INT8),
+                (&amount(o.list_total), Type::INT8),
+                (&o.tier.as_str(), Type::TEXT),
+                (&o.payment_due_at, Type::TIMESTAMPTZ),
+                (&i32::try_from(o.promised_sla_hours)?, Type::INT4),
+            ],
+        )
+        .await?;
+        let line_no: Vec<i32> = (1..=o.lines.len() as i32).collect();
+        let skus: Vec<&str> = o.lines.iter().map(|l| l.sku.as_str()).collect();
+        let warehouses: Vec<&str> = o.lines.iter().map(|l| l.warehouse.as_str()).collect();
+        let quantities: Vec<i32> = o.lines.iter().map(|l| l.quantity as i32).collect();
+        let unit: Vec<i64> = o.lines.iter().map(|l| l.unit_price.minor()).collect();
+        let list: Vec<i64> = o.lines.iter().map(|l| l.list_price.minor()).collect();
+        self.exec(
+            "INSERT INTO order_lines (order_id, placed_at, line_no, sku, warehouse_code, quantity, unit_price, list_price)
+             SELECT $1, $2, * FROM unnest($3::int4[], $4::text[], $5::text[], $6::int4[], $7::int8[], $8::int8[])",
+            &[
+                (&o.id, Type::UUID),
+                (&o.placed_at, Type::TIMESTAMPTZ),
+                (&line_no, Type::INT4_ARRAY),
+                (&skus, Type::TEXT_ARRAY),
+                (&warehouses, Type::TEXT_ARRAY),
+                (&quantities, Type::INT4_ARRAY),
+                (&unit, Type::INT8_ARRAY),
+                (&list, Type::INT8_ARRAY),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn lock_order(&mut self, id: Uuid, partner: Option<i64>) -> anyhow::Result<Option<Order>> {
+        load_order(self.c()?, id, partner, true).await
+    }
+
+    async fn lock_overdue(&mut self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<Order>> {
+        let ids: Vec<Uuid> = self
+            .rows(
+                "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_due_at < $1
+                 ORDER BY payment_due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                &[(&now, Type::TIMESTAMPTZ), (&i64::from(limit), Type::INT8)],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(o) = load_order(self.c()?, id, None, false).await? {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn update_status(&mut self, o: &Order, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let closed = matches!(o.status, OrderStatus::Cancelled | OrderStatus::Expired).then_some(now);
+        let n = self
+            .exec(
+                "UPDATE orders SET status = $3, paid_at = $4, closed_at = coalesce($5, closed_at), updated_at = $6
+                 WHERE id = $1 AND placed_at = $2",
+                &[
+                    (&o.id, Type::UUID),
+                    (&o.placed_at, Type::TIMESTAMPTZ),
+                    (&o.status.as_str(), Type::TEXT),
+                    (&o.paid_at, Type::TIMESTAMPTZ),
+                    (&closed, Type::TIMESTAMPTZ),
+                    (&now, Type::TIMESTAMPTZ),
+                ],
+            )
+            .await?;
+        if n != 1 {
+            bail!("order {} vanished while locked", o.id);
+        }
+        Ok(())
+    }
+
+    async fn record_payment(&mut self, r: &PaymentRecord) -> anyhow::Result<bool> {
+        let n = self
+            .exec(
+                "INSERT INTO payment_notifications (order_id, transaction_id, transaction_status, gross_amount,
+                                                    outcome, payload)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (order_id, transaction_id, transaction_status) DO NOTHING",
+                &[
+                    (&r.order_id, Type::UUID),
+                    (&r.transaction_id, Type::TEXT),
+                    (&r.transaction_status, Type::TEXT),
+                    (&r.gross_amount.minor(), Type::INT8),
+                    (&r.outcome, Type::TEXT),
+                    (&r.payload, Type::JSONB),
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn append_event(&mut self, e: &OutboxEvent) -> anyhow::Result<()> {
+        let id = e.aggregate_id.to_string();
+        self.exec(
+            "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', $1, $2, $3)",
+            &[
+                (&id, Type::TEXT),
+                (&e.event_type, Type::TEXT),
+                (&e.payload, Type::JSONB),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn audit(&mut self, a: &AuditEntry) -> anyhow::Result<()> {
+        self.exec(
+            "INSERT INTO audit_log (actor, acting_for, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                (&a.actor, Type::TEXT),
+                (&a.acting_for, Type::TEXT),
+                (&a.action, Type::TEXT),
+                (&a.subject, Type::TEXT),
+                (&a.detail, Type::JSONB),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(self) -> anyhow::Result<()> {
+        self.end("COMMIT").await
+    }
+
+    async fn rollback(self) -> anyhow::Result<()> {
+        self.end("ROLLBACK").await
+    }
+}
