@@ -7,7 +7,11 @@
 //!   interleaved with the same number of `hello-lambda` cold starts, and reported as a ratio to hello-lambda,
 //!   because absolute times on a shared two-core machine are noise.
 //!
-//! Results print as a Markdown table and go to `target/bench/skeleton.md`.
+//! - Checkout (see [`crate::checkout_bench`]): `POST /orders` server-side time against the bare SQL it runs, and
+//!   flash-sale throughput against pgbench.
+//!
+//! Results print as Markdown tables and go to `target/bench/checkout.md` and `target/bench/skeleton.md`.
+//! `--only cold|checkout` runs one part; `--no-zip` skips the arm64 packaging.
 
 use crate::localrt::{FunctionSpec, LocalRuntime, RuntimeOptions};
 use crate::manifest::Manifest;
@@ -42,21 +46,48 @@ pub async fn run(args: &[String]) -> Result<()> {
         .context("--rounds takes a number")?
         .unwrap_or(15);
     let skip_zip = args.iter().any(|a| a == "--no-zip");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str);
+    if let Some(o) = only {
+        if !matches!(o, "cold" | "checkout") {
+            bail!("--only takes `cold` or `checkout`, not `{o}`");
+        }
+    }
     let manifest = Manifest::load_workspace()?;
     let mut names: Vec<String> = manifest.functions.iter().map(|f| f.name.clone()).collect();
     names.push(HELLO.to_string());
 
-    let sizes = if skip_zip { Vec::new() } else { zip_sizes(&names)? };
+    let sizes = if skip_zip || only.is_some() {
+        Vec::new()
+    } else {
+        zip_sizes(&names)?
+    };
 
-    step("building release binaries for this machine (cold-start measurement)");
+    step("building release binaries for this machine (benchmarks never run debug builds)");
     let mut build = services::cargo();
-    build.args(["build", "--release", "--quiet"]);
+    build.args(["build", "--release", "--quiet", "-p", crate::checkout_bench::SQL_BENCH]);
     for n in &names {
         build.args(["-p", n]);
     }
     services::run_visible(&mut build, "cargo build --release")?;
 
-    let cold = cold_starts(&manifest, rounds).await?;
+    let env = BenchEnv::start().await?;
+    let out = crate::target_dir().join("bench");
+    std::fs::create_dir_all(&out)?;
+    if only != Some("cold") {
+        let table = crate::checkout_bench::run(&env, &manifest).await?;
+        println!("\n{table}");
+        std::fs::write(out.join("checkout.md"), &table)?;
+        step(format!("wrote {}", out.join("checkout.md").display()));
+    }
+    if only == Some("checkout") {
+        return env.stop();
+    }
+    let cold = cold_starts(&env, &manifest, rounds).await?;
+    env.stop()?;
 
     let mut table = String::new();
     table.push_str(&format!(
@@ -96,8 +127,6 @@ pub async fn run(args: &[String]) -> Result<()> {
          (the phases column), which hello-lambda does not do.\n"
     ));
     println!("\n{table}");
-    let out = crate::target_dir().join("bench");
-    std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("skeleton.md"), &table)?;
     step(format!("wrote {}", out.join("skeleton.md").display()));
     Ok(())
@@ -145,40 +174,72 @@ fn zip_sizes(names: &[String]) -> Result<Vec<(String, u64)>> {
     Ok(sizes)
 }
 
+/// What every benchmark runs against: a project-local PostgreSQL with a seeded `niaga_bench` database, moto, and
+/// the secrets the functions read at cold start.
+pub struct BenchEnv {
+    pub pg: Postgres,
+    pub moto: Moto,
+    pub settings: StackSettings,
+    /// The JWT signing key in the app secret, so the benchmark can mint tokens the functions accept.
+    pub jwt_key: String,
+}
+
+impl BenchEnv {
+    pub async fn start() -> Result<BenchEnv> {
+        let pg = Postgres::start(
+            std::env::var("NIAGA_PG_PORT")
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(54329),
+        )?;
+        crate::localdb::prepare(
+            &pg.url("postgres"),
+            "niaga_bench",
+            Some(store::seed::SeedSize::default()),
+        )
+        .await?;
+        let moto = Moto::start(5020)?;
+        std::env::set_var("AWS_ENDPOINT_URL", moto.endpoint());
+        let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let app_secret = testkit::put_secret(
+            "niaga/bench/app",
+            &serde_json::json!({ "jwt_signing_key": key }).to_string(),
+        )
+        .await;
+        let db_secret =
+            testkit::put_secret("niaga/bench/database", r#"{"username":"postgres","password":"bench"}"#).await;
+        let payments_secret =
+            testkit::put_secret("niaga/bench/payments", r#"{"server_key":"SB-Mid-server-bench"}"#).await;
+        let settings = StackSettings {
+            database_url: pg.url("niaga_bench"),
+            aws_endpoint: moto.endpoint(),
+            app_secret_id: app_secret,
+            db_secret_id: Some(db_secret),
+            payments_secret_id: Some(payments_secret),
+            // info: each function logs its cold-start phases, which the table breaks the figure down by.
+            log: "info".into(),
+            extra_env: Vec::new(),
+        };
+        Ok(BenchEnv {
+            pg,
+            moto,
+            settings,
+            jwt_key: key,
+        })
+    }
+
+    pub fn stop(self) -> Result<()> {
+        drop(self.moto);
+        if self.pg.started_here() {
+            self.pg.stop()?;
+        }
+        Ok(())
+    }
+}
+
 /// Median cold start in milliseconds per function (and hello-lambda), interleaved round by round.
-async fn cold_starts(manifest: &Manifest, rounds: usize) -> Result<Vec<(String, f64)>> {
-    let pg = Postgres::start(
-        std::env::var("NIAGA_PG_PORT")
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(54329),
-    )?;
-    crate::localdb::prepare(
-        &pg.url("postgres"),
-        "niaga_bench",
-        Some(store::seed::SeedSize::default()),
-    )
-    .await?;
-    let moto = Moto::start(5020)?;
-    std::env::set_var("AWS_ENDPOINT_URL", moto.endpoint());
-    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let app_secret = testkit::put_secret(
-        "niaga/bench/app",
-        &serde_json::json!({ "jwt_signing_key": key }).to_string(),
-    )
-    .await;
-    let db_secret = testkit::put_secret("niaga/bench/database", r#"{"username":"postgres","password":"bench"}"#).await;
-    let payments_secret = testkit::put_secret("niaga/bench/payments", r#"{"server_key":"SB-Mid-server-bench"}"#).await;
-    let settings = StackSettings {
-        database_url: pg.url("niaga_bench"),
-        aws_endpoint: moto.endpoint(),
-        app_secret_id: app_secret,
-        db_secret_id: Some(db_secret),
-        payments_secret_id: Some(payments_secret),
-        // info: each function logs its cold-start phases, which the table breaks the figure down by.
-        log: "info".into(),
-        extra_env: Vec::new(),
-    };
+async fn cold_starts(env: &BenchEnv, manifest: &Manifest, rounds: usize) -> Result<Vec<(String, f64)>> {
+    let settings = &env.settings;
     let mut specs = settings.specs(manifest, "release");
     specs.push(FunctionSpec::new(HELLO, crate::bin_path("release", HELLO)).with_timeout_s(10));
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
@@ -218,10 +279,6 @@ async fn cold_starts(manifest: &Manifest, rounds: usize) -> Result<Vec<(String, 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     rt.shutdown().await;
-    drop(moto);
-    if pg.started_here() {
-        pg.stop()?;
-    }
     Ok(samples.into_iter().map(|(n, mut v)| (n, median(&mut v))).collect())
 }
 
@@ -259,7 +316,7 @@ fn init_phases() -> std::collections::BTreeMap<String, [f64; 3]> {
         .collect()
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     match v.len() {
         0 => f64::NAN,

@@ -13,6 +13,7 @@
 //! This crate is never deployed; no function may depend on it.
 
 pub mod bench;
+pub mod checkout_bench;
 pub mod cron;
 pub mod gateway;
 pub mod localdb;

@@ -371,3 +371,200 @@ async fn a_scheduled_event_sent_to_migrate_runs_the_migrations_rather_than_a_war
         "{report}"
     );
 }
+
+/// A partner's whole journey through the gateway with real HTTP: log in, quote, order (retried), pay, read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_logs_in_quotes_orders_pays_and_sees_the_order_paid_through_the_gateway() {
+    let s = stack().await;
+    let url = s.gateway.url();
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{url}/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "p-00001"),
+            ("password", store::seed::DEV_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{login}"))
+        .to_string();
+    let cart = serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] });
+
+    let quote = http
+        .post(format!("{url}/quotes"))
+        .bearer_auth(&token)
+        .json(&cart)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(quote.status(), 200);
+    let quote: Value = quote.json().await.unwrap();
+
+    let place = || {
+        http.post(format!("{url}/orders"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "e2e-journey-1")
+            .json(&cart)
+            .send()
+    };
+    let first = place().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let order: Value = first.json().await.unwrap();
+    assert_eq!(order["total"], quote["total"], "the order costs what the quote said");
+    let retry = place().await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+
+    let id = order["id"].as_str().unwrap();
+    let amount = format!("{}.00", order["total"]);
+    let signature = orders::payment::signature(id, "200", &amount, &kernel::SecretString::new("SB-Mid-server-e2e"));
+    let notification = serde_json::json!({
+        "order_id": id, "status_code": "200", "gross_amount": amount, "signature_key": signature,
+        "transaction_id": "e2e-tx-1", "transaction_status": "settlement", "fraud_status": "accept",
+    });
+    let paid = http
+        .post(format!("{url}/payments/callback"))
+        .json(&notification)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+
+    let read: Value = http
+        .get(format!("{url}/orders/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "paid");
+    let list: Value = http
+        .get(format!("{url}/orders"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["id"], id);
+}
+
+/// The auth attack set against the deployed-like stack: forged tokens, another tenant's order, an unassigned
+/// masquerade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_tokens_other_tenants_and_unassigned_masquerades_are_refused_through_the_gateway() {
+    let s = stack().await;
+    let url = s.gateway.url();
+    let http = reqwest::Client::new();
+    let login = |user: &'static str| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let v: Value = http
+                .post(format!("{url}/auth/token"))
+                .json(&serde_json::json!({
+                    "grant_type": "password", "username": user, "password": store::seed::DEV_PASSWORD,
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let owner = login("p-00001").await;
+    let other = login("p-00002").await;
+    let agent = login("agent-01").await;
+    let cart = serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] });
+    let order: Value = http
+        .post(format!("{url}/orders"))
+        .bearer_auth(&owner)
+        .header("idempotency-key", "e2e-attack-1")
+        .json(&cart)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = order["id"].as_str().unwrap_or_else(|| panic!("{order}"));
+
+    // alg: none with the owner's claims.
+    let claims = owner.split('.').nth(1).unwrap();
+    let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
+    let r = http
+        .get(format!("{url}/orders/{id}"))
+        .bearer_auth(&none)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // The owner's header and claims with a signature from another key.
+    let forged = format!(
+        "{}.{}",
+        owner.rsplit_once('.').unwrap().0,
+        "c2lnbmVkLWJ5LXNvbWVvbmUtZWxzZQ"
+    );
+    let r = http
+        .get(format!("{url}/orders/{id}"))
+        .bearer_auth(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Another partner.
+    let r = http
+        .get(format!("{url}/orders/{id}"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http
+        .post(format!("{url}/orders/{id}/cancel"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // agent-01 is not assigned P-00002 (partner id 2 in a fresh seed).
+    let r = http
+        .post(format!("{url}/orders"))
+        .bearer_auth(&agent)
+        .header("x-act-for-partner", "2")
+        .header("idempotency-key", "e2e-attack-2")
+        .json(&cart)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let status: Value = http
+        .get(format!("{url}/orders/{id}"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "pending_payment", "nothing changed");
+    let client = s.db.client().await;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}

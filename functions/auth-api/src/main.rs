@@ -3,7 +3,9 @@
 use auth_api::AuthApi;
 use store::identity::PgIdentity;
 
-#[tokio::main]
+// One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
+// thread, saving a cross-thread wake-up on every database round trip.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("auth-api").await;
     let api = AuthApi::new(PgIdentity::new(deps.db.clone()), deps.jwt.clone());

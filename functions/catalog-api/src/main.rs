@@ -3,7 +3,9 @@
 use catalog_api::CatalogApi;
 use store::catalog::PgCatalog;
 
-#[tokio::main]
+// One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
+// thread, saving a cross-thread wake-up on every database round trip.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("catalog-api").await;
     let api = CatalogApi::new(PgCatalog::new(deps.db.clone()));

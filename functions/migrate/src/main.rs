@@ -4,7 +4,9 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use migrate::MigrateConfig;
 use serde_json::Value;
 
-#[tokio::main]
+// One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
+// thread, saving a cross-thread wake-up on every database round trip.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<MigrateConfig>("migrate").await;
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {

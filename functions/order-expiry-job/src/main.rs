@@ -5,7 +5,9 @@ use orders::Orders;
 use serde_json::Value;
 use store::orders::PgOrders;
 
-#[tokio::main]
+// One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
+// thread, saving a cross-thread wake-up on every database round trip.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("order-expiry-job").await;
     let orders = Orders::new(PgOrders::new(deps.db.clone()));

@@ -7,7 +7,9 @@ use store::identity::PgIdentity;
 use store::orders::PgOrders;
 use store::pricing::PgPricing;
 
-#[tokio::main]
+// One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
+// thread, saving a cross-thread wake-up on every database round trip.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("orders-api").await;
     let api = OrdersApi::new(

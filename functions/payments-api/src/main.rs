@@ -5,7 +5,9 @@ use orders::Orders;
 use payments_api::{PaymentSecret, PaymentsApi, PaymentsConfig};
 use store::orders::PgOrders;
 
-#[tokio::main]
+// One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
+// thread, saving a cross-thread wake-up on every database round trip.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<PaymentsConfig>("payments-api").await;
     let secret: PaymentSecret = match deps.secrets.get_json(&deps.config.payments_secret_id).await {
