@@ -21,6 +21,7 @@ pub mod localrt;
 pub mod manifest;
 pub mod sam;
 pub mod services;
+pub mod smoke;
 pub mod stack;
 
 use std::path::{Path, PathBuf};

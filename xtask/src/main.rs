@@ -312,64 +312,8 @@ async fn smoke_check(url: &str) -> Result<()> {
     if !fired.status().is_success() {
         bail!("firing the warm-up schedule answered {}", fired.status());
     }
-    checkout_check(&http, url).await?;
+    xtask::smoke::checkout(&http, url).await?;
     step("check passed: /health, /products search, the limit rule, the warm-up schedule, login, quote, order and cancel work");
-    Ok(())
-}
-
-/// Logs in as a seeded partner, quotes, orders (retrying once to see the replay) and cancels, so repeated checks
-/// against the same local database leave no open exposure behind.
-async fn checkout_check(http: &reqwest::Client, url: &str) -> Result<()> {
-    let login: serde_json::Value = http
-        .post(format!("{url}/auth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "p-00001"),
-            ("password", store::seed::DEV_PASSWORD),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["access_token"]
-        .as_str()
-        .with_context(|| format!("POST /auth/token: {login}"))?;
-    let cart = serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] });
-    let quote = http
-        .post(format!("{url}/quotes"))
-        .bearer_auth(token)
-        .json(&cart)
-        .send()
-        .await?;
-    if quote.status() != 200 {
-        bail!("POST /quotes answered {}: {}", quote.status(), quote.text().await?);
-    }
-    let key = uuid::Uuid::new_v4().to_string();
-    let place = || {
-        http.post(format!("{url}/orders"))
-            .bearer_auth(token)
-            .header("idempotency-key", &key)
-            .json(&cart)
-            .send()
-    };
-    let first = place().await?;
-    if first.status() != 201 {
-        bail!("POST /orders answered {}: {}", first.status(), first.text().await?);
-    }
-    let order: serde_json::Value = first.json().await?;
-    let again = place().await?;
-    if again.status() != 201 || again.headers().get("idempotent-replayed").is_none() {
-        bail!("a retried POST /orders was not replayed: {}", again.status());
-    }
-    let id = order["id"].as_str().context("the order has an id")?;
-    let cancel = http
-        .post(format!("{url}/orders/{id}/cancel"))
-        .bearer_auth(token)
-        .send()
-        .await?;
-    if cancel.status() != 200 {
-        bail!("POST /orders/{id}/cancel answered {}", cancel.status());
-    }
     Ok(())
 }
 

@@ -378,23 +378,9 @@ async fn a_partner_logs_in_quotes_orders_pays_and_sees_the_order_paid_through_th
     let s = stack().await;
     let url = s.gateway.url();
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{url}/auth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "p-00001"),
-            ("password", store::seed::DEV_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let token = xtask::smoke::login(&http, &url, "p-00001", store::seed::DEV_PASSWORD)
         .await
         .unwrap();
-    let token = login["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{login}"))
-        .to_string();
     let cart = serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] });
 
     let quote = http
@@ -466,27 +452,15 @@ async fn forged_tokens_other_tenants_and_unassigned_masquerades_are_refused_thro
     let s = stack().await;
     let url = s.gateway.url();
     let http = reqwest::Client::new();
-    let login = |user: &'static str| {
-        let http = http.clone();
-        let url = url.clone();
-        async move {
-            let v: Value = http
-                .post(format!("{url}/auth/token"))
-                .json(&serde_json::json!({
-                    "grant_type": "password", "username": user, "password": store::seed::DEV_PASSWORD,
-                }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["access_token"].as_str().unwrap().to_string()
-        }
-    };
-    let owner = login("p-00001").await;
-    let other = login("p-00002").await;
-    let agent = login("agent-01").await;
+    let owner = xtask::smoke::login(&http, &url, "p-00001", store::seed::DEV_PASSWORD)
+        .await
+        .unwrap();
+    let other = xtask::smoke::login(&http, &url, "p-00002", store::seed::DEV_PASSWORD)
+        .await
+        .unwrap();
+    let agent = xtask::smoke::login(&http, &url, "agent-01", store::seed::DEV_PASSWORD)
+        .await
+        .unwrap();
     let cart = serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] });
     let order: Value = http
         .post(format!("{url}/orders"))

@@ -1,7 +1,6 @@
 //! `order-expiry-job` against real PostgreSQL: overdue unpaid orders expire, their stock comes back, and running
 //! twice changes nothing more.
 
-use identity::{Actor, Role};
 use kernel::{Quantity, Sku};
 use orders::{IdempotencyKey, Orders, PlaceOrder};
 use store::orders::PgOrders;
@@ -11,21 +10,9 @@ use testkit::{fresh_db, Template};
 async fn overdue_orders_expire_once_and_release_their_stock_and_paid_or_recent_ones_stay() {
     let db = fresh_db(Template::Seeded).await;
     let client = db.client().await;
-    client
-        .execute(
-            "UPDATE system_config SET value = '0' WHERE key = 'pricing.minimum_order_total'",
-            &[],
-        )
-        .await
-        .unwrap();
+    testkit::no_minimum_order(&client).await;
     let orders = Orders::new(PgOrders::new(db.db()));
-    let partner = testkit::auth::partner(&client, "P-00001").await;
-    let actor = Actor {
-        subject: "partner:P-00001".into(),
-        role: Role::Partner,
-        partner: Some(partner),
-        masquerading: false,
-    };
+    let actor = testkit::auth::partner_actor(&client, "P-00001").await;
     let reserved = || async {
         client
             .query_one("SELECT sum(reserved)::int8 FROM inventory WHERE sku = 'SHM-00001'", &[])

@@ -1,6 +1,5 @@
 //! `payments-api` driven by the sample notifications in `events/payments-api/`, against real PostgreSQL.
 
-use identity::{Actor, Role};
 use kernel::{Quantity, SecretString, Sku};
 use orders::{IdempotencyKey, Orders, PlaceOrder, Placed};
 use payments_api::PaymentsApi;
@@ -24,20 +23,8 @@ async fn harness() -> Harness {
     let db = fresh_db(Template::Seeded).await;
     let pools = db.db();
     let client = db.client().await;
-    client
-        .execute(
-            "UPDATE system_config SET value = '0' WHERE key = 'pricing.minimum_order_total'",
-            &[],
-        )
-        .await
-        .unwrap();
-    let partner = testkit::auth::partner(&client, "P-00001").await;
-    let actor = Actor {
-        subject: "partner:P-00001".into(),
-        role: Role::Partner,
-        partner: Some(partner),
-        masquerading: false,
-    };
+    testkit::no_minimum_order(&client).await;
+    let actor = testkit::auth::partner_actor(&client, "P-00001").await;
     let orders = Orders::new(PgOrders::new(pools.clone()));
     let placed = orders
         .place(PlaceOrder {

@@ -212,10 +212,12 @@ pub fn segments(req: &Request) -> Vec<String> {
 
 /// Query parameters in order, percent-decoded, repeated keys kept (so callers can refuse them).
 pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
-    req.uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
+    urlencoded_pairs(req.uri().query().unwrap_or(""))
+}
+
+/// `a=1&b=x+y` → `[("a", "1"), ("b", "x y")]`: percent-decoded, `+` as a space, repeated keys kept.
+fn urlencoded_pairs(text: &str) -> Vec<(String, String)> {
+    text.split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -364,17 +366,7 @@ pub fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, Problem> {
         return Err(Problem::too_large(MAX_BODY_BYTES));
     }
     let text = std::str::from_utf8(bytes).map_err(|_| Problem::invalid_body("body", "is not valid UTF-8"))?;
-    Ok(text
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                percent_decode(&k.replace('+', " ")),
-                percent_decode(&v.replace('+', " ")),
-            )
-        })
-        .collect())
+    Ok(urlencoded_pairs(text))
 }
 
 /// A response with `Cache-Control: no-store`: anything about one caller's data.

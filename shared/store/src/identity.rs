@@ -32,12 +32,7 @@ fn partner_from(row: &tokio_postgres::Row, first: usize) -> anyhow::Result<Optio
 
 impl Accounts for PgIdentity {
     async fn by_login(&self, login: &str) -> anyhow::Result<Option<Account>> {
-        let client = self
-            .db
-            .writer()
-            .get()
-            .await
-            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        let client = self.db.write_client().await?;
         let rows = client
             .query_typed(
                 "SELECT a.sub, a.role, a.secret_hash, a.active, p.id, p.tier, p.lat_e6, p.lon_e6
@@ -59,12 +54,7 @@ impl Accounts for PgIdentity {
 
 impl Assignments for PgIdentity {
     async fn assigned_partner(&self, agent_sub: &str, partner_id: i64) -> anyhow::Result<Option<PartnerAttrs>> {
-        let client = self
-            .db
-            .writer()
-            .get()
-            .await
-            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        let client = self.db.write_client().await?;
         let rows = client
             .query_typed(
                 "SELECT p.id, p.tier, p.lat_e6, p.lon_e6 FROM agent_assignments aa

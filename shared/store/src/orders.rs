@@ -78,6 +78,14 @@ impl PgTx {
         self.c()?.query_typed(sql, params).await.map_err(q)
     }
 
+    /// The first column of the first row, if any.
+    async fn scalar<T>(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> anyhow::Result<Option<T>>
+    where
+        T: for<'a> tokio_postgres::types::FromSql<'a>,
+    {
+        Ok(self.rows(sql, params).await?.first().map(|r| r.get(0)))
+    }
+
     async fn end(mut self, sql: &str) -> anyhow::Result<()> {
         let client = self
             .client
@@ -98,33 +106,18 @@ impl OrderStore for PgOrders {
     type Tx = PgTx;
 
     async fn begin(&self) -> anyhow::Result<PgTx> {
-        let client = self
-            .db
-            .writer()
-            .get()
-            .await
-            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        let client = self.db.write_client().await?;
         client.batch_execute("BEGIN").await.map_err(q)?;
         Ok(PgTx { client: Some(client) })
     }
 
     async fn order(&self, id: Uuid, partner: Option<i64>) -> anyhow::Result<Option<Order>> {
-        let client = self
-            .db
-            .reader()
-            .get()
-            .await
-            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        let client = self.db.read_client().await?;
         load_order(&client, id, partner, false).await
     }
 
     async fn orders(&self, partner: i64, after: Option<ListPosition>, limit: u32) -> anyhow::Result<Vec<OrderSummary>> {
-        let client = self
-            .db
-            .reader()
-            .get()
-            .await
-            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        let client = self.db.read_client().await?;
         let (at, id) = after.map_or((None, None), |(t, i)| (Some(t), Some(i)));
         let rows = client
             .query_typed(
@@ -275,13 +268,11 @@ impl OrderTx for PgTx {
     async fn claim_key(&mut self, scope: &str, key: &str) -> anyhow::Result<KeyClaim> {
         let lock_name = format!("idempotency|{scope}|{key}");
         let got: bool = self
-            .rows(
+            .scalar(
                 "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
                 &[(&lock_name, Type::TEXT)],
             )
             .await?
-            .first()
-            .map(|r| r.get(0))
             .context("advisory lock answered nothing")?;
         if !got {
             return Ok(KeyClaim::Busy);
@@ -353,13 +344,11 @@ impl OrderTx for PgTx {
         // A second statement, so its snapshot is taken after the lock: orders committed by the checkout we waited
         // for are counted. (A subquery in the locking statement would read the snapshot from before the wait.)
         let open: i64 = self
-            .rows(
+            .scalar(
                 "SELECT coalesce(sum(total), 0)::int8 FROM orders WHERE partner_id = $1 AND status = 'pending_payment'",
                 &[(&partner, Type::INT8)],
             )
             .await?
-            .first()
-            .map(|r| r.get(0))
             .unwrap_or(0);
         Ok(Some(CreditPosition {
             limit: Money::from_minor(r.get(0)),

@@ -151,6 +151,22 @@ impl Db {
         Ok(Db { writer, reader })
     }
 
+    /// A writer connection, or an error saying none could be had (for adapters reporting through `anyhow`).
+    pub async fn write_client(&self) -> anyhow::Result<deadpool_postgres::Object> {
+        self.writer
+            .get()
+            .await
+            .map_err(|e| anyhow::anyhow!("no database connection: {e}"))
+    }
+
+    /// A reader connection (the writer's pool when no replica is configured).
+    pub async fn read_client(&self) -> anyhow::Result<deadpool_postgres::Object> {
+        self.reader
+            .get()
+            .await
+            .map_err(|e| anyhow::anyhow!("no database connection: {e}"))
+    }
+
     pub fn writer(&self) -> &Pool {
         &self.writer
     }

@@ -2,7 +2,6 @@
 
 use crate::orders::{read_checkout_settings, read_list_prices};
 use crate::pool::Db;
-use anyhow::anyhow;
 use commercial::{PriceLists, PricingPolicy, PricingSettings};
 use kernel::{Money, Sku, Tier};
 use std::collections::BTreeMap;
@@ -20,24 +19,14 @@ impl PgPricing {
 
 impl PriceLists for PgPricing {
     async fn list_prices(&self, tier: Tier, skus: &[Sku]) -> anyhow::Result<BTreeMap<Sku, Money>> {
-        let client = self
-            .db
-            .reader()
-            .get()
-            .await
-            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        let client = self.db.read_client().await?;
         read_list_prices(&client, tier, skus).await
     }
 }
 
 impl PricingSettings for PgPricing {
     async fn pricing_policy(&self) -> anyhow::Result<PricingPolicy> {
-        let client = self
-            .db
-            .reader()
-            .get()
-            .await
-            .map_err(|e| anyhow!("no database connection: {e}"))?;
+        let client = self.db.read_client().await?;
         Ok(read_checkout_settings(&client).await?.pricing)
     }
 }

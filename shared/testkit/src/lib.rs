@@ -155,6 +155,17 @@ pub fn event(path: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", full.display()))
 }
 
+/// Sets the minimum order total to zero: tests place small orders, and the minimum is a rule with its own test.
+pub async fn no_minimum_order(client: &tokio_postgres::Client) {
+    client
+        .execute(
+            "UPDATE system_config SET value = '0' WHERE key = 'pricing.minimum_order_total'",
+            &[],
+        )
+        .await
+        .expect("system_config has the minimum order key");
+}
+
 /// Tokens for tests: a fixed key and helpers that mint tokens for seeded accounts.
 pub mod auth {
     use identity::{Jwt, JwtConfig, PartnerAttrs, Role, Subject};
@@ -197,6 +208,16 @@ pub mod auth {
                 &uuid::Uuid::new_v4().to_string(),
             )
             .expect("the subject is consistent")
+    }
+
+    /// The actor a partner's own token resolves to (for tests that call the orders use-cases directly).
+    pub async fn partner_actor(client: &tokio_postgres::Client, code: &str) -> identity::Actor {
+        identity::Actor {
+            subject: format!("partner:{code}"),
+            role: Role::Partner,
+            partner: Some(partner(client, code).await),
+            masquerading: false,
+        }
     }
 
     /// A partner's own token.

@@ -29,14 +29,7 @@ pub async fn harness(pool: usize) -> Harness {
     let db = fresh_db(Template::Seeded).await;
     let pools = db.db_with_pool(pool);
     let client = db.client().await;
-    // Tests place small orders: the minimum order is a separate rule with its own test.
-    client
-        .execute(
-            "UPDATE system_config SET value = '0' WHERE key = 'pricing.minimum_order_total'",
-            &[],
-        )
-        .await
-        .unwrap();
+    testkit::no_minimum_order(&client).await;
     Harness {
         rt: Runtime {
             function: "orders-api",
