@@ -109,6 +109,14 @@ async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, Value) {
     (status, headers, body)
 }
 
+/// Sends a request and returns its status and JSON body (`Null` when empty).
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn product_search_through_the_gateway_is_served_by_the_real_function() {
     let s = stack().await;
@@ -423,25 +431,9 @@ async fn a_partner_logs_in_quotes_orders_pays_and_sees_the_order_paid_through_th
         .unwrap();
     assert_eq!(paid.status(), 200);
 
-    let read: Value = http
-        .get(format!("{url}/orders/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = send(http.get(format!("{url}/orders/{id}")).bearer_auth(&token)).await.1;
     assert_eq!(read["status"], "paid");
-    let list: Value = http
-        .get(format!("{url}/orders"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = send(http.get(format!("{url}/orders")).bearer_auth(&token)).await.1;
     assert_eq!(list["items"][0]["id"], id);
 }
 
@@ -462,77 +454,60 @@ async fn forged_tokens_other_tenants_and_unassigned_masquerades_are_refused_thro
         .await
         .unwrap();
     let cart = serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] });
-    let order: Value = http
-        .post(format!("{url}/orders"))
-        .bearer_auth(&owner)
-        .header("idempotency-key", "e2e-attack-1")
-        .json(&cart)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let order = send(
+        http.post(format!("{url}/orders"))
+            .bearer_auth(&owner)
+            .header("idempotency-key", "e2e-attack-1")
+            .json(&cart),
+    )
+    .await
+    .1;
     let id = order["id"].as_str().unwrap_or_else(|| panic!("{order}"));
 
     // alg: none with the owner's claims.
     let claims = owner.split('.').nth(1).unwrap();
     let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
-    let r = http
-        .get(format!("{url}/orders/{id}"))
-        .bearer_auth(&none)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(
+        send(http.get(format!("{url}/orders/{id}")).bearer_auth(&none)).await.0,
+        401
+    );
     // The owner's header and claims with a signature from another key.
     let forged = format!(
         "{}.{}",
         owner.rsplit_once('.').unwrap().0,
         "c2lnbmVkLWJ5LXNvbWVvbmUtZWxzZQ"
     );
-    let r = http
-        .get(format!("{url}/orders/{id}"))
-        .bearer_auth(&forged)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(
+        send(http.get(format!("{url}/orders/{id}")).bearer_auth(&forged))
+            .await
+            .0,
+        401
+    );
     // Another partner.
-    let r = http
-        .get(format!("{url}/orders/{id}"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let r = http
-        .post(format!("{url}/orders/{id}/cancel"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(
+        send(http.get(format!("{url}/orders/{id}")).bearer_auth(&other)).await.0,
+        404
+    );
+    assert_eq!(
+        send(http.post(format!("{url}/orders/{id}/cancel")).bearer_auth(&other))
+            .await
+            .0,
+        404
+    );
     // agent-01 is not assigned P-00002 (partner id 2 in a fresh seed).
-    let r = http
-        .post(format!("{url}/orders"))
-        .bearer_auth(&agent)
-        .header("x-act-for-partner", "2")
-        .header("idempotency-key", "e2e-attack-2")
-        .json(&cart)
-        .send()
+    assert_eq!(
+        send(
+            http.post(format!("{url}/orders"))
+                .bearer_auth(&agent)
+                .header("x-act-for-partner", "2")
+                .header("idempotency-key", "e2e-attack-2")
+                .json(&cart)
+        )
         .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let status: Value = http
-        .get(format!("{url}/orders/{id}"))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .0,
+        403
+    );
+    let status = send(http.get(format!("{url}/orders/{id}")).bearer_auth(&owner)).await.1;
     assert_eq!(status["status"], "pending_payment", "nothing changed");
     let client = s.db.client().await;
     let n: i64 = client

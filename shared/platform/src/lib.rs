@@ -4,7 +4,8 @@
 //! secrets and the JWT key policy ([`secrets`]); wiring the pools to Secrets Manager credentials ([`init`]);
 //! structured JSON logs with request and trace ids ([`telemetry`]); CloudWatch Embedded Metric Format
 //! ([`metrics`]); `application/problem+json` errors ([`problem`]); HTTP helpers, CDN caching and the entry point
-//! that serves API Gateway events and warm-up pings ([`http`]); bearer tokens and agent masquerade ([`auth`]).
+//! that serves API Gateway events and warm-up pings ([`http`]); bearer tokens and agent masquerade ([`auth`]);
+//! the entry point of job functions ([`job`]).
 //!
 //! # Layout
 //! A function's `main` is `platform::init` → build its handler → `platform::http::run`. Everything a handler
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod init;
+pub mod job;
 pub mod metrics;
 pub mod problem;
 pub mod secrets;
