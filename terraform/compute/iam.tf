@@ -1,6 +1,8 @@
 # One role per function, allowed only what that function needs: writing its own log group, reading
-# the secrets the manifest lists for it, consuming its own queue (sqs functions), and managing VPC
-# network interfaces when the functions run in a VPC.
+# the secrets the manifest lists for it, its items in the tables it lists, consuming its own queue (sqs
+# functions), sending outbox events
+# to the queues subscribed to them (functions with `outbox`), and managing VPC network interfaces when
+# the functions run in a VPC.
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -39,6 +41,15 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
+    for_each = length(each.value.tables) == 0 ? [] : [each.value.tables]
+    content {
+      sid       = "OwnTables"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      resources = [for t in statement.value : var.table_arns[t]]
+    }
+  }
+
+  dynamic "statement" {
     for_each = each.value.kind == "sqs" ? [each.value.queue] : []
     content {
       sid = "OwnQueue"
@@ -53,12 +64,25 @@ data "aws_iam_policy_document" "function" {
   }
 }
 
+# Added to the document above for functions that relay outbox events.
+data "aws_iam_policy_document" "outbox" {
+  for_each = { for k, f in local.functions : k => f if f.outbox && length(local.queues_with_events) > 0 }
+
+  source_policy_documents = [data.aws_iam_policy_document.function[each.key].json]
+
+  statement {
+    sid       = "PublishOutboxEvents"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+    resources = [for q in local.queues_with_events : var.queue_arns[q.name]]
+  }
+}
+
 resource "aws_iam_role_policy" "function" {
   for_each = local.functions
 
   name   = "least-privilege"
   role   = aws_iam_role.function[each.key].id
-  policy = data.aws_iam_policy_document.function[each.key].json
+  policy = try(data.aws_iam_policy_document.outbox[each.key].json, data.aws_iam_policy_document.function[each.key].json)
 }
 
 # Creating, describing and deleting network interfaces has no resource-level scoping in IAM.

@@ -20,13 +20,23 @@ locals {
       batch_size           = lookup(f, "batch_size", null)
       max_concurrency      = lookup(f, "max_concurrency", null)
       reserved_concurrency = lookup(f, "reserved_concurrency", null)
+      outbox               = lookup(f, "outbox", false)
+      tables               = lookup(f, "tables", [])
       physical_name        = "niaga-${var.env}-${f.name}"
       zip                  = "${local.artifacts_dir}/${f.name}/bootstrap.zip"
     }
   }
 
   http_functions = { for k, f in local.functions : k => f if f.kind == "http" }
-  sqs_functions  = { for k, f in local.functions : k => f if f.kind == "sqs" }
+
+  # Event type => the queues subscribed to it, from each manifest queue's `events`.
+  queues_with_events = [for q in lookup(local.manifest, "queues", []) : q if length(lookup(q, "events", [])) > 0]
+  outbox_routes = {
+    for t in distinct(flatten([for q in local.queues_with_events : q.events])) : t => [
+      for q in local.queues_with_events : { queue = q.name, fifo = lookup(q, "fifo", false) } if contains(q.events, t)
+    ]
+  }
+  sqs_functions = { for k, f in local.functions : k => f if f.kind == "sqs" }
 
   # Route key ("GET /products/{sku}") => the function serving it.
   routes = merge([
@@ -54,8 +64,11 @@ locals {
       NIAGA_DB_SECRET_ID  = "niaga/${var.env}/database"
       # Every function knows the name; only those listing `payments` in niaga.json may read it (iam.tf).
       NIAGA_PAYMENTS_SECRET_ID = "niaga/${var.env}/payments"
-      DATABASE_TLS             = var.database_tls
+      # Which queues take which outbox events; only functions with `outbox` may send (iam.tf).
+      NIAGA_OUTBOX_ROUTES = jsonencode(local.outbox_routes)
+      DATABASE_TLS        = var.database_tls
     },
+    var.erp_url == null ? {} : { NIAGA_ERP_URL = var.erp_url },
     var.database_url == null ? {} : {
       DATABASE_URL        = var.database_url
       DATABASE_READER_URL = coalesce(var.database_reader_url, var.database_url)

@@ -47,6 +47,23 @@ variable "secret_arns" {
   }
 }
 
+variable "erp_url" {
+  description = "Base URL of the legacy ERP's API (http://host:port), given to functions as NIAGA_ERP_URL; null leaves it unset (erp-sync-worker then refuses to start)."
+  type        = string
+  default     = null
+}
+
+variable "table_arns" {
+  description = "ARN of each manifest table, by manifest name: the persistence layer's table_arns output (terraform/tf passes it)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for f in values(local.functions) : alltrue([for t in f.tables : contains(keys(var.table_arns), t)])])
+    error_message = "table_arns lacks a table that a function uses: apply the persistence layer first (terraform/tf passes its outputs)."
+  }
+}
+
 variable "database_url" {
   description = "postgres://host:port/database of the writer (the RDS Proxy in production, the local cluster on a laptop), without credentials: they come from the database secret. Given to functions as DATABASE_URL; null leaves it unset."
   type        = string

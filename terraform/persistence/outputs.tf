@@ -70,6 +70,7 @@ output "compute_inputs" {
   value = {
     queue_arns          = { for k, q in aws_sqs_queue.this : k => q.arn }
     secret_arns         = { for k, s in aws_secretsmanager_secret.this : k => s.arn }
+    table_arns          = { for k, t in aws_dynamodb_table.this : k => t.arn }
     database_url        = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null
     database_reader_url = var.create_database ? "postgres://${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.database_name}" : null
   }

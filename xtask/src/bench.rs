@@ -218,7 +218,8 @@ impl BenchEnv {
             payments_secret_id: Some(payments_secret),
             // info: each function logs its cold-start phases, which the table breaks the figure down by.
             log: "info".into(),
-            extra_env: Vec::new(),
+            // erp-sync-worker needs an ERP address to start; nothing in the benchmark sends it orders.
+            extra_env: vec![("NIAGA_ERP_URL".into(), "http://127.0.0.1:7071".into())],
         };
         Ok(BenchEnv {
             pg,

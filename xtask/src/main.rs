@@ -159,6 +159,12 @@ async fn up(check: bool) -> Result<()> {
     let pg = Postgres::start(pg_port()?)?;
     xtask::localdb::prepare(&pg.url("postgres"), "niaga", Some(store::seed::SeedSize::default())).await?;
     let moto = Moto::start(port("NIAGA_MOTO_PORT", 5000)?)?;
+    // The legacy ERP's stand-in, with its switches at <url>/_fake/switches.
+    let erp_port = port("NIAGA_ERP_PORT", 7070)?;
+    let fake_erp = fake_erp::FakeErp::start(([127, 0, 0, 1], erp_port).into())
+        .await
+        .with_context(|| format!("starting the fake ERP on 127.0.0.1:{erp_port}"))?;
+    step(format!("fake ERP on {}", fake_erp.url()));
     // Not needed to run the stack, but the README's `cargo lambda invoke` against it is.
     if let Err(e) = services::ensure_pip("cargo-lambda", "cargo-lambda") {
         step(format!(
@@ -181,7 +187,14 @@ async fn up(check: bool) -> Result<()> {
         db_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "database")),
         payments_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "payments")),
         log: std::env::var("NIAGA_LOG").unwrap_or_else(|_| "info".into()),
-        extra_env: Vec::new(),
+        extra_env: vec![
+            // Notifications land in a file anyone can tail.
+            (
+                "NIAGA_NOTIFY_SENDER".into(),
+                format!("file:{}", services::state_dir().join("notifications.jsonl").display()),
+            ),
+            ("NIAGA_ERP_URL".into(), fake_erp.url()),
+        ],
     };
     let invoke_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_INVOKE_PORT", 9000)?).into();
     let gateway_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_GATEWAY_PORT", 3000)?).into();
@@ -228,6 +241,11 @@ async fn up(check: bool) -> Result<()> {
     );
     println!("  PostgreSQL       {}", pg.url("niaga"));
     println!("  moto (AWS)       {}", moto.endpoint());
+    println!(
+        "  fake ERP         {}   (switches: {}/_fake/switches)",
+        fake_erp.url(),
+        fake_erp.url()
+    );
     println!("  function logs    {}", logs.display());
     println!();
     println!("Try:");
@@ -313,7 +331,12 @@ async fn smoke_check(url: &str) -> Result<()> {
         bail!("firing the warm-up schedule answered {}", fired.status());
     }
     xtask::smoke::checkout(&http, url).await?;
-    step("check passed: /health, /products search, the limit rule, the warm-up schedule, login, quote, order and cancel work");
+    let server_key = local_secret_values()?["payments"]["server_key"]
+        .as_str()
+        .context("the local payments secret has a server_key")?
+        .to_string();
+    xtask::smoke::erp_sync(&http, url, &server_key).await?;
+    step("check passed: health, search, the limit rule, the warm-up schedule, login, quote, order, its notification, cancel, and a paid order reaching the ERP");
     Ok(())
 }
 

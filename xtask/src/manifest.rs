@@ -69,6 +69,12 @@ pub struct Function {
     /// Reserved concurrency, where it protects a dependency.
     #[serde(default)]
     pub reserved_concurrency: Option<u32>,
+    /// Writes outbox events and relays them: may send to every queue that subscribes to events.
+    #[serde(default)]
+    pub outbox: bool,
+    /// Names from [`Manifest::tables`] this function reads and writes items in.
+    #[serde(default)]
+    pub tables: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -96,6 +102,9 @@ pub struct Queue {
     pub visibility_timeout_s: u32,
     /// Receives before a message moves to the queue's dead-letter queue.
     pub max_receive_count: u32,
+    /// Outbox event types the relay publishes to this queue.
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -151,6 +160,20 @@ impl Manifest {
         self.functions.iter().flat_map(|f| f.routes.iter().map(move |r| (f, r)))
     }
 
+    /// `NIAGA_OUTBOX_ROUTES`: each event type → the queues subscribed to it (`queue`, `fifo`).
+    pub fn outbox_routes(&self) -> serde_json::Value {
+        let mut routes: std::collections::BTreeMap<&str, Vec<serde_json::Value>> = Default::default();
+        for q in &self.queues {
+            for e in &q.events {
+                routes
+                    .entry(e.as_str())
+                    .or_default()
+                    .push(serde_json::json!({ "queue": q.name, "fifo": q.fifo }));
+            }
+        }
+        serde_json::json!(routes)
+    }
+
     fn check(&self) -> Result<()> {
         let mut names = BTreeSet::new();
         for f in &self.functions {
@@ -173,6 +196,11 @@ impl Manifest {
             for s in &f.secrets {
                 if !self.secrets.iter().any(|x| &x.name == s) {
                     bail!("function `{}` reads unknown secret `{s}`", f.name);
+                }
+            }
+            for t in &f.tables {
+                if !self.tables.iter().any(|x| &x.name == t) {
+                    bail!("function `{}` uses unknown table `{t}`", f.name);
                 }
             }
         }

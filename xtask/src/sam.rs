@@ -126,7 +126,7 @@ pub fn render(manifest: &Manifest) -> String {
     blank(w);
     render_conditions(w);
     blank(w);
-    render_globals(w);
+    render_globals(w, manifest);
     blank(w);
     y!(w, 0, "Resources:");
     render_http_api(w);
@@ -163,7 +163,13 @@ fn blank(w: &mut String) {
 
 fn render_parameters(w: &mut String) {
     y!(w, 0, "Parameters:");
-    let params: [(&str, &str, Option<&str>, &str); 7] = [
+    let params: [(&str, &str, Option<&str>, &str); 8] = [
+        (
+            "ErpUrl",
+            "String",
+            Some("http://erp.internal:7070"),
+            "Base URL of the legacy ERP's API, reached from the functions' subnets.",
+        ),
         (
             "Env",
             "String",
@@ -246,7 +252,7 @@ fn render_conditions(w: &mut String) {
     }
 }
 
-fn render_globals(w: &mut String) {
+fn render_globals(w: &mut String, manifest: &Manifest) {
     y!(w, 0, "Globals:");
     y!(w, 2, "Function:");
     y!(w, 4, "Environment:");
@@ -255,6 +261,13 @@ fn render_globals(w: &mut String) {
     y!(w, 8, "NIAGA_APP_SECRET_ID: {}", sub("niaga/${Env}/app"));
     y!(w, 8, "NIAGA_DB_SECRET_ID: {}", sub("niaga/${Env}/database"));
     y!(w, 8, "NIAGA_PAYMENTS_SECRET_ID: {}", sub("niaga/${Env}/payments"));
+    y!(
+        w,
+        8,
+        "NIAGA_OUTBOX_ROUTES: {}",
+        q(&manifest.outbox_routes().to_string())
+    );
+    y!(w, 8, "NIAGA_ERP_URL: !Ref ErpUrl");
     y!(w, 8, "DATABASE_URL: !Ref DatabaseUrl");
     y!(w, 8, "DATABASE_READER_URL:");
     y!(w, 10, "Fn::If:");
@@ -302,7 +315,18 @@ fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
 
     // Logs come with SAM's basic execution role; everything else is listed here and nothing more.
     let consumes = f.queue.as_deref().filter(|_| f.kind == Kind::Sqs);
-    if !f.secrets.is_empty() || consumes.is_some() {
+    // Outbox relays send to every queue that subscribes to events.
+    let publishes: Vec<&str> = if f.outbox {
+        manifest
+            .queues
+            .iter()
+            .filter(|q| !q.events.is_empty())
+            .map(|q| q.name.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !f.secrets.is_empty() || consumes.is_some() || !publishes.is_empty() || !f.tables.is_empty() {
         y!(w, 6, "Policies:");
         for secret in &f.secrets {
             y!(w, 8, "- AWSSecretsManagerGetSecretValuePolicy:");
@@ -311,6 +335,14 @@ fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
         if let Some(queue) = consumes {
             y!(w, 8, "- SQSPollerPolicy:");
             y!(w, 12, "QueueName: !GetAtt {}.QueueName", queue_id(queue));
+        }
+        for queue in publishes {
+            y!(w, 8, "- SQSSendMessagePolicy:");
+            y!(w, 12, "QueueName: !GetAtt {}.QueueName", queue_id(queue));
+        }
+        for table in &f.tables {
+            y!(w, 8, "- DynamoDBCrudPolicy:");
+            y!(w, 12, "TableName: !Ref {}", table_id(table));
         }
     }
 

@@ -31,6 +31,12 @@ impl StackSettings {
             ("DATABASE_URL".to_string(), self.database_url.clone()),
             ("DATABASE_TLS".to_string(), "disable".to_string()),
             ("NIAGA_LOG".to_string(), self.log.clone()),
+            (
+                "NIAGA_OUTBOX_ROUTES".to_string(),
+                crate::manifest::Manifest::load_workspace()
+                    .map(|m| m.outbox_routes().to_string())
+                    .unwrap_or_else(|_| "{}".into()),
+            ),
         ];
         if let Some(id) = &self.db_secret_id {
             env.push(("NIAGA_DB_SECRET_ID".to_string(), id.clone()));

@@ -239,6 +239,9 @@ fn plan_compute() -> Result<Value, String> {
         "queue_arns": manifest.queues.iter()
             .map(|q| (q.name.clone(), arn("sqs", xtask::queue_physical_name(PLAN_ENV, &q.name, q.fifo))))
             .collect::<BTreeMap<_, _>>(),
+        "table_arns": manifest.tables.iter()
+            .map(|t| (t.name.clone(), arn("dynamodb", format!("table/{}", xtask::table_physical_name(PLAN_ENV, &t.name)))))
+            .collect::<BTreeMap<_, _>>(),
         "secret_arns": manifest.secrets.iter()
             .map(|s| (s.name.clone(), arn("secretsmanager", format!("secret:{}-AbCdEf", xtask::secret_physical_name(PLAN_ENV, &s.name)))))
             .collect::<BTreeMap<_, _>>(),

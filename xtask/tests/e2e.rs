@@ -54,7 +54,7 @@ async fn settings(db: &testkit::TestDb, app_secret_value: &str) -> StackSettings
             testkit::put_secret("niaga/e2e/payments", r#"{"server_key":"SB-Mid-server-e2e"}"#).await,
         ),
         log: "info".into(),
-        extra_env: Vec::new(),
+        extra_env: vec![("NIAGA_ERP_URL".into(), "http://127.0.0.1:7071".into())],
     }
 }
 
@@ -208,12 +208,21 @@ async fn a_request_slower_than_the_threshold_logs_a_warning() {
     let stack = stack_with(s, db).await;
     let (status, _, _) = get(&format!("{}/products?q=serum&limit=50", stack.gateway.url())).await;
     assert_eq!(status, 200);
-    let log = stack.logs.read("catalog-api.log");
-    let warning = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|l| l["message"] == "slow request")
-        .unwrap_or_else(|| panic!("no slow-request warning in:\n{log}"));
+    // The function's output reaches the log file through the runtime's pipe, a moment after the response.
+    let mut log = String::new();
+    let mut warning = None;
+    for _ in 0..50 {
+        log = stack.logs.read("catalog-api.log");
+        warning = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["message"] == "slow request");
+        if warning.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let warning = warning.unwrap_or_else(|| panic!("no slow-request warning in:\n{log}"));
     assert_eq!(warning["level"], "WARN");
     assert_eq!(warning["route"], "GET /products");
     assert!(warning["elapsed_ms"].is_u64());

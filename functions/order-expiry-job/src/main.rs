@@ -9,8 +9,14 @@ use store::orders::PgOrders;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("order-expiry-job").await;
     let orders = &Orders::new(PgOrders::new(deps.db.clone()));
+    let relay = &deps.fast_path_relay().await;
     platform::job::run("order-expiry-job", |event| async move {
-        order_expiry_job::run(orders, order_expiry_job::as_of(&event)).await
+        let report = order_expiry_job::run(orders, order_expiry_job::as_of(&event)).await?;
+        // Publish the expiries now rather than at the next sweep.
+        if let Some(r) = relay {
+            r.sweep(order_expiry_job::MAX_BATCHES).await?;
+        }
+        Ok(report)
     })
     .await
 }

@@ -31,6 +31,8 @@ pub struct OrdersApi<S, P, A> {
     orders: Orders<S>,
     pricing: P,
     auth: Authenticator<A>,
+    /// Publishes an order's outbox events right after its commit; `None` leaves them to the sweeper.
+    relay: Option<platform::outbox::Relay>,
 }
 
 impl<S, P, A> OrdersApi<S, P, A>
@@ -40,7 +42,24 @@ where
     A: Assignments + 'static,
 {
     pub fn new(orders: Orders<S>, pricing: P, auth: Authenticator<A>) -> Self {
-        OrdersApi { orders, pricing, auth }
+        OrdersApi {
+            orders,
+            pricing,
+            auth,
+            relay: None,
+        }
+    }
+
+    /// Publishes each order's events right after the commit that wrote them.
+    pub fn with_relay(mut self, relay: Option<platform::outbox::Relay>) -> Self {
+        self.relay = relay;
+        self
+    }
+
+    async fn publish(&self, order_id: &str) {
+        if let Some(r) = &self.relay {
+            r.after_commit(order_id).await;
+        }
     }
 
     /// The use-cases, for tests that inject faults.
@@ -105,6 +124,9 @@ where
                         .metric("orders_placed", 1.0, Unit::Count)
                         .property("request_id", ctx.request_id.clone()),
                 );
+                if let Some(id) = answer.resource_id.as_deref() {
+                    self.publish(id).await;
+                }
                 let mut r = private_json(answer.status, &answer.body);
                 if let Some(id) = answer.resource_id.as_deref() {
                     if let Ok(v) = http::HeaderValue::from_str(&format!("/orders/{id}")) {
@@ -229,6 +251,7 @@ where
             .cancel(&actor, id, chrono::Utc::now())
             .await
             .map_err(order_problem)?;
+        self.publish(&order.id.to_string()).await;
         Ok(private_json(
             200,
             &serde_json::to_value(&order).map_err(Problem::internal)?,

@@ -16,6 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Orders::new(PgOrders::new(deps.db.clone())),
         PgPricing::new(deps.db.clone()),
         Authenticator::new(deps.jwt.clone(), PgIdentity::new(deps.db.clone())),
-    );
+    )
+    .with_relay(deps.fast_path_relay().await);
     platform::http::run(deps.runtime(), api).await
 }

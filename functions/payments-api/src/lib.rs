@@ -40,11 +40,23 @@ pub struct PaymentSecret {
 pub struct PaymentsApi<S> {
     orders: Orders<S>,
     server_key: SecretString,
+    /// Publishes the order's outbox events right after the commit; `None` leaves them to the sweeper.
+    relay: Option<platform::outbox::Relay>,
 }
 
 impl<S: OrderStore> PaymentsApi<S> {
     pub fn new(orders: Orders<S>, server_key: SecretString) -> Self {
-        PaymentsApi { orders, server_key }
+        PaymentsApi {
+            orders,
+            server_key,
+            relay: None,
+        }
+    }
+
+    /// Publishes each order's events right after the commit that wrote them.
+    pub fn with_relay(mut self, relay: Option<platform::outbox::Relay>) -> Self {
+        self.relay = relay;
+        self
     }
 
     async fn callback(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
@@ -55,10 +67,15 @@ impl<S: OrderStore> PaymentsApi<S> {
             .apply_payment(&n, &self.server_key, chrono::Utc::now())
             .await
         {
-            Ok(o) => Ok(private_json(
-                200,
-                &json!({ "order_id": n.order_id, "outcome": o.outcome, "order_status": o.status }),
-            )),
+            Ok(o) => {
+                if let (Some(r), "applied") = (&self.relay, o.outcome) {
+                    r.after_commit(&n.order_id.to_string()).await;
+                }
+                Ok(private_json(
+                    200,
+                    &json!({ "order_id": n.order_id, "outcome": o.outcome, "order_status": o.status }),
+                ))
+            }
             Err(PaymentError::BadSignature) => Err(Problem::client(
                 401,
                 "invalid-signature",

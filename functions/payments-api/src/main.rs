@@ -21,6 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let api = PaymentsApi::new(
         Orders::new(PgOrders::new(deps.db.clone())),
         SecretString::new(secret.server_key),
-    );
+    )
+    .with_relay(deps.fast_path_relay().await);
     platform::http::run(deps.runtime(), api).await
 }

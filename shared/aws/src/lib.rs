@@ -1,4 +1,6 @@
-//! AWS adapters for Niaga: loading the SDK configuration once, and the Secrets Manager cache.
+//! AWS adapters for Niaga: loading the SDK configuration once, the Secrets Manager cache ([`secrets`]), publishing
+//! to SQS ([`sqs`]), and on DynamoDB: rate limits shared by all instances ([`ratelimit`]) and versioned items for
+//! state every instance must agree on, such as the ERP circuit breaker ([`versioned`]).
 //!
 //! Every client here is built from one [`aws_config::SdkConfig`] loaded at cold start; the standard
 //! `AWS_ENDPOINT_URL` variable points all of them at the local emulator (moto) in development and tests.
@@ -6,11 +8,31 @@
 //! Depends on the AWS SDK and kernel. It must not depend on Lambda crates, PostgreSQL or HTTP types, and
 //! domain crates must not depend on it.
 
+pub mod ratelimit;
 pub mod secrets;
+pub mod sqs;
+pub mod versioned;
 
 pub use secrets::{SecretsCache, SecretsError};
 
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// The error and its sources on one line, each said once. (The SDK's `DisplayErrorContext` would append the whole
+/// error's debug form, raw HTTP response included.)
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        // An SDK operation error displays as the service error it wraps, which is also its source.
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }

@@ -39,6 +39,8 @@ pub struct Order {
     pub total: Money,
     pub currency: &'static str,
     pub promised_sla_hours: u32,
+    /// The ERP's order number, once the ERP has the order.
+    pub erp_order_no: Option<String>,
 }
 
 impl Order {

@@ -266,6 +266,33 @@ impl<S: OrderStore> Orders<S> {
         finish(tx, result).await
     }
 
+    /// Records that the ERP has the order (paid → sent to ERP), with the ERP's order number. Safe to repeat: an
+    /// order already sent, or fulfilled since, is returned unchanged.
+    pub async fn mark_sent_to_erp(
+        &self,
+        id: Uuid,
+        erp_order_no: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Order, OrderError> {
+        let mut tx = self.store.begin().await.map_err(unavailable::<OrderError>)?;
+        let result = async {
+            let mut order = tx
+                .lock_order(id, None)
+                .await
+                .map_err(unavailable::<OrderError>)?
+                .ok_or(OrderError::NotFound)?;
+            if matches!(order.status, OrderStatus::SentToErp | OrderStatus::Fulfilled) {
+                return Ok(order);
+            }
+            order.status = order.status.apply(OrderEvent::SendToErp)?;
+            order.erp_order_no = Some(erp_order_no.to_string());
+            tx.update_status(&order, now).await.map_err(unavailable::<OrderError>)?;
+            Ok::<_, OrderError>(order)
+        }
+        .await;
+        finish(tx, result).await
+    }
+
     /// Expires up to `limit` unpaid orders past their payment window and releases their stock. Returns how many
     /// it expired; safe to run concurrently and twice (rows another run holds are skipped, expired ones are gone
     /// from the due list).
@@ -536,6 +563,7 @@ async fn place_in<T: OrderTx>(
         total: quote.total,
         currency: "IDR",
         promised_sla_hours: plan.promised_sla_hours,
+        erp_order_no: None,
     };
     tx.insert_order(&order).await.map_err(unavailable::<PlaceOrderError>)?;
     let reserve: Vec<(Sku, String, i64)> = order

@@ -36,6 +36,28 @@ impl<C> std::fmt::Debug for Deps<C> {
 }
 
 impl<C> Deps<C> {
+    /// The outbox relay over this function's database and the queues `NIAGA_OUTBOX_ROUTES` names.
+    pub async fn outbox_relay(&self) -> anyhow::Result<crate::outbox::Relay> {
+        let routes = <crate::outbox::Routes as FromEnv>::from_env(&Env::process())?;
+        crate::outbox::Relay::new(self.db.clone(), &self.sdk, &self.common.environment, routes).await
+    }
+
+    /// The relay for a function that publishes right after its commits, or `None` (with a warning) when the
+    /// queues cannot be reached now: the `outbox-relay` schedule publishes what the fast path could not.
+    pub async fn fast_path_relay(&self) -> Option<crate::outbox::Relay> {
+        match self.outbox_relay().await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(
+                    function = self.function,
+                    error = format!("{e:#}"),
+                    "outbox fast path disabled"
+                );
+                None
+            }
+        }
+    }
+
     /// The HTTP entry point's settings for this function.
     pub fn runtime(&self) -> crate::http::Runtime {
         crate::http::Runtime {

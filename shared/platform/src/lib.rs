@@ -5,7 +5,8 @@
 //! structured JSON logs with request and trace ids ([`telemetry`]); CloudWatch Embedded Metric Format
 //! ([`metrics`]); `application/problem+json` errors ([`problem`]); HTTP helpers, CDN caching and the entry point
 //! that serves API Gateway events and warm-up pings ([`http`]); bearer tokens and agent masquerade ([`auth`]);
-//! the entry point of job functions ([`job`]).
+//! the entry point of job functions ([`job`]); the outbox relay ([`outbox`]); SQS batches with partial failures
+//! and backoff ([`sqs`]).
 //!
 //! # Layout
 //! A function's `main` is `platform::init` → build its handler → `platform::http::run`. Everything a handler
@@ -19,8 +20,10 @@ pub mod http;
 pub mod init;
 pub mod job;
 pub mod metrics;
+pub mod outbox;
 pub mod problem;
 pub mod secrets;
+pub mod sqs;
 pub mod telemetry;
 
 pub use config::{CommonConfig, ConfigError, Env};

@@ -16,6 +16,7 @@ pub const NAMESPACE: &str = "Niaga";
 pub enum Unit {
     Count,
     Milliseconds,
+    Seconds,
     Percent,
     Bytes,
 }
@@ -25,6 +26,7 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
+            Unit::Seconds => "Seconds",
             Unit::Percent => "Percent",
             Unit::Bytes => "Bytes",
         }

@@ -1,8 +1,9 @@
 //! PostgreSQL adapters for Niaga.
 //!
 //! Owns: the connection pools ([`pool`]), the embedded, checksummed migrations ([`migrate`]), the local seed
-//! generator ([`seed`]) and the Postgres implementations of domain ports: the catalogue ([`catalog`]), accounts
-//! and assignments ([`identity`]), read-only pricing ([`pricing`]) and the order store ([`orders`]).
+//! generator ([`seed`]), settings from `system_config` ([`config`]) and the Postgres implementations of domain ports: the catalogue ([`catalog`]), accounts
+//! and assignments ([`identity`]), read-only pricing ([`pricing`]), the order store ([`orders`]), the
+//! outbox's read side ([`outbox`]) and the notification log ([`notifications`]).
 //!
 //! Rules every query here follows, because Lambda reaches Postgres through RDS Proxy:
 //! - statements are sent unnamed (`query_typed`), never as named prepared statements, which pin a proxy session;
@@ -14,9 +15,12 @@
 //! Lambda crates or HTTP types; credentials arrive through the [`pool::CredentialSource`] port.
 
 pub mod catalog;
+pub mod config;
 pub mod identity;
 pub mod migrate;
+pub mod notifications;
 pub mod orders;
+pub mod outbox;
 pub mod pool;
 pub mod pricing;
 pub mod seed;

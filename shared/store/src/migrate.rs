@@ -40,6 +40,9 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_catalogue_and_partners"),
     migration!(2, "0002_orders_outbox_config_audit"),
     migration!(3, "0003_identity_checkout_payments"),
+    migration!(4, "0004_outbox_order"),
+    migration!(5, "0005_notification_log"),
+    migration!(6, "0006_erp_sync"),
 ];
 
 /// What a run did.

@@ -149,7 +149,7 @@ impl OrderStore for PgOrders {
 }
 
 const ORDER_COLUMNS: &str = "id, status, partner_id, tier, placed_by, placed_by_agent, placed_at, payment_due_at, \
-                             paid_at, list_total, total, promised_sla_hours";
+                             paid_at, list_total, total, promised_sla_hours, erp_order_no";
 
 async fn load_order(
     client: &tokio_postgres::Client,
@@ -207,6 +207,7 @@ async fn load_order(
         total,
         currency: "IDR",
         promised_sla_hours: u32::try_from(r.get::<_, i32>(11))?,
+        erp_order_no: r.get(12),
     }))
 }
 
@@ -514,7 +515,9 @@ impl OrderTx for PgTx {
         let closed = matches!(o.status, OrderStatus::Cancelled | OrderStatus::Expired).then_some(now);
         let n = self
             .exec(
-                "UPDATE orders SET status = $3, paid_at = $4, closed_at = coalesce($5, closed_at), updated_at = $6
+                "UPDATE orders SET status = $3, paid_at = $4, closed_at = coalesce($5, closed_at), updated_at = $6,
+                        erp_order_no = coalesce($7, erp_order_no),
+                        erp_sent_at = CASE WHEN $3 = 'sent_to_erp' AND erp_sent_at IS NULL THEN $6 ELSE erp_sent_at END
                  WHERE id = $1 AND placed_at = $2",
                 &[
                     (&o.id, Type::UUID),
@@ -523,6 +526,7 @@ impl OrderTx for PgTx {
                     (&o.paid_at, Type::TIMESTAMPTZ),
                     (&closed, Type::TIMESTAMPTZ),
                     (&now, Type::TIMESTAMPTZ),
+                    (&o.erp_order_no, Type::TEXT),
                 ],
             )
             .await?;

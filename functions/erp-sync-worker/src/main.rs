@@ -1,0 +1,37 @@
+//! `erp-sync-worker` Lambda entry point: build once, then serve SQS batches from the `erp-sync` queue.
+
+use erp::HttpErp;
+use erp_sync_worker::{table_name, ErpSyncConfig, ErpSyncWorker, SharedBreaker};
+use niaga_aws::ratelimit::RateLimiter;
+use niaga_aws::versioned::VersionedItems;
+use orders::Orders;
+use platform::sqs::{Backoff, SqsRuntime};
+use store::orders::PgOrders;
+
+// One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
+// thread, saving a cross-thread wake-up on every database round trip.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let deps = platform::init::<ErpSyncConfig>("erp-sync-worker").await;
+    let erp = match HttpErp::new(&deps.config.erp_url, deps.config.erp_timeout) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("erp-sync-worker: refusing to start: NIAGA_ERP_URL: {e}");
+            std::process::exit(1);
+        }
+    };
+    let env = deps.common.environment.clone();
+    let worker = ErpSyncWorker::new(
+        Orders::new(PgOrders::new(deps.db.clone())),
+        erp,
+        SharedBreaker::new(VersionedItems::new(&deps.sdk, table_name(&env, "breaker-state"))),
+        RateLimiter::new(&deps.sdk, table_name(&env, "rate-limits")),
+        deps.db.clone(),
+    );
+    let rt = SqsRuntime::new(
+        "erp-sync-worker",
+        Some(aws_sdk_sqs::Client::new(&deps.sdk)),
+        Backoff::default(),
+    );
+    platform::sqs::run(rt, worker).await
+}

@@ -1,0 +1,81 @@
+//! The ERP's documents, field for field: Indonesian names (`NoRef`, `KodeBarang`…), amounts as strings, dates as
+//! WIB strings. Private to this crate: nothing else in Niaga may see these shapes, so an ERP change stops here.
+//!
+//! Feed rows are read one by one from `Data` (see [`Daftar`]) so that one bad row is skipped rather than failing
+//! the whole feed.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/pesanan`: a sales order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Pesanan {
+    /// Niaga's order id: the ERP deduplicates on it.
+    pub no_ref: String,
+    pub kode_pelanggan: String,
+    pub tgl_pesan: String,
+    pub total: String,
+    pub detail: Vec<PesananDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PesananDetail {
+    pub kode_barang: String,
+    pub kode_gudang: String,
+    pub qty: u32,
+    pub harga: String,
+}
+
+/// The answer to a sales order: 201 `DITERIMA` (taken) or 200 `SUDAH_ADA` (that NoRef was taken before).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PesananJawaban {
+    pub no_pesanan: String,
+    pub no_ref: String,
+    pub status: String,
+}
+
+pub(crate) const DITERIMA: &str = "DITERIMA";
+pub(crate) const SUDAH_ADA: &str = "SUDAH_ADA";
+
+/// A refusal (422, and other errors when the ERP explains itself).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Penolakan {
+    pub pesan: String,
+}
+
+/// A feed: rows as of a time. Rows stay raw JSON until each is translated on its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Daftar {
+    pub data: Vec<serde_json::Value>,
+    pub per: String,
+}
+
+/// A row of `GET /api/v1/stok`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StokBaris {
+    pub kode_gudang: String,
+    pub kode_barang: String,
+    /// Signed on the wire; a negative count is skipped at translation.
+    pub qty_fisik: i64,
+}
+
+/// A row of `GET /api/v1/piutang`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PiutangBaris {
+    pub kode_pelanggan: String,
+    pub saldo_piutang: String,
+}
+
+/// A row of `GET /api/v1/harga-pokok`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct HargaPokokBaris {
+    pub kode_barang: String,
+    pub harga_pokok: String,
+}

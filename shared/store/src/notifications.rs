@@ -1,0 +1,56 @@
+//! The notification log: which (event, recipient) notifications were sent, so redelivered messages send nothing
+//! twice. See migration 0005 for the delivery rule.
+
+use crate::pool::{describe, Db};
+use anyhow::anyhow;
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+/// What claiming a notification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Not sent before: send it, then [`PgNotificationLog::mark_sent`].
+    Send,
+    /// Sent already: do nothing.
+    AlreadySent,
+}
+
+#[derive(Debug, Clone)]
+pub struct PgNotificationLog {
+    db: Db,
+}
+
+impl PgNotificationLog {
+    pub fn new(db: Db) -> Self {
+        PgNotificationLog { db }
+    }
+
+    pub async fn claim(&self, event_id: Uuid, recipient: &str, kind: &str) -> anyhow::Result<Claim> {
+        let client = self.db.write_client().await?;
+        let row = client
+            .query_typed_one(
+                "INSERT INTO notification_log (event_id, recipient, kind, status) VALUES ($1, $2, $3, 'sending')
+                 ON CONFLICT (event_id, recipient) DO UPDATE SET attempts = notification_log.attempts + 1
+                 RETURNING status",
+                &[(&event_id, Type::UUID), (&recipient, Type::TEXT), (&kind, Type::TEXT)],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        Ok(match row.get::<_, &str>(0) {
+            "sent" => Claim::AlreadySent,
+            _ => Claim::Send,
+        })
+    }
+
+    pub async fn mark_sent(&self, event_id: Uuid, recipient: &str) -> anyhow::Result<()> {
+        let client = self.db.write_client().await?;
+        client
+            .execute_typed(
+                "UPDATE notification_log SET status = 'sent', sent_at = now() WHERE event_id = $1 AND recipient = $2",
+                &[(&event_id, Type::UUID), (&recipient, Type::TEXT)],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        Ok(())
+    }
+}
