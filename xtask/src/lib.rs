@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod localdb;
 pub mod localrt;
 pub mod manifest;
+pub mod redrive;
 pub mod sam;
 pub mod services;
 pub mod smoke;

@@ -18,10 +18,13 @@ cargo xtask <command>
   gen              regenerate template.yaml from niaga.json
   seed             migrate and seed the local database (what `up` does first)
   down             stop the local PostgreSQL cluster and any moto this project left running
-  bench            build release zips and measure package size and cold start against a hello-world lambda
+  bench            build release zips and measure package size and cold start against a hello-world lambda,
+                   and checkout latency and flash-sale throughput against bare SQL and pgbench
+  redrive QUEUE [--env ENV]
+                   move every message in QUEUE's dead-letter queue back to QUEUE (local moto by default)
 
 Environment: NIAGA_PG_PORT (54329), NIAGA_MOTO_PORT (5000; tests use 5010), NIAGA_GATEWAY_PORT (3000),
-NIAGA_INVOKE_PORT (9000).";
+NIAGA_INVOKE_PORT (9000), NIAGA_ERP_PORT (7070, the fake ERP).";
 
 fn port(var: &str, default: u16) -> Result<u16> {
     match std::env::var(var) {
@@ -46,6 +49,7 @@ fn main() -> Result<()> {
         "seed" => rt.block_on(seed()),
         "down" => down(),
         "bench" => rt.block_on(xtask::bench::run(&rest)),
+        "redrive" => rt.block_on(xtask::redrive::run(&rest)),
         "help" | "--help" | "-h" => {
             println!("{HELP}");
             Ok(())

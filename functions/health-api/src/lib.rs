@@ -12,11 +12,35 @@ use std::time::Instant;
 /// Something whose reachability health reports.
 pub trait Probe: Send + Sync + 'static {
     fn ping(&self) -> impl std::future::Future<Output = Result<(), String>> + Send;
+
+    /// How old the synced ERP data (stock, partner debt) is, if known.
+    fn erp_sync(&self) -> impl std::future::Future<Output = Option<serde_json::Value>> + Send {
+        async { None }
+    }
 }
 
 impl Probe for store::Db {
     async fn ping(&self) -> Result<(), String> {
         store::Db::ping(self).await.map_err(|e| e.to_string())
+    }
+
+    async fn erp_sync(&self) -> Option<serde_json::Value> {
+        let status = store::erp_sync::PgErpSync::new(self.clone()).status().await.ok()?;
+        let now = chrono::Utc::now();
+        Some(
+            status
+                .iter()
+                .map(|s| {
+                    json!({
+                        "kind": s.kind,
+                        "last_success_at": s.last_success_at,
+                        "age_s": s.last_success_at.map(|t| (now - t).num_seconds()),
+                        "erp_as_of": s.as_of,
+                        "last_error": s.last_error,
+                    })
+                })
+                .collect(),
+        )
     }
 }
 
@@ -58,6 +82,7 @@ impl<P: Probe> HttpHandler for HealthApi<P> {
             tracing::warn!(error = %e, "health: database unreachable");
         }
         let healthy = db.is_ok();
+        let erp_sync = if healthy { self.db.erp_sync().await } else { None };
         let body = json!({
             "status": if healthy { "ok" } else { "degraded" },
             "version": env!("CARGO_PKG_VERSION"),
@@ -65,6 +90,8 @@ impl<P: Probe> HttpHandler for HealthApi<P> {
             "environment": self.environment,
             "instance": { "cold_start": ctx.cold_start, "uptime_s": self.started.elapsed().as_secs() },
             "database": { "reachable": healthy, "latency_ms": (latency_ms * 100.0).round() / 100.0 },
+            // The copies of ERP data checkout reads, and how old they are: they stand while the ERP is down.
+            "erp_sync": erp_sync,
         });
         let mut response = json_response(if healthy { 200 } else { 503 }, &body);
         response

@@ -3,7 +3,8 @@
 //! Owns: the connection pools ([`pool`]), the embedded, checksummed migrations ([`migrate`]), the local seed
 //! generator ([`seed`]), settings from `system_config` ([`config`]) and the Postgres implementations of domain ports: the catalogue ([`catalog`]), accounts
 //! and assignments ([`identity`]), read-only pricing ([`pricing`]), the order store ([`orders`]), the
-//! outbox's read side ([`outbox`]) and the notification log ([`notifications`]).
+//! outbox's read side ([`outbox`]), the notification log ([`notifications`]) and the synced ERP copies
+//! ([`erp_sync`]).
 //!
 //! Rules every query here follows, because Lambda reaches Postgres through RDS Proxy:
 //! - statements are sent unnamed (`query_typed`), never as named prepared statements, which pin a proxy session;
@@ -16,6 +17,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod erp_sync;
 pub mod identity;
 pub mod migrate;
 pub mod notifications;

@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_outbox_order"),
     migration!(5, "0005_notification_log"),
     migration!(6, "0006_erp_sync"),
+    migration!(7, "0007_erp_inbound_sync"),
 ];
 
 /// What a run did.
