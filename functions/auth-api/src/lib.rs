@@ -18,11 +18,22 @@ use serde_json::{json, Value};
 pub struct AuthApi<A> {
     accounts: A,
     jwt: Jwt,
+    /// Login attempts per account and per source address.
+    limits: Option<platform::limits::RateLimits>,
 }
 
 impl<A: Accounts + 'static> AuthApi<A> {
     pub fn new(accounts: A, jwt: Jwt) -> Self {
-        AuthApi { accounts, jwt }
+        AuthApi {
+            accounts,
+            jwt,
+            limits: None,
+        }
+    }
+
+    pub fn with_limits(mut self, limits: platform::limits::RateLimits) -> Self {
+        self.limits = Some(limits);
+        self
     }
 
     async fn token(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
@@ -46,6 +57,15 @@ impl<A: Accounts + 'static> AuthApi<A> {
         };
         let grant = Grant::from_fields(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .map_err(|e| Problem::invalid_body(e.field, e.message))?;
+        if let Some(limits) = &self.limits {
+            use platform::limits::Class;
+            limits
+                .check(Class::LoginSource(platform::limits::source_ip(req)))
+                .await?;
+            limits
+                .check(Class::LoginAccount(grant.login_name().to_string()))
+                .await?;
+        }
         let jti = uuid::Uuid::new_v4().to_string();
         match identity::login(&self.accounts, &self.jwt, &grant, chrono::Utc::now().timestamp(), &jti).await {
             Ok(t) => Ok(private_json(

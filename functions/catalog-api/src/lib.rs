@@ -16,11 +16,18 @@ use serde_json::{json, Value};
 #[derive(Debug)]
 pub struct CatalogApi<C> {
     catalog: C,
+    /// Public reads per source address: a backstop behind the edge limit.
+    limits: Option<platform::limits::RateLimits>,
 }
 
 impl<C: ProductCatalog> CatalogApi<C> {
     pub fn new(catalog: C) -> Self {
-        CatalogApi { catalog }
+        CatalogApi { catalog, limits: None }
+    }
+
+    pub fn with_limits(mut self, limits: platform::limits::RateLimits) -> Self {
+        self.limits = Some(limits);
+        self
     }
 
     async fn list(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
@@ -49,6 +56,11 @@ impl<C: ProductCatalog + 'static> HttpHandler for CatalogApi<C> {
     async fn handle(&self, req: Request, _ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
         let segs = segments(&req);
         let path: Vec<&str> = segs.iter().map(String::as_str).collect();
+        if let Some(limits) = &self.limits {
+            limits
+                .check(platform::limits::Class::PublicRead(platform::limits::source_ip(&req)))
+                .await?;
+        }
         match (req.method(), path.as_slice()) {
             (&http::Method::GET, ["products"]) => self.list(&req).await,
             (&http::Method::GET, ["products", sku]) => self.detail(&req, sku).await,

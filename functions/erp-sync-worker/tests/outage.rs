@@ -1,7 +1,6 @@
 //! `erp-sync-worker` against real PostgreSQL, DynamoDB and SQS semantics on moto, and the fake ERP: an outage
 //! opens the shared breaker, nothing is lost, and after recovery every order reaches the ERP exactly once.
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use erp::{BreakerState, HttpErp};
 use erp_sync_worker::{ErpSyncWorker, SharedBreaker};
 use fake_erp::FakeErp;
@@ -16,30 +15,6 @@ use std::time::Duration;
 use store::orders::PgOrders;
 use store::outbox::PgOutbox;
 use testkit::{fresh_db, Template};
-
-async fn table(name: &str) {
-    let ddb = aws_sdk_dynamodb::Client::new(&testkit::aws_config().await);
-    ddb.create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
 
 /// An SQS record like the event source mapping delivers, for one relayed outbox event.
 fn record(body: String, group: &str, n: usize) -> Value {
@@ -122,8 +97,8 @@ async fn setup(n: usize) -> Setup {
     let batch = json!({ "Records": records.into_inner().unwrap() });
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let (breaker_table, limits_table) = (format!("breaker-{suffix}"), format!("limits-{suffix}"));
-    table(&breaker_table).await;
-    table(&limits_table).await;
+    testkit::create_table(&breaker_table).await;
+    testkit::create_table(&limits_table).await;
     let sdk = testkit::aws_config().await;
     let breaker = SharedBreaker::new(VersionedItems::new(&sdk, &breaker_table));
     let erp = FakeErp::start(([127, 0, 0, 1], 0).into()).await.unwrap();

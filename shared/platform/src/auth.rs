@@ -14,11 +14,23 @@ pub const ACT_FOR_HEADER: &str = "x-act-for-partner";
 pub struct Authenticator<A> {
     jwt: Jwt,
     assignments: A,
+    /// The AI-agent role's own budget, applied to every request an agent token makes.
+    limits: Option<std::sync::Arc<crate::limits::RateLimits>>,
 }
 
 impl<A: Assignments> Authenticator<A> {
     pub fn new(jwt: Jwt, assignments: A) -> Self {
-        Authenticator { jwt, assignments }
+        Authenticator {
+            jwt,
+            assignments,
+            limits: None,
+        }
+    }
+
+    /// Applies the AI-agent budget (`ratelimit.ai_agent_per_minute`) to agent tokens.
+    pub fn with_limits(mut self, limits: std::sync::Arc<crate::limits::RateLimits>) -> Self {
+        self.limits = Some(limits);
+        self
     }
 
     pub fn jwt(&self) -> &Jwt {
@@ -32,6 +44,9 @@ impl<A: Assignments> Authenticator<A> {
             .jwt
             .verify(token, chrono::Utc::now().timestamp())
             .map_err(token_problem)?;
+        if let (Some(limits), identity::Role::AiAgent) = (&self.limits, claims.role) {
+            limits.check(crate::limits::Class::Agent(claims.sub.clone())).await?;
+        }
         let act_for = match req.headers().get(ACT_FOR_HEADER) {
             None => None,
             Some(v) => Some(

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_notification_log"),
     migration!(6, "0006_erp_sync"),
     migration!(7, "0007_erp_inbound_sync"),
+    migration!(8, "0008_rate_limit_budgets"),
 ];
 
 /// What a run did.

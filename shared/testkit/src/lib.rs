@@ -140,6 +140,37 @@ pub async fn put_secret(prefix: &str, value: &str) -> String {
     name
 }
 
+/// Creates a DynamoDB table on moto with a string hash key `pk`, as niaga.json's tables have.
+pub async fn create_table(name: &str) {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    aws_sdk_dynamodb::Client::new(&aws_config().await)
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("a valid attribute definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("a valid key schema"),
+        )
+        .send()
+        .await
+        .expect("moto creates the table");
+}
+
+/// A fresh environment name (`t` and 8 hex digits), so a test's physical resource names are its own.
+pub fn unique_env() -> String {
+    format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

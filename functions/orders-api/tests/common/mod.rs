@@ -26,10 +26,31 @@ pub struct Harness {
 
 /// A seeded database, a pool of `pool` connections (many Lambda instances at once) and the handler.
 pub async fn harness(pool: usize) -> Harness {
+    harness_with(pool, false).await
+}
+
+/// A rate-limits table of its own on moto, for an environment name of its own.
+pub async fn rate_limits(db: &TestDb) -> Arc<platform::limits::RateLimits> {
+    let env = testkit::unique_env();
+    testkit::create_table(&format!("niaga-{env}-rate-limits")).await;
+    Arc::new(platform::limits::RateLimits::new(
+        &testkit::aws_config().await,
+        &env,
+        db.db(),
+    ))
+}
+
+/// As [`harness`], optionally with the AI-agent budget applied (counted in a table of its own on moto).
+pub async fn harness_with(pool: usize, agent_limits: bool) -> Harness {
     let db = fresh_db(Template::Seeded).await;
     let pools = db.db_with_pool(pool);
     let client = db.client().await;
     testkit::no_minimum_order(&client).await;
+    let limits = if agent_limits {
+        Some(rate_limits(&db).await)
+    } else {
+        None
+    };
     Harness {
         rt: Runtime {
             function: "orders-api",
@@ -39,7 +60,10 @@ pub async fn harness(pool: usize) -> Harness {
         api: Arc::new(OrdersApi::new(
             Orders::new(PgOrders::new(pools.clone())),
             PgPricing::new(pools.clone()),
-            Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pools)),
+            match limits {
+                Some(l) => Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pools)).with_limits(l),
+                None => Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pools)),
+            },
         )),
         db,
         client,
