@@ -102,7 +102,7 @@ pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, l
         tracing::info_span!("request", request_id = %ctx.request_id, trace_id = ctx.trace_id.as_deref().unwrap_or(""));
     let started = Instant::now();
     let response = async {
-        match handler.handle(request, &ctx).await {
+        match within_deadline(ctx.deadline_ms, handler.handle(request, &ctx)).await {
             Ok(r) => r,
             Err(problem) => problem.into_response(&ctx.request_id),
         }
@@ -138,6 +138,39 @@ pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, l
         response.headers_mut().insert("x-request-id", v);
     }
     to_gateway_response(response)
+}
+
+/// How much of an invocation's time is kept back to answer: a request still running this close to the function's
+/// deadline is answered 503 with `Retry-After` (its transaction rolled back as the work is dropped) rather than
+/// killed by Lambda, which the client would see as a gateway error with nothing to go on.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
+
+/// Runs `work` unless the deadline (epoch ms; 0 = none) is too close, and stops it at the margin.
+async fn within_deadline<F>(deadline_ms: u64, work: F) -> Result<http::Response<Body>, Problem>
+where
+    F: Future<Output = Result<http::Response<Body>, Problem>>,
+{
+    if deadline_ms == 0 {
+        return work.await;
+    }
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    let Some(budget) = left.checked_sub(DEADLINE_MARGIN).filter(|b| !b.is_zero()) else {
+        return Err(Problem::unavailable(
+            1,
+            anyhow::anyhow!("too close to the function deadline to start"),
+        ));
+    };
+    match tokio::time::timeout(budget, work).await {
+        Ok(r) => r,
+        Err(_) => Err(Problem::unavailable(
+            1,
+            anyhow::anyhow!(
+                "stopped {} ms before the function deadline",
+                DEADLINE_MARGIN.as_millis()
+            ),
+        )),
+    }
 }
 
 async fn warm_up(rt: &Runtime, cold_start: bool, request_id: &str) -> Value {
