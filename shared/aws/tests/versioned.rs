@@ -1,70 +1,17 @@
 //! Versioned items against moto: compare-and-set writes, their losers, concurrency, expiry and corrupt items.
 //! Every test makes its own table, so they run in parallel.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use niaga_aws::versioned::{Versioned, VersionedError, VersionedItems};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// A name no other test (in this process or another) uses. The crate has no uuid dependency, so the process id,
-/// the clock and a counter stand in for one.
-fn unique(prefix: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}-{}-{nanos}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 async fn dynamo() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&testkit::aws_config().await)
 }
 
-/// A fresh table laid out as in production: string hash key `pk`, on demand, TTL on `expires_at`.
+/// A fresh table laid out as in production: string hash key `pk`, on demand.
 async fn table() -> String {
-    let name = unique("niaga-test-versioned");
-    let client = dynamo().await;
-    client
-        .create_table()
-        .table_name(&name)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("moto creates the table");
-    client
-        .update_time_to_live()
-        .table_name(&name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("moto accepts the TTL setting");
+    let name = format!("niaga-test-versioned-{}", testkit::unique_env());
+    testkit::create_table(&name).await;
     name
 }
 
