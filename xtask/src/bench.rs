@@ -52,8 +52,8 @@ pub async fn run(args: &[String]) -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .map(String::as_str);
     if let Some(o) = only {
-        if !matches!(o, "cold" | "checkout") {
-            bail!("--only takes `cold` or `checkout`, not `{o}`");
+        if !matches!(o, "cold" | "checkout" | "backbone") {
+            bail!("--only takes `cold`, `checkout` or `backbone`, not `{o}`");
         }
     }
     let manifest = Manifest::load_workspace()?;
@@ -77,13 +77,19 @@ pub async fn run(args: &[String]) -> Result<()> {
     let env = BenchEnv::start().await?;
     let out = crate::target_dir().join("bench");
     std::fs::create_dir_all(&out)?;
-    if only != Some("cold") {
+    if only.is_none() || only == Some("backbone") {
+        let table = crate::backbone_bench::run(&env, &manifest).await?;
+        println!("\n{table}");
+        std::fs::write(out.join("backbone.md"), &table)?;
+        step(format!("wrote {}", out.join("backbone.md").display()));
+    }
+    if only.is_none() || only == Some("checkout") {
         let table = crate::checkout_bench::run(&env, &manifest).await?;
         println!("\n{table}");
         std::fs::write(out.join("checkout.md"), &table)?;
         step(format!("wrote {}", out.join("checkout.md").display()));
     }
-    if only == Some("checkout") {
+    if only.is_some_and(|o| o != "cold") {
         return env.stop();
     }
     let cold = cold_starts(&env, &manifest, rounds).await?;

@@ -383,7 +383,7 @@ async fn check_invariants(url: &str) -> Result<()> {
 }
 
 /// The `q` quantile (0..1) by nearest rank.
-fn percentile(v: &mut [f64], q: f64) -> f64 {
+pub fn percentile(v: &mut [f64], q: f64) -> f64 {
     if q == 0.5 {
         return median(v);
     }

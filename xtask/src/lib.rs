@@ -12,6 +12,7 @@
 //!
 //! This crate is never deployed; no function may depend on it.
 
+pub mod backbone_bench;
 pub mod bench;
 pub mod checkout_bench;
 pub mod cron;

@@ -5,9 +5,9 @@
 //! 1. The body must be an outbox event; anything else is a poison message (dead-letter queue).
 //! 2. Only `order.paid` is sent; an order already sent (or fulfilled) is done, so redeliveries are harmless. The
 //!    ERP is idempotent on the order id (its external reference) as a second line of defence.
-//! 3. The shared rate limit (`erp.sync.max_per_second` across all instances, in DynamoDB) must allow it, else the
-//!    message comes back after the limiter's `Retry-After`. Reserved concurrency and the event-source mapping's
-//!    maximum concurrency bound the workers; the limiter bounds the rate.
+//! 3. The shared rate limit (`erp.sync.max_per_second` across all instances, permits in DynamoDB) must allow it;
+//!    a worker waits for the next second's permits, or hands the message back when the wait is long. Reserved
+//!    concurrency and the event-source mapping's maximum concurrency bound the workers; the limiter bounds the rate.
 //! 4. The shared circuit breaker (`erp::breaker` policy, state in DynamoDB) must admit it: when open, the ERP is
 //!    not called and the message comes back after the cool-down; after it, one probe decides.
 //! 5. Success marks the order `sent_to_erp` with the ERP's number. A retryable failure counts against the breaker
@@ -68,6 +68,10 @@ impl SyncSettings {
         })
     }
 }
+
+/// The longest wait for the rate limit spent inside an invocation, and how many such waits one message may take.
+const MAX_PACING_WAIT: Duration = Duration::from_secs(2);
+const MAX_PACING_TRIES: u32 = 5;
 
 /// How long settings are trusted before being read again.
 const SETTINGS_TTL: Duration = Duration::from_secs(10);
@@ -216,18 +220,30 @@ impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, 
             other => return Err(poison(format!("order {id} is {other}, not paid"))),
         }
         let settings = self.settings().await.map_err(retry)?;
-        let now_ms = chrono::Utc::now().timestamp_millis();
         let limit = Limit {
             max: settings.max_per_second,
             window: Duration::from_secs(1),
         };
-        let decision = self.limiter.check("erp-sync", limit, now_ms).await.map_err(retry)?;
-        if !decision.allowed {
-            return Err(MessageError::Retry {
-                after: decision.retry_after,
-                cause: anyhow::anyhow!("ERP sync rate limit reached"),
-            });
+        // Pace within the invocation when the wait is short (the rest of this second): handing the message back
+        // would only bring it straight back. Permits count only what they let through, so waiting workers cannot
+        // starve each other.
+        let mut paced = 0;
+        while let Some(wait) = self
+            .limiter
+            .acquire("erp-sync", limit, chrono::Utc::now().timestamp_millis())
+            .await
+            .map_err(retry)?
+        {
+            if wait > MAX_PACING_WAIT || paced >= MAX_PACING_TRIES {
+                return Err(MessageError::Retry {
+                    after: Some(wait.max(Duration::from_secs(1))),
+                    cause: anyhow::anyhow!("ERP sync rate limit reached"),
+                });
+            }
+            paced += 1;
+            tokio::time::sleep(wait).await;
         }
+        let now_ms = chrono::Utc::now().timestamp_millis();
         match self.breaker.admit(&settings.breaker, now_ms).await.map_err(retry)? {
             Admission::Reject { retry_after } => {
                 record("erp_breaker_rejections", 1.0, Unit::Count);

@@ -192,6 +192,44 @@ impl RateLimiter {
         Ok(decide(limit.max, &window, current?, previous?))
     }
 
+    /// A pacing permit for work that waits rather than fails (a worker feeding a throttled dependency): takes one
+    /// of `max` slots in the current fixed window, counting only requests it lets through. `Ok(None)` is a permit;
+    /// `Ok(Some(wait))` means the window is full and the next one starts after `wait`.
+    ///
+    /// Unlike [`RateLimiter::check`], a refusal is not counted (the increment is conditional on room), so callers
+    /// that wait and come back cannot starve themselves. The price is the fixed window's edge: up to `2 × max` can
+    /// pass within one window length that straddles a boundary; for pacing a dependency per second that is the
+    /// usual token-bucket burst and acceptable.
+    pub async fn acquire(&self, key: &str, limit: Limit, now_ms: i64) -> Result<Option<Duration>, RateLimitError> {
+        let window = Window::at(limit.window, now_ms);
+        let pk = format!("{key}#permits#{}", window.index);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, AttributeValue::S(pk.clone()))
+            .update_expression("ADD #hits :one SET #expires_at = :expires_at")
+            .condition_expression("attribute_not_exists(#hits) OR #hits < :max")
+            .expression_attribute_names("#hits", HITS)
+            .expression_attribute_names("#expires_at", EXPIRES_AT)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":max", AttributeValue::N(limit.max.to_string()))
+            .expression_attribute_values(":expires_at", AttributeValue::N(window.expires_at().to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                let wait_ms = (window.end_ms() - window.now_ms()).max(1);
+                Ok(Some(Duration::from_millis(u64::try_from(wait_ms).unwrap_or(u64::MAX))))
+            }
+            Err(e) => Err(self.unavailable("UpdateItem", &pk, &e)),
+        }
+    }
+
     async fn increment(&self, pk: &str, expires_at: i64) -> Result<u64, RateLimitError> {
         let out = self
             .client

@@ -268,3 +268,32 @@ async fn an_unreachable_dynamodb_is_unavailable_so_the_caller_can_fail_open_or_c
     let RateLimitError::Unavailable(message) = rl.check("k", per_minute(5), T0).await.unwrap_err();
     assert!(message.contains("niaga-test-unreachable"), "{message}");
 }
+
+#[tokio::test]
+async fn permits_let_max_through_per_window_without_counting_refusals() {
+    let (limiter, _table) = limiter().await;
+    let limit = Limit {
+        max: 3,
+        window: Duration::from_secs(1),
+    };
+    let t0 = 1_700_000_000_000;
+    for i in 0..3 {
+        assert_eq!(
+            limiter.acquire("pace", limit, t0 + i).await.unwrap(),
+            None,
+            "permit {i}"
+        );
+    }
+    // Full: the wait is the rest of the window, and asking again (many times) does not push the next window back.
+    for _ in 0..10 {
+        let wait = limiter.acquire("pace", limit, t0 + 400).await.unwrap().unwrap();
+        assert_eq!(wait, Duration::from_millis(600));
+    }
+    for i in 0..3 {
+        assert_eq!(
+            limiter.acquire("pace", limit, t0 + 1_000 + i).await.unwrap(),
+            None,
+            "next window, permit {i}"
+        );
+    }
+}

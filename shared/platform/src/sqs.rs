@@ -131,7 +131,9 @@ impl SqsRuntime {
             tracing::warn!(queue = %message.queue_arn, "cannot resolve the queue URL; no backoff");
             return;
         };
-        let seconds = i32::try_from(delay.as_secs()).unwrap_or(i32::MAX).min(43_200);
+        // Rounded up: a sub-second backoff must not become "visible again at once".
+        let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        let seconds = i32::try_from(secs).unwrap_or(i32::MAX).min(43_200);
         if let Err(e) = client
             .change_message_visibility()
             .queue_url(url)
