@@ -59,10 +59,9 @@ pub fn bin_path(profile: &str, name: &str) -> PathBuf {
     target_dir().join(profile).join(name)
 }
 
-/// Physical name of a queue in an environment: `niaga-<env>-<name>`, with `.fifo` for FIFO queues.
-pub fn queue_physical_name(env: &str, name: &str, fifo: bool) -> String {
-    format!("niaga-{env}-{name}{}", if fifo { ".fifo" } else { "" })
-}
+/// Physical name of a queue in an environment: `niaga-<env>-<name>`, with `.fifo` for FIFO queues (the functions'
+/// own rule, so the local stack and the functions can never disagree).
+pub use niaga_aws::sqs::queue_physical_name;
 
 /// Physical name of a secret in an environment: `niaga/<env>/<name>`.
 pub fn secret_physical_name(env: &str, name: &str) -> String {
@@ -70,6 +69,4 @@ pub fn secret_physical_name(env: &str, name: &str) -> String {
 }
 
 /// Physical name of a DynamoDB table in an environment: `niaga-<env>-<name>`.
-pub fn table_physical_name(env: &str, name: &str) -> String {
-    format!("niaga-{env}-{name}")
-}
+pub use niaga_aws::table_physical_name;

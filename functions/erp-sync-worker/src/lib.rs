@@ -289,8 +289,3 @@ impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, 
         }
     }
 }
-
-/// The physical name of a manifest table in an environment: `niaga-<env>-<name>`.
-pub fn table_name(env: &str, name: &str) -> String {
-    format!("niaga-{env}-{name}")
-}

@@ -1,7 +1,7 @@
 //! `erp-sync-worker` Lambda entry point: build once, then serve SQS batches from the `erp-sync` queue.
 
 use erp::HttpErp;
-use erp_sync_worker::{table_name, ErpSyncConfig, ErpSyncWorker, SharedBreaker};
+use erp_sync_worker::{ErpSyncConfig, ErpSyncWorker, SharedBreaker};
 use niaga_aws::ratelimit::RateLimiter;
 use niaga_aws::versioned::VersionedItems;
 use orders::Orders;
@@ -24,8 +24,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let worker = ErpSyncWorker::new(
         Orders::new(PgOrders::new(deps.db.clone())),
         erp,
-        SharedBreaker::new(VersionedItems::new(&deps.sdk, table_name(&env, "breaker-state"))),
-        RateLimiter::new(&deps.sdk, table_name(&env, "rate-limits")),
+        SharedBreaker::new(VersionedItems::new(
+            &deps.sdk,
+            niaga_aws::table_physical_name(&env, "breaker-state"),
+        )),
+        RateLimiter::new(&deps.sdk, niaga_aws::table_physical_name(&env, "rate-limits")),
         deps.db.clone(),
     );
     let rt = SqsRuntime::new(

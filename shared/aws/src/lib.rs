@@ -13,6 +13,11 @@ pub mod secrets;
 pub mod sqs;
 pub mod versioned;
 
+/// The physical name of a manifest table in an environment: `niaga-<env>-<name>` (as terraform names it).
+pub fn table_physical_name(env: &str, name: &str) -> String {
+    format!("niaga-{env}-{name}")
+}
+
 pub use secrets::{SecretsCache, SecretsError};
 
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).

@@ -66,7 +66,7 @@ impl RateLimits {
     /// Counting in the environment's `rate-limits` table.
     pub fn new(sdk: &aws_config::SdkConfig, environment: &str, db: store::Db) -> Self {
         RateLimits {
-            limiter: RateLimiter::new(sdk, format!("niaga-{environment}-rate-limits")),
+            limiter: RateLimiter::new(sdk, niaga_aws::table_physical_name(environment, "rate-limits")),
             db,
             budgets: Mutex::new(None),
         }
