@@ -1,7 +1,8 @@
 # One role per function, allowed only what that function needs: writing its own log group, reading
 # the secrets the manifest lists for it, its items in the tables it lists, consuming its own queue (sqs
 # functions), sending outbox events
-# to the queues subscribed to them (functions with `outbox`), and managing VPC network interfaces when
+# to the queues subscribed to them (functions with `outbox`), putting events on the project's bus (functions
+# with `announces`), and managing VPC network interfaces when
 # the functions run in a VPC.
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -77,12 +78,29 @@ data "aws_iam_policy_document" "outbox" {
   }
 }
 
+# Added for functions that announce domain events: PutEvents on the project's bus only.
+data "aws_iam_policy_document" "announce" {
+  for_each = { for k, f in local.functions : k => f if f.announces }
+
+  source_policy_documents = [try(data.aws_iam_policy_document.outbox[each.key].json, data.aws_iam_policy_document.function[each.key].json)]
+
+  statement {
+    sid       = "AnnounceEvents"
+    actions   = ["events:PutEvents"]
+    resources = [var.event_bus_arn]
+  }
+}
+
 resource "aws_iam_role_policy" "function" {
   for_each = local.functions
 
-  name   = "least-privilege"
-  role   = aws_iam_role.function[each.key].id
-  policy = try(data.aws_iam_policy_document.outbox[each.key].json, data.aws_iam_policy_document.function[each.key].json)
+  name = "least-privilege"
+  role = aws_iam_role.function[each.key].id
+  policy = try(
+    data.aws_iam_policy_document.announce[each.key].json,
+    data.aws_iam_policy_document.outbox[each.key].json,
+    data.aws_iam_policy_document.function[each.key].json,
+  )
 }
 
 # Creating, describing and deleting network interfaces has no resource-level scoping in IAM.

@@ -22,6 +22,7 @@ locals {
       reserved_concurrency = lookup(f, "reserved_concurrency", null)
       outbox               = lookup(f, "outbox", false)
       tables               = lookup(f, "tables", [])
+      announces            = lookup(f, "announces", false)
       physical_name        = "niaga-${var.env}-${f.name}"
       zip                  = "${local.artifacts_dir}/${f.name}/bootstrap.zip"
     }

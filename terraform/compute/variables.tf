@@ -47,6 +47,17 @@ variable "secret_arns" {
   }
 }
 
+variable "event_bus_arn" {
+  description = "ARN of the project's EventBridge bus: the persistence layer's event_bus_arn output (terraform/tf passes it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_bus_arn != null || length([for f in values(local.functions) : f if f.announces]) == 0
+    error_message = "event_bus_arn is required when a function announces events: apply the persistence layer first (terraform/tf passes its outputs)."
+  }
+}
+
 variable "erp_url" {
   description = "Base URL of the legacy ERP's API (http://host:port), given to functions as NIAGA_ERP_URL; null leaves it unset (erp-sync-worker then refuses to start)."
   type        = string

@@ -38,6 +38,16 @@ output "table_arns" {
   value       = { for k, t in aws_dynamodb_table.this : k => t.arn }
 }
 
+output "event_bus_name" {
+  description = "Name of the project's EventBridge bus, niaga-<env>: functions with `announces` put domain events on it."
+  value       = aws_cloudwatch_event_bus.this.name
+}
+
+output "event_bus_arn" {
+  description = "ARN of the project's EventBridge bus."
+  value       = aws_cloudwatch_event_bus.this.arn
+}
+
 output "exports_bucket" {
   description = "Name of the exports bucket."
   value       = aws_s3_bucket.exports.bucket
@@ -71,6 +81,7 @@ output "compute_inputs" {
     queue_arns          = { for k, q in aws_sqs_queue.this : k => q.arn }
     secret_arns         = { for k, s in aws_secretsmanager_secret.this : k => s.arn }
     table_arns          = { for k, t in aws_dynamodb_table.this : k => t.arn }
+    event_bus_arn       = aws_cloudwatch_event_bus.this.arn
     database_url        = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null
     database_reader_url = var.create_database ? "postgres://${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.database_name}" : null
   }

@@ -340,7 +340,9 @@ async fn smoke_check(url: &str) -> Result<()> {
         .context("the local payments secret has a server_key")?
         .to_string();
     xtask::smoke::erp_sync(&http, url, &server_key).await?;
-    step("check passed: health, search, the limit rule, the warm-up schedule, login, quote, order, its notification, cancel, and a paid order reaching the ERP");
+    xtask::smoke::agent_job(&http, url).await?;
+    xtask::smoke::blast(&http, url).await?;
+    step("check passed: health, search, the limit rule, the warm-up schedule, login, quote, order, its notification, cancel, a paid order reaching the ERP, an AI agent's job announced by signed webhook, and an admin blast reaching every platinum partner");
     Ok(())
 }
 

@@ -75,6 +75,9 @@ pub struct Function {
     /// Names from [`Manifest::tables`] this function reads and writes items in.
     #[serde(default)]
     pub tables: Vec<String>,
+    /// Puts domain events on the project's EventBridge bus (`niaga-<env>`).
+    #[serde(default)]
+    pub announces: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

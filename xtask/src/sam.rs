@@ -68,6 +68,9 @@ pub fn secret_id(name: &str) -> String {
 }
 
 /// Logical id of a table: `rate-limits` → `RateLimitsTable`.
+/// The logical id of the project's EventBridge bus.
+pub const EVENT_BUS_ID: &str = "EventBus";
+
 pub fn table_id(name: &str) -> String {
     format!("{}Table", pascal(name))
 }
@@ -151,6 +154,13 @@ pub fn render(manifest: &Manifest) -> String {
     for table in &manifest.tables {
         blank(w);
         render_table(w, table);
+    }
+    if manifest.functions.iter().any(|f| f.announces) {
+        blank(w);
+        y!(w, 2, "{EVENT_BUS_ID}:");
+        y!(w, 4, "Type: AWS::Events::EventBus");
+        y!(w, 4, "Properties:");
+        y!(w, 6, "Name: {}", sub("niaga-${Env}"));
     }
     blank(w);
     render_outputs(w, manifest);
@@ -326,7 +336,7 @@ fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
     } else {
         Vec::new()
     };
-    if !f.secrets.is_empty() || consumes.is_some() || !publishes.is_empty() || !f.tables.is_empty() {
+    if !f.secrets.is_empty() || consumes.is_some() || !publishes.is_empty() || !f.tables.is_empty() || f.announces {
         y!(w, 6, "Policies:");
         for secret in &f.secrets {
             y!(w, 8, "- AWSSecretsManagerGetSecretValuePolicy:");
@@ -343,6 +353,10 @@ fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
         for table in &f.tables {
             y!(w, 8, "- DynamoDBCrudPolicy:");
             y!(w, 12, "TableName: !Ref {}", table_id(table));
+        }
+        if f.announces {
+            y!(w, 8, "- EventBridgePutEventsPolicy:");
+            y!(w, 12, "EventBusName: !Ref {EVENT_BUS_ID}");
         }
     }
 

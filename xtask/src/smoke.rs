@@ -128,3 +128,150 @@ pub async fn erp_sync(http: &reqwest::Client, url: &str, server_key: &str) -> Re
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
+
+/// A webhook receiver on 127.0.0.1 that keeps each (signature, body) it gets.
+async fn webhook_receiver() -> Result<(String, tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let sig = headers
+                    .get("niaga-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let _ = tx.send((sig, body.to_vec()));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, rx))
+}
+
+/// The seeded AI agent takes a token (client credentials), submits an SEO job for 60 catalogue products with a
+/// callback, and is told of completion by a signed webhook (no polling) once the job has gone through the outbox,
+/// the agent-jobs queue and agent-jobs-worker; the job then reads `succeeded` with every item done.
+pub async fn agent_job(http: &reqwest::Client, url: &str) -> Result<()> {
+    let token: serde_json::Value = http
+        .post(format!("{url}/auth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "seo-bot"),
+            ("client_secret", store::seed::DEV_AGENT_SECRET),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["access_token"]
+        .as_str()
+        .with_context(|| format!("seo-bot token: {token}"))?;
+    let mut skus = Vec::new();
+    let mut cursor: Option<String> = None;
+    while skus.len() < 60 {
+        let page: serde_json::Value = http
+            .get(format!(
+                "{url}/products?limit=30{}",
+                cursor.map(|c| format!("&cursor={c}")).unwrap_or_default()
+            ))
+            .send()
+            .await?
+            .json()
+            .await?;
+        skus.extend(
+            page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p["sku"].as_str().map(str::to_string)),
+        );
+        cursor = page["next_cursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let (callback, mut hooks) = webhook_receiver().await?;
+    let submitted = http
+        .post(format!("{url}/agent-jobs"))
+        .bearer_auth(token)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&serde_json::json!({ "type": "generate_product_seo", "skus": skus, "callback_url": callback }))
+        .send()
+        .await?;
+    if submitted.status() != 202 {
+        bail!(
+            "POST /agent-jobs answered {}: {}",
+            submitted.status(),
+            submitted.text().await?
+        );
+    }
+    let job: serde_json::Value = submitted.json().await?;
+    let id = job["id"].as_str().context("the job has an id")?;
+    let secret = job["callback"]["secret"]
+        .as_str()
+        .context("the job has a webhook secret")?;
+    let (signature, body) = tokio::time::timeout(std::time::Duration::from_secs(30), hooks.recv())
+        .await
+        .with_context(|| format!("no webhook for agent job {id} within 30 s"))?
+        .context("the webhook receiver stopped")?;
+    agents::webhook::verify(secret, &signature, &body, chrono::Utc::now().timestamp(), 300)
+        .with_context(|| format!("the webhook for job {id} is not signed with its secret"))?;
+    let shown: serde_json::Value = http
+        .get(format!("{url}/agent-jobs/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    if shown["status"] != "succeeded" || shown["progress"]["done_items"] != skus.len() {
+        bail!("agent job {id} after its webhook: {shown}");
+    }
+    Ok(())
+}
+
+/// The admin sends a blast to the platinum partners; it travels outbox → notifications queue →
+/// notifications-worker and reaches each of them in the local notifications file.
+pub async fn blast(http: &reqwest::Client, url: &str) -> Result<()> {
+    let token = login(http, url, "admin", store::seed::DEV_PASSWORD).await?;
+    let created = http
+        .post(format!("{url}/admin/notification-blasts"))
+        .bearer_auth(&token)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&serde_json::json!({ "subject": "Cek sistem", "body": "Pesan uji dari cargo xtask up --check.", "tier": "platinum" }))
+        .send()
+        .await?;
+    if created.status() != 202 {
+        bail!(
+            "POST /admin/notification-blasts answered {}: {}",
+            created.status(),
+            created.text().await?
+        );
+    }
+    let blast: serde_json::Value = created.json().await?;
+    let id = blast["id"].as_str().context("the blast has an id")?;
+    let total = blast["progress"]["total_recipients"]
+        .as_u64()
+        .context("the blast counts its recipients")?;
+    let file = crate::services::state_dir().join("notifications.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let got: std::collections::BTreeSet<&str> = text
+            .lines()
+            .filter(|l| l.contains(id))
+            .filter_map(|l| l.split("\"recipient\":\"").nth(1)?.split('"').next())
+            .collect();
+        if got.len() as u64 == total {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("blast {id} reached {} of {total} partners within 30 s", got.len());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

@@ -38,6 +38,8 @@ impl StackSettings {
                     .unwrap_or_else(|_| "{}".into()),
             ),
         ];
+        // Agents on this machine register callbacks on 127.0.0.1; in AWS only https is accepted.
+        env.push(("NIAGA_WEBHOOK_ALLOW_LOOPBACK_HTTP".to_string(), "1".to_string()));
         if let Some(id) = &self.db_secret_id {
             env.push(("NIAGA_DB_SECRET_ID".to_string(), id.clone()));
         }

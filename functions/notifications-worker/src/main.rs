@@ -2,7 +2,6 @@
 
 use notifications_worker::{FileSender, LogSender, NotificationsWorker};
 use platform::sqs::{Backoff, SqsRuntime};
-use store::notifications::PgNotificationLog;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
 // thread, saving a cross-thread wake-up on every database round trip.
@@ -14,14 +13,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Some(aws_sdk_sqs::Client::new(&deps.sdk)),
         Backoff::default(),
     );
-    let log = PgNotificationLog::new(deps.db.clone());
+    let db = deps.db.clone();
     // `file:<path>` writes JSON lines (local runs); anything else logs.
     match std::env::var("NIAGA_NOTIFY_SENDER")
         .ok()
         .as_deref()
         .and_then(|s| s.strip_prefix("file:"))
     {
-        Some(path) => platform::sqs::run(rt, NotificationsWorker::new(log, FileSender(path.into()))).await,
-        None => platform::sqs::run(rt, NotificationsWorker::new(log, LogSender)).await,
+        Some(path) => platform::sqs::run(rt, NotificationsWorker::new(db, FileSender(path.into()))).await,
+        None => platform::sqs::run(rt, NotificationsWorker::new(db, LogSender)).await,
     }
 }

@@ -3,14 +3,13 @@
 
 use notifications_worker::{FileSender, NotificationsWorker};
 use platform::sqs::{dispatch, Backoff, SqsRuntime};
-use store::notifications::PgNotificationLog;
 use testkit::{event, fresh_db, Template};
 
 #[tokio::test]
 async fn order_events_notify_once_and_a_poison_message_alone_fails() {
     let db = fresh_db(Template::Empty).await;
     let file = std::env::temp_dir().join(format!("niaga-notify-{}.jsonl", db.name));
-    let worker = NotificationsWorker::new(PgNotificationLog::new(db.db()), FileSender(file.clone()));
+    let worker = NotificationsWorker::new(db.db(), FileSender(file.clone()));
     // No SQS client: backoff is skipped, the batch response is what is under test.
     let rt = SqsRuntime::new("notifications-worker", None, Backoff::default());
     let batch = event("notifications-worker/order-events-with-poison.json");
@@ -38,7 +37,7 @@ async fn order_events_notify_once_and_a_poison_message_alone_fails() {
 async fn a_warm_up_ping_does_no_work() {
     let db = fresh_db(Template::Empty).await;
     let worker = NotificationsWorker::new(
-        PgNotificationLog::new(db.db()),
+        db.db(),
         FileSender(std::env::temp_dir().join("niaga-never-written.jsonl")),
     );
     let rt = SqsRuntime::new("notifications-worker", None, Backoff::default());

@@ -14,7 +14,7 @@ use commercial::{CartLine, QuoteError};
 use identity::Assignments;
 use kernel::{Cursor, Quantity, Sku};
 use lambda_http::{Body, Request};
-use orders::{IdempotencyKey, OrderError, OrderStore, Orders, PlaceOrder, PlaceOrderError, Placed, QuoteCartError};
+use orders::{OrderError, OrderStore, Orders, PlaceOrder, PlaceOrderError, Placed, QuoteCartError};
 use platform::auth::{access_problem, Authenticator};
 use platform::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
 use platform::metrics::{self, Unit};
@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use supply::RouteError;
 
 /// The header that makes `POST /orders` safe to retry.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+pub use platform::http::IDEMPOTENCY_KEY;
 
 /// The orders handler.
 #[derive(Debug)]
@@ -88,17 +88,7 @@ where
 
     async fn place(&self, req: &Request, ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
         let actor = self.auth.actor(req).await?;
-        let key = req
-            .headers()
-            .get(IDEMPOTENCY_KEY)
-            .ok_or_else(|| Problem::invalid_parameter("Idempotency-Key", "header is required for POST /orders"))?;
-        let key = key
-            .to_str()
-            .ok()
-            .and_then(|k| IdempotencyKey::parse(k).ok())
-            .ok_or_else(|| {
-                Problem::invalid_parameter("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
-            })?;
+        let key = platform::http::idempotency_key(req)?;
         let body = json_body(req)?;
         let cart = parse_cart(&body)?;
         let fingerprint = orders::fingerprint(&body);
@@ -148,13 +138,7 @@ where
     fn place_problem(&self, e: PlaceOrderError, cart: &[CartLine], ctx: &RequestCtx) -> Problem {
         match e {
             PlaceOrderError::Access(a) => access_problem(a),
-            PlaceOrderError::KeyReused => Problem::client(
-                422,
-                "idempotency-key-reused",
-                "Idempotency-Key reused",
-                "this Idempotency-Key was already used with a different request body; use a new key for a new order",
-            )
-            .field("Idempotency-Key", "was used with a different body"),
+            PlaceOrderError::KeyReused => Problem::key_reused(),
             PlaceOrderError::InFlight => Problem::client(
                 409,
                 "request-in-flight",

@@ -8,6 +8,7 @@
 
 pub mod cursor;
 pub mod geo;
+pub mod idempotency;
 pub mod money;
 pub mod quantity;
 pub mod secret;
@@ -16,6 +17,7 @@ pub mod tier;
 
 pub use cursor::{Cursor, CursorError};
 pub use geo::{GeoPoint, GeoPointError};
+pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyKeyError};
 pub use money::{Money, MoneyError};
 pub use quantity::{Quantity, QuantityError};
 pub use secret::SecretString;

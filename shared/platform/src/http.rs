@@ -410,6 +410,35 @@ pub fn private_json(status: u16, value: &Value) -> http::Response<Body> {
     r
 }
 
+/// The header that makes a creating `POST` safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The request's `Idempotency-Key`: a 400 naming the header when it is missing or malformed.
+pub fn idempotency_key(req: &Request) -> Result<kernel::IdempotencyKey, Problem> {
+    let raw = req
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .ok_or_else(|| Problem::invalid_parameter("Idempotency-Key", "header is required for this request"))?;
+    raw.to_str()
+        .ok()
+        .and_then(|k| kernel::IdempotencyKey::parse(k).ok())
+        .ok_or_else(|| Problem::invalid_parameter("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+}
+
+/// The answer to a creating `POST`: `status` with `doc` (private), `Location: location`, and
+/// `Idempotent-Replayed: true` when a retry found the first answer.
+pub fn created(status: u16, doc: &Value, location: &str, replayed: bool) -> http::Response<Body> {
+    let mut r = private_json(status, doc);
+    if let Ok(v) = http::HeaderValue::from_str(location) {
+        r.headers_mut().insert(http::header::LOCATION, v);
+    }
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

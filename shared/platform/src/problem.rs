@@ -76,6 +76,17 @@ impl Problem {
     }
 
     /// 400: the request body is not what the endpoint takes; `field` names the offending member.
+    /// 422: an `Idempotency-Key` already used with a different request body.
+    pub fn key_reused() -> Self {
+        Problem::client(
+            422,
+            "idempotency-key-reused",
+            "Idempotency-Key reused",
+            "this Idempotency-Key was already used with a different request body; use a new key for a new request",
+        )
+        .field("Idempotency-Key", "was used with a different body")
+    }
+
     pub fn invalid_body(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         Problem::new(400, "invalid-body", "Invalid request body")

@@ -4,7 +4,8 @@
 //! generator ([`seed`]), settings from `system_config` ([`config`]) and the Postgres implementations of domain ports: the catalogue ([`catalog`]), accounts
 //! and assignments ([`identity`]), read-only pricing ([`pricing`]), the order store ([`orders`]), the
 //! outbox's read side ([`outbox`]), the notification log ([`notifications`]) and the synced ERP copies
-//! ([`erp_sync`]).
+//! ([`erp_sync`]) agent jobs and notification blasts with their
+//! checkpoints ([`agent_jobs`], [`blasts`]).
 //!
 //! Rules every query here follows, because Lambda reaches Postgres through RDS Proxy:
 //! - statements are sent unnamed (`query_typed`), never as named prepared statements, which pin a proxy session;
@@ -15,6 +16,8 @@
 //! Depends on domain crates (to implement their ports) and on tokio-postgres. It must not depend on the AWS SDK,
 //! Lambda crates or HTTP types; credentials arrive through the [`pool::CredentialSource`] port.
 
+pub mod agent_jobs;
+pub mod blasts;
 pub mod catalog;
 pub mod config;
 pub mod erp_sync;

@@ -45,6 +45,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_erp_sync"),
     migration!(7, "0007_erp_inbound_sync"),
     migration!(8, "0008_rate_limit_budgets"),
+    migration!(9, "0009_agent_jobs"),
+    migration!(10, "0010_notification_blasts"),
 ];
 
 /// What a run did.

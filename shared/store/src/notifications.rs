@@ -53,4 +53,43 @@ impl PgNotificationLog {
             .map_err(|e| anyhow!(describe(&e)))?;
         Ok(())
     }
+
+    /// [`PgNotificationLog::claim`] for many recipients of one event in one statement: the recipients still to
+    /// send to, in the order given.
+    pub async fn claim_many(&self, event_id: Uuid, recipients: &[String], kind: &str) -> anyhow::Result<Vec<String>> {
+        let client = self.db.write_client().await?;
+        let rows = client
+            .query_typed(
+                "INSERT INTO notification_log (event_id, recipient, kind, status)
+                 SELECT $1, r, $3, 'sending' FROM unnest($2::text[]) AS r
+                 ON CONFLICT (event_id, recipient) DO UPDATE SET attempts = notification_log.attempts + 1
+                 RETURNING recipient, status",
+                &[
+                    (&event_id, Type::UUID),
+                    (&recipients, Type::TEXT_ARRAY),
+                    (&kind, Type::TEXT),
+                ],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        let pending: std::collections::BTreeSet<String> = rows
+            .iter()
+            .filter(|r| r.get::<_, &str>(1) != "sent")
+            .map(|r| r.get(0))
+            .collect();
+        Ok(recipients.iter().filter(|r| pending.contains(*r)).cloned().collect())
+    }
+
+    /// [`PgNotificationLog::mark_sent`] for many recipients of one event.
+    pub async fn mark_sent_many(&self, event_id: Uuid, recipients: &[String]) -> anyhow::Result<()> {
+        let client = self.db.write_client().await?;
+        client
+            .execute_typed(
+                "UPDATE notification_log SET status = 'sent', sent_at = now() WHERE event_id = $1 AND recipient = ANY($2)",
+                &[(&event_id, Type::UUID), (&recipients, Type::TEXT_ARRAY)],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        Ok(())
+    }
 }

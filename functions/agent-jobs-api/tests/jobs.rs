@@ -1,0 +1,192 @@
+//! `agent-jobs-api` over real Postgres, driven through the Lambda entry point with the sample events in
+//! `events/agent-jobs-api/`.
+
+use agent_jobs_api::{AgentJobsApi, CallbackPolicy};
+use identity::Role;
+use platform::auth::Authenticator;
+use platform::http::{dispatch, Runtime};
+use serde_json::{json, Value};
+use std::time::Duration;
+use store::agent_jobs::PgAgentJobs;
+use store::identity::PgIdentity;
+use testkit::{fresh_db, Template, TestDb};
+
+struct Harness {
+    rt: Runtime,
+    api: AgentJobsApi<PgIdentity>,
+    db: TestDb,
+}
+
+async fn harness() -> Harness {
+    let db = fresh_db(Template::Seeded).await;
+    let pool = db.db();
+    Harness {
+        rt: Runtime {
+            function: "agent-jobs-api",
+            db: Some(pool.clone()),
+            slow_request: Duration::from_secs(5),
+        },
+        api: AgentJobsApi::new(
+            PgAgentJobs::new(pool.clone()),
+            pool.clone(),
+            Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool)),
+            CallbackPolicy {
+                allow_loopback_http: false,
+            },
+        ),
+        db,
+    }
+}
+
+impl Harness {
+    async fn call(&self, mut ev: Value, token: &str) -> (u16, Value, Value) {
+        ev["headers"]["authorization"] = format!("Bearer {token}").into();
+        let mut ctx = lambda_runtime::Context::default();
+        ctx.request_id = format!("req-{}", uuid::Uuid::new_v4().simple());
+        let r = dispatch(&self.rt, &self.api, ev, ctx).await;
+        let body = serde_json::from_str(r["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+        (r["statusCode"].as_u64().unwrap() as u16, body, r["headers"].clone())
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        self.db.client().await.query_one(sql, &[]).await.unwrap().get(0)
+    }
+}
+
+fn agent() -> String {
+    testkit::auth::token("ai_agent:seo-bot", Role::AiAgent, None)
+}
+
+fn get_job(id: &str) -> Value {
+    let mut ev = testkit::event("agent-jobs-api/get-job.json");
+    ev["rawPath"] = format!("/agent-jobs/{id}").into();
+    ev["requestContext"]["http"]["path"] = ev["rawPath"].clone();
+    ev["pathParameters"]["id"] = id.into();
+    ev
+}
+
+#[tokio::test]
+async fn an_agent_submits_a_job_and_a_retry_with_the_same_key_finds_the_same_job() {
+    let h = harness().await;
+    let (status, job, headers) = h
+        .call(testkit::event("agent-jobs-api/submit-seo-job.json"), &agent())
+        .await;
+    assert_eq!(status, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    assert_eq!(headers["location"], format!("/agent-jobs/{id}"));
+    assert_eq!(job["status"], "queued");
+    assert_eq!(job["progress"]["total_items"], 3);
+    let secret = job["callback"]["secret"].as_str().unwrap();
+    assert!(secret.starts_with("whsec_") && secret.len() > 60);
+    assert_eq!(
+        h.count("SELECT count(*) FROM outbox WHERE event_type = 'agent_job.requested' AND published_at IS NULL")
+            .await,
+        1,
+        "the job and its queue event are written together"
+    );
+
+    let (status, again, headers) = h
+        .call(testkit::event("agent-jobs-api/submit-seo-job.json"), &agent())
+        .await;
+    assert_eq!((status, again["id"].as_str()), (202, Some(id.as_str())));
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(h.count("SELECT count(*) FROM agent_jobs").await, 1);
+
+    let mut changed = testkit::event("agent-jobs-api/submit-seo-job.json");
+    changed["body"] = json!({"type": "generate_product_seo", "skus": ["SHM-00001"]})
+        .to_string()
+        .into();
+    let (status, problem, _) = h.call(changed, &agent()).await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (422, Some("Idempotency-Key"))
+    );
+
+    let (status, shown, _) = h.call(get_job(&id), &agent()).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown["id"], id.as_str());
+    assert!(
+        shown["callback"].get("secret").is_none(),
+        "the secret is shown on creation only"
+    );
+    assert_eq!(shown["callback"]["status"], "pending");
+}
+
+#[tokio::test]
+async fn only_agents_and_admins_submit_and_only_the_requester_or_an_admin_reads() {
+    let h = harness().await;
+    let partner = testkit::auth::partner_token(&h.db.client().await, "P-00001").await.1;
+    let (status, _, _) = h
+        .call(testkit::event("agent-jobs-api/submit-price-proposal.json"), &partner)
+        .await;
+    assert_eq!(status, 403);
+
+    let (status, job, _) = h
+        .call(testkit::event("agent-jobs-api/submit-price-proposal.json"), &agent())
+        .await;
+    assert_eq!(status, 202, "{job}");
+    assert_eq!(job["params"]["tier"], "gold");
+    assert!(job.get("callback").is_none());
+    let id = job["id"].as_str().unwrap();
+
+    let other = testkit::auth::token("ai_agent:other-bot", Role::AiAgent, None);
+    assert_eq!(
+        h.call(get_job(id), &other).await.0,
+        404,
+        "another agent's job is not found"
+    );
+    let admin = testkit::auth::token("admin:ops", Role::Admin, None);
+    assert_eq!(h.call(get_job(id), &admin).await.0, 200);
+    let mut items = testkit::event("agent-jobs-api/list-job-items.json");
+    items["rawPath"] = format!("/agent-jobs/{id}/items").into();
+    let (status, page, _) = h.call(items, &agent()).await;
+    assert_eq!(
+        (status, page["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn bad_submissions_are_problems_that_name_the_field_and_store_nothing() {
+    let h = harness().await;
+    let (status, p, _) = h
+        .call(testkit::event("agent-jobs-api/submit-malformed-body.json"), &agent())
+        .await;
+    assert_eq!(status, 400, "{p}");
+    let mut unknown = testkit::event("agent-jobs-api/submit-seo-job.json");
+    unknown["body"] = json!({"type": "generate_product_seo", "skus": ["SHM-00001", "ZZZ-99999"]})
+        .to_string()
+        .into();
+    let (status, p, _) = h.call(unknown, &agent()).await;
+    assert_eq!(
+        (status, p["errors"][0]["field"].as_str()),
+        (422, Some("skus[1]")),
+        "{p}"
+    );
+    let mut local_hook = testkit::event("agent-jobs-api/submit-seo-job.json");
+    local_hook["body"] = json!({"type": "generate_product_seo", "skus": ["SHM-00001"], "callback_url": "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"}).to_string().into();
+    let (status, p, _) = h.call(local_hook, &agent()).await;
+    assert_eq!(
+        (status, p["errors"][0]["field"].as_str()),
+        (400, Some("callback_url")),
+        "{p}"
+    );
+    h.db.client()
+        .await
+        .execute(
+            "UPDATE system_config SET value = '2' WHERE key = 'agents.max_items_per_job'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (status, p, _) = h
+        .call(testkit::event("agent-jobs-api/submit-seo-job.json"), &agent())
+        .await;
+    assert_eq!((status, p["max_items_per_job"].as_i64()), (400, Some(2)), "{p}");
+    let mut no_key = testkit::event("agent-jobs-api/submit-seo-job.json");
+    no_key["headers"].as_object_mut().unwrap().remove("idempotency-key");
+    assert_eq!(h.call(no_key, &agent()).await.0, 400);
+    assert_eq!(h.count("SELECT count(*) FROM agent_jobs").await, 0);
+    assert_eq!(h.count("SELECT count(*) FROM outbox").await, 0);
+}
