@@ -526,3 +526,76 @@ async fn forged_tokens_other_tenants_and_unassigned_masquerades_are_refused_thro
         .get(0);
     assert_eq!(n, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_run_as_two_cloud_run_shards_covers_every_partner_exactly_once() {
+    let db = testkit::fresh_db(testkit::Template::Seeded).await;
+    let s = settings(&db, &jwt_secret(&"k".repeat(32))).await;
+    let client = db.client().await;
+    store::maintenance::ensure_partitions(&db.db(), chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), 1)
+        .await
+        .unwrap();
+    // One paid October order for every partner.
+    client
+        .batch_execute(
+            "INSERT INTO orders (id, placed_at, partner_id, status, total, payment_due_at, placed_by)
+             SELECT gen_random_uuid(), '2026-10-10T03:00:00Z', id, 'paid', 1000, now(), 't' FROM partners;
+             INSERT INTO order_lines (order_id, placed_at, line_no, sku, warehouse_code, quantity, unit_price, unit_cost)
+             SELECT id, placed_at, 1, 'SHM-00001', (SELECT min(code) FROM warehouses), 1, 1000 + partner_id, 700
+             FROM orders;",
+        )
+        .await
+        .unwrap();
+    let partners: i64 = client
+        .query_one("SELECT count(*) FROM partners", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let run = |index: u32| {
+        let mut cmd = std::process::Command::new(xtask::bin_path("debug", "monthly-profit-job"));
+        cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in s.function_env() {
+            cmd.env(k, v);
+        }
+        cmd.env("CLOUD_RUN_TASK_INDEX", index.to_string())
+            .env("CLOUD_RUN_TASK_COUNT", "2");
+        cmd.arg(r#"{"month": "2026-10"}"#);
+        let out = cmd.output().expect("the monthly-profit-job binary runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["partner_ids"].is_array())
+            .unwrap_or_else(|| panic!("a JSON report in:\n{stdout}"))
+    };
+    let (first, second) = (run(0), run(1));
+    let ids = |r: &Value| -> Vec<i64> { serde_json::from_value(r["partner_ids"].clone()).unwrap() };
+    let (a, b) = (ids(&first), ids(&second));
+    assert!(
+        a.iter().all(|id| id % 2 == 0) && b.iter().all(|id| id % 2 == 1),
+        "{a:?} {b:?}"
+    );
+    let mut all: Vec<i64> = a.iter().chain(&b).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len() as i64, partners, "together the shards cover every partner");
+    assert_eq!(a.len() + b.len(), all.len(), "and none twice");
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM profit_reports WHERE month = '2026-10-01'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, partners);
+
+    // A bad shard setting makes the job exit non-zero, saying why.
+    let out = std::process::Command::new(xtask::bin_path("debug", "monthly-profit-job"))
+        .env_clear()
+        .envs(s.function_env())
+        .env("CLOUD_RUN_TASK_INDEX", "2")
+        .env("CLOUD_RUN_TASK_COUNT", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CLOUD_RUN_TASK_INDEX"));
+}

@@ -4,6 +4,11 @@
 //!   partner of one tier, with its `notification.blast_requested` outbox event in one transaction, and answers
 //!   202; notifications-worker sends it in resumable chunks.
 //! - `GET /admin/notification-blasts/{id}` shows its progress.
+//! - `GET /admin/config` lists every business setting with its schema; `GET /admin/config/{key}` shows one with
+//!   its version as the `ETag`; `PUT /admin/config/{key}` (`{"value": ...}`) changes it only with `If-Match` naming
+//!   the current version (428 without, 412 when stale), only to a value its schema allows (422 naming the rule),
+//!   writes the audit row in the same transaction, and writes the new settings through to the shared cache so every
+//!   instance sees them within seconds; `GET /admin/config/{key}/history` lists the changes, newest first.
 //!
 //! Every route needs the `admin` role. The handler decodes requests and maps results to HTTP; it holds no SQL
 //! and must not depend on the AWS SDK.
@@ -13,14 +18,19 @@ use kernel::Tier;
 use lambda_http::{Body, Request};
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
+use platform::settings::SettingsCache;
 use platform::Problem;
 use serde_json::Value;
+use std::sync::Arc;
 use store::blasts::{Blast, CreatedBlast, NewBlast, PgBlasts};
+use store::config::{Setting, Updated};
 
 /// The admin handler.
 #[derive(Debug)]
 pub struct AdminApi<A> {
     blasts: PgBlasts,
+    db: store::Db,
+    settings: Arc<SettingsCache>,
     auth: Authenticator<A>,
     relay: Option<platform::outbox::Relay>,
 }
@@ -68,9 +78,11 @@ pub fn parse_blast(v: &Value) -> Result<BlastRequest, Problem> {
 }
 
 impl<A: Assignments + 'static> AdminApi<A> {
-    pub fn new(blasts: PgBlasts, auth: Authenticator<A>) -> Self {
+    pub fn new(db: store::Db, settings: Arc<SettingsCache>, auth: Authenticator<A>) -> Self {
         AdminApi {
-            blasts,
+            blasts: PgBlasts::new(db.clone()),
+            db,
+            settings,
             auth,
             relay: None,
         }
@@ -120,6 +132,111 @@ impl<A: Assignments + 'static> AdminApi<A> {
         }
     }
 
+    async fn setting(&self, key: &str) -> Result<Setting, Problem> {
+        if !settings::valid_key(key) {
+            return Err(Problem::not_found("no such setting"));
+        }
+        store::config::get(&self.db, key)
+            .await
+            .map_err(|e| Problem::unavailable(1, e))?
+            .ok_or_else(|| Problem::not_found("no such setting"))
+    }
+
+    async fn list_config(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
+        self.admin(req).await?;
+        let all = store::config::list(&self.db)
+            .await
+            .map_err(|e| Problem::unavailable(1, e))?;
+        Ok(private_json(
+            200,
+            &serde_json::json!({ "items": all.iter().map(setting_doc).collect::<Vec<_>>() }),
+        ))
+    }
+
+    async fn get_config(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
+        self.admin(req).await?;
+        Ok(setting_response(&self.setting(key).await?))
+    }
+
+    async fn put_config(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
+        let actor = self.admin(req).await?;
+        let expected = if_match(req)?;
+        let body = json_body(req)?;
+        let obj = body
+            .as_object()
+            .ok_or_else(|| Problem::invalid_body("body", "must be a JSON object with `value`"))?;
+        if let Some(unknown) = obj.keys().find(|k| k.as_str() != "value") {
+            return Err(Problem::invalid_body(unknown, "is not a member of a setting change"));
+        }
+        let value = obj
+            .get("value")
+            .ok_or_else(|| Problem::invalid_body("value", "is required"))?;
+        let current = self.setting(key).await?;
+        let schema = settings::Schema::parse(&current.schema).map_err(|e| Problem::internal(anyhow::anyhow!(e)))?;
+        if let Err(broken) = schema.check(value) {
+            let mut p = Problem::client(
+                422,
+                "setting-out-of-range",
+                "Value breaks the setting's schema",
+                format!("`{key}` {broken}"),
+            )
+            .field("value", broken.to_string())
+            .with("rule", broken.rule());
+            if let Some(m) = schema.minimum {
+                p = p.with("minimum", m);
+            }
+            if let Some(m) = schema.maximum {
+                p = p.with("maximum", m);
+            }
+            return Err(p);
+        }
+        let acting_for = actor
+            .masquerading
+            .then(|| actor.partner.as_ref().map(|p| p.id.to_string()))
+            .flatten();
+        let updated = store::config::update(&self.db, key, expected, value, &actor.subject, acting_for.as_deref())
+            .await
+            .map_err(|e| Problem::unavailable(1, e))?;
+        match updated {
+            Updated::Done(s) => {
+                if let Err(e) = self.settings.publish().await {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "the change is saved; the shared cache refreshes within its TTL"
+                    );
+                }
+                Ok(setting_response(&s))
+            }
+            Updated::Stale { current } => Err(Problem::client(
+                412,
+                "stale-version",
+                "The setting changed since you read it",
+                format!("`{key}` is at version {current}, not {expected}; read it again and decide"),
+            )
+            .field("If-Match", format!("the current version is {current}"))
+            .with("current_version", current)),
+            Updated::NotFound => Err(Problem::not_found("no such setting")),
+        }
+    }
+
+    async fn config_history(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
+        self.admin(req).await?;
+        let s = self.setting(key).await?;
+        let changes = store::config::history(&self.db, &s.key, 100)
+            .await
+            .map_err(|e| Problem::unavailable(1, e))?;
+        let items: Vec<Value> = changes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "old_value": c.old_value, "new_value": c.new_value, "changed_by": c.changed_by,
+                    "acting_for": c.acting_for, "changed_at": c.changed_at,
+                })
+            })
+            .collect();
+        Ok(private_json(200, &serde_json::json!({ "key": s.key, "items": items })))
+    }
+
     async fn get_blast(&self, req: &Request, id: &str) -> Result<http::Response<Body>, Problem> {
         self.admin(req).await?;
         let id =
@@ -128,6 +245,40 @@ impl<A: Assignments + 'static> AdminApi<A> {
         let blast = blast.ok_or_else(|| Problem::not_found("no such blast"))?;
         Ok(private_json(200, &blast.summary()))
     }
+}
+
+fn setting_doc(s: &Setting) -> Value {
+    serde_json::json!({
+        "key": s.key, "value": s.value, "version": s.version, "schema": s.schema,
+        "updated_by": s.updated_by, "updated_at": s.updated_at,
+    })
+}
+
+/// The setting with its version as a strong `ETag`.
+fn setting_response(s: &Setting) -> http::Response<Body> {
+    let mut r = private_json(200, &setting_doc(s));
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", s.version)) {
+        r.headers_mut().insert(http::header::ETAG, v);
+    }
+    r
+}
+
+/// `If-Match: "3"` (or `3`, or `W/"3"`) gives 3.
+fn if_match(req: &Request) -> Result<i32, Problem> {
+    let raw = req.headers().get(http::header::IF_MATCH).ok_or_else(|| {
+        Problem::client(
+            428,
+            "precondition-required",
+            "If-Match required",
+            "send If-Match with the ETag from GET /admin/config/{key}, so a change never overwrites one you have not seen",
+        )
+        .field("If-Match", "header is required")
+    })?;
+    raw.to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i32>().ok())
+        .ok_or_else(|| Problem::invalid_parameter("If-Match", "must be the ETag GET returned, such as \"3\""))
 }
 
 fn accepted(blast: &Blast, replayed: bool) -> http::Response<Body> {
@@ -145,6 +296,13 @@ impl<A: Assignments + 'static> HttpHandler for AdminApi<A> {
         let path: Vec<&str> = segs.iter().map(String::as_str).collect();
         use http::Method as M;
         match (req.method(), path.as_slice()) {
+            (&M::GET, ["admin", "config"]) => self.list_config(&req).await,
+            (&M::GET, ["admin", "config", key]) => self.get_config(&req, key).await,
+            (&M::PUT, ["admin", "config", key]) => self.put_config(&req, key).await,
+            (&M::GET, ["admin", "config", key, "history"]) => self.config_history(&req, key).await,
+            (_, ["admin", "config"] | ["admin", "config", _] | ["admin", "config", _, "history"]) => {
+                Err(Problem::method_not_allowed())
+            }
             (&M::POST, ["admin", "notification-blasts"]) => self.create_blast(&req).await,
             (&M::GET, ["admin", "notification-blasts", id]) => self.get_blast(&req, id).await,
             (_, ["admin", "notification-blasts"] | ["admin", "notification-blasts", _]) => {

@@ -2,7 +2,6 @@
 
 use admin_api::AdminApi;
 use platform::auth::Authenticator;
-use store::blasts::PgBlasts;
 use store::identity::PgIdentity;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
@@ -11,7 +10,8 @@ use store::identity::PgIdentity;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("admin-api").await;
     let api = AdminApi::new(
-        PgBlasts::new(deps.db.clone()),
+        deps.db.clone(),
+        deps.settings.clone(),
         Authenticator::new(deps.jwt.clone(), PgIdentity::new(deps.db.clone())),
     )
     .with_relay(deps.fast_path_relay().await);

@@ -7,7 +7,6 @@ use platform::auth::Authenticator;
 use platform::http::{dispatch, Runtime};
 use serde_json::Value;
 use std::time::Duration;
-use store::blasts::PgBlasts;
 use store::identity::PgIdentity;
 use testkit::{fresh_db, Template};
 
@@ -28,7 +27,8 @@ async fn an_admin_queues_a_blast_once_per_key_and_nobody_else_may() {
         slow_request: Duration::from_secs(5),
     };
     let api = AdminApi::new(
-        PgBlasts::new(pool.clone()),
+        pool.clone(),
+        std::sync::Arc::new(platform::settings::SettingsCache::with_table(pool.clone(), None)),
         Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool)),
     );
     let admin = testkit::auth::token("admin:admin", Role::Admin, None);

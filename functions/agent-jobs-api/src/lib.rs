@@ -61,17 +61,22 @@ struct Limits {
 #[derive(Debug)]
 pub struct AgentJobsApi<A> {
     jobs: PgAgentJobs,
-    db: store::Db,
+    settings: std::sync::Arc<platform::settings::SettingsCache>,
     auth: Authenticator<A>,
     callbacks: CallbackPolicy,
     relay: Option<platform::outbox::Relay>,
 }
 
 impl<A: Assignments + 'static> AgentJobsApi<A> {
-    pub fn new(jobs: PgAgentJobs, db: store::Db, auth: Authenticator<A>, callbacks: CallbackPolicy) -> Self {
+    pub fn new(
+        jobs: PgAgentJobs,
+        settings: std::sync::Arc<platform::settings::SettingsCache>,
+        auth: Authenticator<A>,
+        callbacks: CallbackPolicy,
+    ) -> Self {
         AgentJobsApi {
             jobs,
-            db,
+            settings,
             auth,
             callbacks,
             relay: None,
@@ -85,7 +90,9 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
     }
 
     async fn limits(&self) -> Result<Limits, Problem> {
-        let c = store::config::ints(&self.db, "agents.")
+        let c = self
+            .settings
+            .ints("agents.")
             .await
             .map_err(|e| Problem::unavailable(1, e))?;
         let get = |k: &str, d: i64| c.get(k).copied().unwrap_or(d);

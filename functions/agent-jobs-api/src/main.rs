@@ -12,9 +12,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("agent-jobs-api").await;
     let api = AgentJobsApi::new(
         PgAgentJobs::new(deps.db.clone()),
-        deps.db.clone(),
+        deps.settings.clone(),
         Authenticator::new(deps.jwt.clone(), PgIdentity::new(deps.db.clone())).with_limits(std::sync::Arc::new(
-            platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.db.clone()),
+            platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.settings.clone()),
         )),
         CallbackPolicy::from_env(),
     )

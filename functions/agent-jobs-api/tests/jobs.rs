@@ -28,7 +28,10 @@ async fn harness() -> Harness {
         },
         api: AgentJobsApi::new(
             PgAgentJobs::new(pool.clone()),
-            pool.clone(),
+            // These tests change settings behind the cache's back: no local snapshot, no shared table.
+            std::sync::Arc::new(
+                platform::settings::SettingsCache::with_table(pool.clone(), None).with_local_ttl(Duration::ZERO),
+            ),
             Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool)),
             CallbackPolicy {
                 allow_loopback_http: false,

@@ -8,7 +8,7 @@ use store::identity::PgIdentity;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("auth-api").await;
-    let limits = platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.db.clone());
+    let limits = platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.settings.clone());
     let api = AuthApi::new(PgIdentity::new(deps.db.clone()), deps.jwt.clone()).with_limits(limits);
     platform::http::run(deps.runtime(), api).await
 }

@@ -21,11 +21,11 @@ async fn an_account_past_its_login_budget_is_refused_with_429_and_others_are_not
         .unwrap();
     let env = testkit::unique_env();
     testkit::create_table(&format!("niaga-{env}-rate-limits")).await;
-    let api = AuthApi::new(PgIdentity::new(db.db()), testkit::auth::jwt()).with_limits(RateLimits::new(
-        &testkit::aws_config().await,
-        &env,
-        db.db(),
-    ));
+    testkit::create_table(&format!("niaga-{env}-config-cache")).await;
+    let sdk = testkit::aws_config().await;
+    let settings = std::sync::Arc::new(platform::settings::SettingsCache::new(&sdk, &env, db.db()));
+    let api =
+        AuthApi::new(PgIdentity::new(db.db()), testkit::auth::jwt()).with_limits(RateLimits::new(&sdk, &env, settings));
     let rt = Runtime {
         function: "auth-api",
         db: Some(db.db()),

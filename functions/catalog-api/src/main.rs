@@ -8,7 +8,7 @@ use store::catalog::PgCatalog;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("catalog-api").await;
-    let limits = platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.db.clone());
+    let limits = platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.settings.clone());
     let api = CatalogApi::new(PgCatalog::new(deps.db.clone())).with_limits(limits);
     platform::http::run(deps.runtime(), api).await
 }

@@ -25,8 +25,7 @@ use platform::metrics::{self, Unit};
 use platform::sqs::{Message, MessageError, MessageHandler};
 use platform::{ConfigError, Env};
 use serde_json::Value;
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use std::time::Duration;
 
 /// Settings read at cold start.
 #[derive(Debug, Clone)]
@@ -73,8 +72,6 @@ impl SyncSettings {
 const MAX_PACING_WAIT: Duration = Duration::from_secs(2);
 const MAX_PACING_TRIES: u32 = 5;
 
-/// How long settings are trusted before being read again.
-const SETTINGS_TTL: Duration = Duration::from_secs(10);
 /// The breaker's item in the breaker table.
 pub const BREAKER_KEY: &str = "erp";
 
@@ -152,8 +149,7 @@ pub struct ErpSyncWorker<S, E> {
     erp: E,
     breaker: SharedBreaker,
     limiter: RateLimiter,
-    db: store::Db,
-    settings: Mutex<Option<(Instant, SyncSettings)>>,
+    settings: std::sync::Arc<platform::settings::SettingsCache>,
 }
 
 fn retry(cause: impl Into<anyhow::Error>) -> MessageError {
@@ -172,27 +168,24 @@ fn record(name: &'static str, value: f64, unit: Unit) {
 }
 
 impl<S: OrderStore, E: ErpClient + 'static> ErpSyncWorker<S, E> {
-    pub fn new(orders: Orders<S>, erp: E, breaker: SharedBreaker, limiter: RateLimiter, db: store::Db) -> Self {
+    pub fn new(
+        orders: Orders<S>,
+        erp: E,
+        breaker: SharedBreaker,
+        limiter: RateLimiter,
+        settings: std::sync::Arc<platform::settings::SettingsCache>,
+    ) -> Self {
         ErpSyncWorker {
             orders,
             erp,
             breaker,
             limiter,
-            db,
-            settings: Mutex::new(None),
+            settings,
         }
     }
 
     async fn settings(&self) -> anyhow::Result<SyncSettings> {
-        let mut cached = self.settings.lock().await;
-        if let Some((at, s)) = *cached {
-            if at.elapsed() < SETTINGS_TTL {
-                return Ok(s);
-            }
-        }
-        let s = SyncSettings::from_config(&store::config::ints(&self.db, "erp.").await?)?;
-        *cached = Some((Instant::now(), s));
-        Ok(s)
+        SyncSettings::from_config(&self.settings.ints("erp.").await?)
     }
 }
 

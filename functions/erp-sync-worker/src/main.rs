@@ -29,7 +29,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             niaga_aws::table_physical_name(&env, "breaker-state"),
         )),
         RateLimiter::new(&deps.sdk, niaga_aws::table_physical_name(&env, "rate-limits")),
-        deps.db.clone(),
+        deps.settings.clone(),
     );
     let rt = SqsRuntime::new(
         "erp-sync-worker",

@@ -114,7 +114,7 @@ async fn setup_with(n: usize, collect: bool) -> Setup {
         HttpErp::new(&erp.url(), Duration::from_secs(2)).unwrap(),
         breaker.clone(),
         RateLimiter::new(&sdk, &limits_table),
-        db.db(),
+        std::sync::Arc::new(platform::settings::SettingsCache::with_table(db.db(), None)),
     );
     Setup {
         worker,

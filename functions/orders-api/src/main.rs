@@ -16,7 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Orders::new(PgOrders::new(deps.db.clone())),
         PgPricing::new(deps.db.clone()),
         Authenticator::new(deps.jwt.clone(), PgIdentity::new(deps.db.clone())).with_limits(std::sync::Arc::new(
-            platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.db.clone()),
+            platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.settings.clone()),
         )),
     )
     .with_relay(deps.fast_path_relay().await);

@@ -102,7 +102,8 @@ pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, l
         tracing::info_span!("request", request_id = %ctx.request_id, trace_id = ctx.trace_id.as_deref().unwrap_or(""));
     let started = Instant::now();
     let response = async {
-        match within_deadline(ctx.deadline_ms, handler.handle(request, &ctx)).await {
+        // Boxed: a handler's future can be deep, and nesting it inline here makes one future too deep to lay out.
+        match within_deadline(ctx.deadline_ms, Box::pin(handler.handle(request, &ctx))).await {
             Ok(r) => r,
             Err(problem) => problem.into_response(&ctx.request_id),
         }

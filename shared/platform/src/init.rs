@@ -22,6 +22,8 @@ pub struct Deps<C> {
     /// Signs and verifies this environment's tokens with the application secret's key.
     pub jwt: identity::Jwt,
     pub db: store::Db,
+    /// `system_config` through the per-instance and shared (DynamoDB `config-cache`) caches.
+    pub settings: Arc<crate::settings::SettingsCache>,
     /// How long cold start took, for health and logs.
     pub init_duration: Duration,
 }
@@ -144,6 +146,11 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         database_ms = ms(init_duration - t_secrets),
         "cold start complete"
     );
+    let settings = Arc::new(crate::settings::SettingsCache::new(
+        &sdk,
+        &common.environment,
+        db.clone(),
+    ));
     Ok(Deps {
         function,
         config,
@@ -153,6 +160,7 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         app,
         jwt,
         db,
+        settings,
         init_duration,
     })
 }

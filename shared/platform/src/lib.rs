@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod problem;
 pub mod secrets;
+pub mod settings;
 pub mod sqs;
 pub mod telemetry;
 

@@ -1,5 +1,6 @@
 //! Rate limits per route class, shared by every instance (`niaga_aws::ratelimit`, counted in DynamoDB), with
-//! budgets from `system_config` (`ratelimit.*`, requests per minute).
+//! budgets from `system_config` (`ratelimit.*`, requests per minute) read through the shared settings cache, so a
+//! changed budget applies everywhere within seconds.
 //!
 //! | class | key | when the counters cannot be reached |
 //! |---|---|---|
@@ -12,10 +13,10 @@
 //! `RateLimit-Reset`.
 
 use crate::problem::Problem;
+use crate::settings::SettingsCache;
 use niaga_aws::ratelimit::{Limit, RateLimiter};
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// What is being limited.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,43 +52,30 @@ impl Class {
     }
 }
 
-/// How long budgets are trusted before being read again.
-const BUDGETS_TTL: Duration = Duration::from_secs(30);
-
 /// The limiter with its budgets.
 #[derive(Debug)]
 pub struct RateLimits {
     limiter: RateLimiter,
-    db: store::Db,
-    budgets: Mutex<Option<(Instant, BTreeMap<String, i64>)>>,
+    settings: Arc<SettingsCache>,
 }
 
 impl RateLimits {
-    /// Counting in the environment's `rate-limits` table.
-    pub fn new(sdk: &aws_config::SdkConfig, environment: &str, db: store::Db) -> Self {
+    /// Counting in the environment's `rate-limits` table, with budgets through the shared settings cache.
+    pub fn new(sdk: &aws_config::SdkConfig, environment: &str, settings: Arc<SettingsCache>) -> Self {
         RateLimits {
             limiter: RateLimiter::new(sdk, niaga_aws::table_physical_name(environment, "rate-limits")),
-            db,
-            budgets: Mutex::new(None),
+            settings,
         }
     }
 
     async fn budget(&self, class: &Class) -> Option<u32> {
-        let mut cached = self.budgets.lock().await;
-        let fresh = cached.as_ref().is_some_and(|(at, _)| at.elapsed() < BUDGETS_TTL);
-        if !fresh {
-            match store::config::ints(&self.db, "ratelimit.").await {
-                Ok(b) => *cached = Some((Instant::now(), b)),
-                Err(e) => tracing::warn!(
-                    error = format!("{e:#}"),
-                    "rate-limit budgets unreadable; keeping the last"
-                ),
+        match self.settings.ints("ratelimit.").await {
+            Ok(b) => b.get(class.budget_key()).and_then(|n| u32::try_from(*n).ok()),
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "rate-limit budgets unreadable");
+                None
             }
         }
-        cached
-            .as_ref()
-            .and_then(|(_, b)| b.get(class.budget_key()))
-            .and_then(|n| u32::try_from(*n).ok())
     }
 
     /// Counts one request of `class`; `Err` is the problem to answer with (429, or 503 for an agent whose budget

@@ -5,7 +5,8 @@
 //! and assignments ([`identity`]), read-only pricing ([`pricing`]), the order store ([`orders`]), the
 //! outbox's read side ([`outbox`]), the notification log ([`notifications`]) and the synced ERP copies
 //! ([`erp_sync`]) agent jobs and notification blasts with their
-//! checkpoints ([`agent_jobs`], [`blasts`]).
+//! checkpoints ([`agent_jobs`], [`blasts`]), and what the scheduled jobs maintain: partitions and purges
+//! ([`maintenance`]), the monthly profit report ([`profit`]) and cost prices ([`prices`]).
 //!
 //! Rules every query here follows, because Lambda reaches Postgres through RDS Proxy:
 //! - statements are sent unnamed (`query_typed`), never as named prepared statements, which pin a proxy session;
@@ -22,12 +23,15 @@ pub mod catalog;
 pub mod config;
 pub mod erp_sync;
 pub mod identity;
+pub mod maintenance;
 pub mod migrate;
 pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod pool;
+pub mod prices;
 pub mod pricing;
+pub mod profit;
 pub mod seed;
 
 pub use pool::{CredentialSource, Db, DbError, DbSettings, StaticCredentials, TlsMode};

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_rate_limit_budgets"),
     migration!(9, "0009_agent_jobs"),
     migration!(10, "0010_notification_blasts"),
+    migration!(11, "0011_config_schemas_and_jobs"),
 ];
 
 /// What a run did.

@@ -470,8 +470,11 @@ impl OrderTx for PgTx {
         let unit: Vec<i64> = o.lines.iter().map(|l| l.unit_price.minor()).collect();
         let list: Vec<i64> = o.lines.iter().map(|l| l.list_price.minor()).collect();
         self.exec(
-            "INSERT INTO order_lines (order_id, placed_at, line_no, sku, warehouse_code, quantity, unit_price, list_price)
-             SELECT $1, $2, * FROM unnest($3::int4[], $4::text[], $5::text[], $6::int4[], $7::int8[], $8::int8[])",
+            "INSERT INTO order_lines (order_id, placed_at, line_no, sku, warehouse_code, quantity, unit_price, list_price,
+                                      unit_cost)
+             SELECT $1, $2, t.n, t.s, t.w, t.q, t.u, t.l, p.cost_price
+             FROM unnest($3::int4[], $4::text[], $5::text[], $6::int4[], $7::int8[], $8::int8[]) AS t (n, s, w, q, u, l)
+             JOIN products p ON p.sku = t.s",
             &[
                 (&o.id, Type::UUID),
                 (&o.placed_at, Type::TIMESTAMPTZ),

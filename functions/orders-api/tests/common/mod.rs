@@ -33,11 +33,10 @@ pub async fn harness(pool: usize) -> Harness {
 pub async fn rate_limits(db: &TestDb) -> Arc<platform::limits::RateLimits> {
     let env = testkit::unique_env();
     testkit::create_table(&format!("niaga-{env}-rate-limits")).await;
-    Arc::new(platform::limits::RateLimits::new(
-        &testkit::aws_config().await,
-        &env,
-        db.db(),
-    ))
+    testkit::create_table(&format!("niaga-{env}-config-cache")).await;
+    let sdk = testkit::aws_config().await;
+    let settings = Arc::new(platform::settings::SettingsCache::new(&sdk, &env, db.db()));
+    Arc::new(platform::limits::RateLimits::new(&sdk, &env, settings))
 }
 
 /// As [`harness`], optionally with the AI-agent budget applied (counted in a table of its own on moto).

@@ -1,0 +1,11 @@
+//! `monthly-profit-job` entry point: a scheduled Lambda function, or a one-shot (and shardable) Cloud Run job.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let deps = platform::init::<()>("monthly-profit-job").await;
+    let db = &deps.db;
+    platform::job::run_sharded("monthly-profit-job", |input, shard| async move {
+        monthly_profit_job::run(db, &input, shard, chrono::Utc::now()).await
+    })
+    .await
+}

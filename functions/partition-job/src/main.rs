@@ -1,0 +1,11 @@
+//! `partition-job` entry point: a scheduled Lambda function, or a one-shot job elsewhere.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let deps = platform::init::<()>("partition-job").await;
+    let db = &deps.db;
+    platform::job::run("partition-job", |input| async move {
+        partition_job::run(db, &input, chrono::Utc::now()).await
+    })
+    .await
+}
