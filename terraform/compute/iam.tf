@@ -1,9 +1,8 @@
 # One role per function, allowed only what that function needs: writing its own log group, reading
 # the secrets the manifest lists for it, its items in the tables it lists, consuming its own queue (sqs
-# functions), sending outbox events
-# to the queues subscribed to them (functions with `outbox`), putting events on the project's bus (functions
-# with `announces`), and managing VPC network interfaces when
-# the functions run in a VPC.
+# functions), sending outbox events to the queues subscribed to them (functions with `outbox`), putting
+# events on the project's bus (functions with `announces`), the exports/ prefix of the exports bucket
+# (functions with `exports`), and managing VPC network interfaces when the functions run in a VPC.
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -63,44 +62,45 @@ data "aws_iam_policy_document" "function" {
       resources = [var.queue_arns[statement.value]]
     }
   }
-}
 
-# Added to the document above for functions that relay outbox events.
-data "aws_iam_policy_document" "outbox" {
-  for_each = { for k, f in local.functions : k => f if f.outbox && length(local.queues_with_events) > 0 }
-
-  source_policy_documents = [data.aws_iam_policy_document.function[each.key].json]
-
-  statement {
-    sid       = "PublishOutboxEvents"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
-    resources = [for q in local.queues_with_events : var.queue_arns[q.name]]
+  # Functions with `outbox` send each event type to the queues subscribed to it.
+  dynamic "statement" {
+    for_each = each.value.outbox && length(local.queues_with_events) > 0 ? [1] : []
+    content {
+      sid       = "PublishOutboxEvents"
+      actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+      resources = [for q in local.queues_with_events : var.queue_arns[q.name]]
+    }
   }
-}
 
-# Added for functions that announce domain events: PutEvents on the project's bus only.
-data "aws_iam_policy_document" "announce" {
-  for_each = { for k, f in local.functions : k => f if f.announces }
+  # Functions with `announces` put events on the project's bus only.
+  dynamic "statement" {
+    for_each = each.value.announces ? [1] : []
+    content {
+      sid       = "AnnounceEvents"
+      actions   = ["events:PutEvents"]
+      resources = [var.event_bus_arn]
+    }
+  }
 
-  source_policy_documents = [try(data.aws_iam_policy_document.outbox[each.key].json, data.aws_iam_policy_document.function[each.key].json)]
-
-  statement {
-    sid       = "AnnounceEvents"
-    actions   = ["events:PutEvents"]
-    resources = [var.event_bus_arn]
+  # Functions with `exports` reach the exports/ prefix of the exports bucket only: read to presign downloads,
+  # write to store files.
+  dynamic "statement" {
+    for_each = each.value.exports == null ? [] : [each.value.exports]
+    content {
+      sid       = statement.value == "write" ? "WriteExports" : "ReadExports"
+      actions   = statement.value == "write" ? ["s3:PutObject", "s3:AbortMultipartUpload"] : ["s3:GetObject"]
+      resources = ["${var.exports_bucket_arn}/exports/*"]
+    }
   }
 }
 
 resource "aws_iam_role_policy" "function" {
   for_each = local.functions
 
-  name = "least-privilege"
-  role = aws_iam_role.function[each.key].id
-  policy = try(
-    data.aws_iam_policy_document.announce[each.key].json,
-    data.aws_iam_policy_document.outbox[each.key].json,
-    data.aws_iam_policy_document.function[each.key].json,
-  )
+  name   = "least-privilege"
+  role   = aws_iam_role.function[each.key].id
+  policy = data.aws_iam_policy_document.function[each.key].json
 }
 
 # Creating, describing and deleting network interfaces has no resource-level scoping in IAM.

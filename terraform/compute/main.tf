@@ -23,6 +23,7 @@ locals {
       outbox               = lookup(f, "outbox", false)
       tables               = lookup(f, "tables", [])
       announces            = lookup(f, "announces", false)
+      exports              = lookup(f, "exports", null)
       physical_name        = "niaga-${var.env}-${f.name}"
       zip                  = "${local.artifacts_dir}/${f.name}/bootstrap.zip"
     }
@@ -70,6 +71,7 @@ locals {
       DATABASE_TLS        = var.database_tls
     },
     var.erp_url == null ? {} : { NIAGA_ERP_URL = var.erp_url },
+    var.exports_bucket == null ? {} : { NIAGA_EXPORTS_BUCKET = var.exports_bucket },
     var.database_url == null ? {} : {
       DATABASE_URL        = var.database_url
       DATABASE_READER_URL = coalesce(var.database_reader_url, var.database_url)

@@ -58,6 +58,23 @@ variable "event_bus_arn" {
   }
 }
 
+variable "exports_bucket" {
+  description = "Name of the exports bucket: the persistence layer's exports_bucket output (terraform/tf passes it). Given to functions as NIAGA_EXPORTS_BUCKET."
+  type        = string
+  default     = null
+}
+
+variable "exports_bucket_arn" {
+  description = "ARN of the exports bucket (terraform/tf passes it); functions with `exports` reach its exports/ prefix."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.exports_bucket_arn != null || length([for f in values(local.functions) : f if f.exports != null]) == 0
+    error_message = "exports_bucket_arn is required when a function uses exports: apply the persistence layer first (terraform/tf passes its outputs)."
+  }
+}
+
 variable "erp_url" {
   description = "Base URL of the legacy ERP's API (http://host:port), given to functions as NIAGA_ERP_URL; null leaves it unset (erp-sync-worker then refuses to start)."
   type        = string

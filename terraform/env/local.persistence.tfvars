@@ -6,3 +6,5 @@ protect_data                = false
 secret_recovery_window_days = 0
 # The emulator's objects die with it; skipping the lifecycle rule saves about a minute per apply.
 exports_expiry_enabled = false
+# A fixed name, so the local stack can hand it to the functions (cargo xtask up sets NIAGA_EXPORTS_BUCKET).
+exports_bucket_name = "niaga-local-exports"

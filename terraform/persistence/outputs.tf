@@ -82,6 +82,8 @@ output "compute_inputs" {
     secret_arns         = { for k, s in aws_secretsmanager_secret.this : k => s.arn }
     table_arns          = { for k, t in aws_dynamodb_table.this : k => t.arn }
     event_bus_arn       = aws_cloudwatch_event_bus.this.arn
+    exports_bucket      = aws_s3_bucket.exports.bucket
+    exports_bucket_arn  = aws_s3_bucket.exports.arn
     database_url        = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null
     database_reader_url = var.create_database ? "postgres://${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.database_name}" : null
   }

@@ -21,8 +21,9 @@ INSERT INTO orders (id, placed_at, partner_id, placed_by, placed_by_agent, statu
                     payment_due_at, promised_sla_hours)
  VALUES (md5('bench-' || :k)::uuid, now(), :partner, 'bench', NULL, 'pending_payment', 100000, 100000, ':tier',
          now() + interval '1 hour', 24);
-INSERT INTO order_lines (order_id, placed_at, line_no, sku, warehouse_code, quantity, unit_price, list_price)
- VALUES (md5('bench-' || :k)::uuid, now(), 1, ':sku', ':warehouse', 1, 100000, 100000);
+INSERT INTO order_lines (order_id, placed_at, line_no, sku, warehouse_code, quantity, unit_price, list_price, unit_cost)
+ SELECT md5('bench-' || :k)::uuid, now(), 1, p.sku, ':warehouse', 1, 100000, 100000, p.cost_price
+ FROM products p WHERE p.sku = ':sku';
 SELECT 1 FROM inventory WHERE sku = ':sku' AND warehouse_code = ':warehouse' FOR UPDATE;
 UPDATE inventory SET reserved = reserved + 1, updated_at = now()
  WHERE sku = ':sku' AND warehouse_code = ':warehouse' AND reserved + 1 <= on_hand;

@@ -11,7 +11,7 @@
 //!   flash-sale throughput against pgbench.
 //!
 //! Results print as Markdown tables and go to `target/bench/checkout.md` and `target/bench/skeleton.md`.
-//! `--only cold|checkout` runs one part; `--no-zip` skips the arm64 packaging.
+//! `--only cold|checkout|backbone|exports` runs one part; `--no-zip` skips the arm64 packaging.
 
 use crate::localrt::{FunctionSpec, LocalRuntime, RuntimeOptions};
 use crate::manifest::Manifest;
@@ -52,8 +52,8 @@ pub async fn run(args: &[String]) -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .map(String::as_str);
     if let Some(o) = only {
-        if !matches!(o, "cold" | "checkout" | "backbone") {
-            bail!("--only takes `cold`, `checkout` or `backbone`, not `{o}`");
+        if !matches!(o, "cold" | "checkout" | "backbone" | "exports") {
+            bail!("--only takes `cold`, `checkout`, `backbone` or `exports`, not `{o}`");
         }
     }
     let manifest = Manifest::load_workspace()?;
@@ -69,6 +69,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     step("building release binaries for this machine (benchmarks never run debug builds)");
     let mut build = services::cargo();
     build.args(["build", "--release", "--quiet", "-p", crate::checkout_bench::SQL_BENCH]);
+    build.args(["-p", crate::exports_bench::PROBE]);
     for n in &names {
         build.args(["-p", n]);
     }
@@ -82,6 +83,12 @@ pub async fn run(args: &[String]) -> Result<()> {
         println!("\n{table}");
         std::fs::write(out.join("backbone.md"), &table)?;
         step(format!("wrote {}", out.join("backbone.md").display()));
+    }
+    if only.is_none() || only == Some("exports") {
+        let table = crate::exports_bench::run(&env.pg).await?;
+        println!("\n{table}");
+        std::fs::write(out.join("exports.md"), &table)?;
+        step(format!("wrote {}", out.join("exports.md").display()));
     }
     if only.is_none() || only == Some("checkout") {
         let table = crate::checkout_bench::run(&env, &manifest).await?;

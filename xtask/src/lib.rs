@@ -16,6 +16,7 @@ pub mod backbone_bench;
 pub mod bench;
 pub mod checkout_bench;
 pub mod cron;
+pub mod exports_bench;
 pub mod gateway;
 pub mod localdb;
 pub mod localrt;
@@ -30,6 +31,9 @@ use std::path::{Path, PathBuf};
 
 /// Environment name used in local physical resource names (`niaga-local-<queue>`, `niaga/local/<secret>`).
 pub const LOCAL_ENV: &str = "local";
+
+/// The local exports bucket (`exports_bucket_name` in terraform/env/local.persistence.tfvars).
+pub const LOCAL_EXPORTS_BUCKET: &str = "niaga-local-exports";
 
 /// The workspace root (the folder holding `niaga.json`).
 pub fn workspace_root() -> PathBuf {

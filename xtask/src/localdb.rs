@@ -5,7 +5,7 @@ use crate::services::step;
 use anyhow::{Context, Result};
 use std::time::Instant;
 
-async fn connect(url: &str) -> Result<tokio_postgres::Client> {
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to {url}: {}", store::pool::describe(&e)))?;

@@ -342,7 +342,9 @@ async fn smoke_check(url: &str) -> Result<()> {
     xtask::smoke::erp_sync(&http, url, &server_key).await?;
     xtask::smoke::agent_job(&http, url).await?;
     xtask::smoke::blast(&http, url).await?;
-    step("check passed: health, search, the limit rule, the warm-up schedule, login, quote, order, its notification, cancel, a paid order reaching the ERP, an AI agent's job announced by signed webhook, and an admin blast reaching every platinum partner");
+    let invoke_url = format!("http://127.0.0.1:{}", port("NIAGA_INVOKE_PORT", 9000)?);
+    xtask::smoke::export(&http, url, &invoke_url).await?;
+    step("check passed: health, search, the limit rule, the warm-up schedule, login, quote, order, its notification, cancel, a paid order reaching the ERP, an AI agent's job announced by signed webhook, an admin blast reaching every platinum partner, a setting changed under If-Match, and a profit export downloaded through its presigned link");
     Ok(())
 }
 

@@ -78,6 +78,17 @@ pub struct Function {
     /// Puts domain events on the project's EventBridge bus (`niaga-<env>`).
     #[serde(default)]
     pub announces: bool,
+    /// Access to the exports bucket's `exports/` prefix: `read` (presigned downloads) or `write`.
+    #[serde(default)]
+    pub exports: Option<Access>,
+}
+
+/// Read or write access to a bucket prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    Read,
+    Write,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

@@ -68,6 +68,36 @@ pub fn secret_id(name: &str) -> String {
 }
 
 /// Logical id of a table: `rate-limits` → `RateLimitsTable`.
+/// The logical id of the exports bucket.
+pub const EXPORTS_BUCKET_ID: &str = "ExportsBucket";
+
+fn render_exports_bucket(w: &mut String) {
+    y!(w, 2, "{EXPORTS_BUCKET_ID}:");
+    y!(w, 4, "Type: AWS::S3::Bucket");
+    y!(w, 4, "DeletionPolicy: Retain");
+    y!(w, 4, "UpdateReplacePolicy: Retain");
+    y!(w, 4, "Properties:");
+    y!(w, 6, "BucketName: {}", sub("niaga-${Env}-exports-${AWS::AccountId}"));
+    y!(w, 6, "PublicAccessBlockConfiguration:");
+    for k in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        y!(w, 8, "{k}: true");
+    }
+    y!(w, 6, "BucketEncryption:");
+    y!(w, 8, "ServerSideEncryptionConfiguration:");
+    y!(w, 10, "- ServerSideEncryptionByDefault:");
+    y!(w, 14, "SSEAlgorithm: AES256");
+    y!(w, 6, "LifecycleConfiguration:");
+    y!(w, 8, "Rules:");
+    y!(w, 10, "- Id: expire-exports");
+    y!(w, 12, "Status: Enabled");
+    y!(w, 12, "ExpirationInDays: 7");
+}
+
 /// The logical id of the project's EventBridge bus.
 pub const EVENT_BUS_ID: &str = "EventBus";
 
@@ -154,6 +184,10 @@ pub fn render(manifest: &Manifest) -> String {
     for table in &manifest.tables {
         blank(w);
         render_table(w, table);
+    }
+    if manifest.functions.iter().any(|f| f.exports.is_some()) {
+        blank(w);
+        render_exports_bucket(w);
     }
     if manifest.functions.iter().any(|f| f.announces) {
         blank(w);
@@ -278,6 +312,9 @@ fn render_globals(w: &mut String, manifest: &Manifest) {
         q(&manifest.outbox_routes().to_string())
     );
     y!(w, 8, "NIAGA_ERP_URL: !Ref ErpUrl");
+    if manifest.functions.iter().any(|f| f.exports.is_some()) {
+        y!(w, 8, "NIAGA_EXPORTS_BUCKET: !Ref {EXPORTS_BUCKET_ID}");
+    }
     y!(w, 8, "DATABASE_URL: !Ref DatabaseUrl");
     y!(w, 8, "DATABASE_READER_URL:");
     y!(w, 10, "Fn::If:");
@@ -336,7 +373,13 @@ fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
     } else {
         Vec::new()
     };
-    if !f.secrets.is_empty() || consumes.is_some() || !publishes.is_empty() || !f.tables.is_empty() || f.announces {
+    if !f.secrets.is_empty()
+        || consumes.is_some()
+        || !publishes.is_empty()
+        || !f.tables.is_empty()
+        || f.announces
+        || f.exports.is_some()
+    {
         y!(w, 6, "Policies:");
         for secret in &f.secrets {
             y!(w, 8, "- AWSSecretsManagerGetSecretValuePolicy:");
@@ -357,6 +400,14 @@ fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
         if f.announces {
             y!(w, 8, "- EventBridgePutEventsPolicy:");
             y!(w, 12, "EventBusName: !Ref {EVENT_BUS_ID}");
+        }
+        if let Some(access) = f.exports {
+            let policy = match access {
+                crate::manifest::Access::Read => "S3ReadPolicy",
+                crate::manifest::Access::Write => "S3WritePolicy",
+            };
+            y!(w, 8, "- {policy}:");
+            y!(w, 12, "BucketName: !Ref {EXPORTS_BUCKET_ID}");
         }
     }
 

@@ -275,3 +275,120 @@ pub async fn blast(http: &reqwest::Client, url: &str) -> Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
+
+/// Runs monthly-profit-job for the current WIB month through the Invoke API (the orders the checks above paid are
+/// in it), exports that month as an admin, waits for export-worker, and opens the XLSX through its presigned link.
+/// On the way, changes a setting through admin-api with `If-Match` and puts it back.
+pub async fn export(http: &reqwest::Client, url: &str, invoke_url: &str) -> Result<()> {
+    let token = login(http, url, "admin", store::seed::DEV_PASSWORD).await?;
+    let key = "supply.stock_sync_interval_minutes";
+    let current = http
+        .get(format!("{url}/admin/config/{key}"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    let etag = current
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let setting: serde_json::Value = current.json().await?;
+    let etag = etag.with_context(|| format!("GET /admin/config/{key} has no ETag: {setting}"))?;
+    for (value, tag) in [
+        (serde_json::json!(16), etag.clone()),
+        (setting["value"].clone(), String::new()),
+    ] {
+        let tag = if tag.is_empty() {
+            let r = http
+                .get(format!("{url}/admin/config/{key}"))
+                .bearer_auth(&token)
+                .send()
+                .await?;
+            r.headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            tag
+        };
+        let put = http
+            .put(format!("{url}/admin/config/{key}"))
+            .bearer_auth(&token)
+            .header("if-match", tag)
+            .json(&serde_json::json!({ "value": value }))
+            .send()
+            .await?;
+        if put.status() != 200 {
+            bail!(
+                "PUT /admin/config/{key} answered {}: {}",
+                put.status(),
+                put.text().await?
+            );
+        }
+    }
+
+    let month = (chrono::Utc::now() + chrono::Duration::hours(7))
+        .format("%Y-%m")
+        .to_string();
+    let invoked = http
+        .post(format!(
+            "{invoke_url}/2015-03-31/functions/monthly-profit-job/invocations"
+        ))
+        .json(&serde_json::json!({ "month": month }))
+        .send()
+        .await?;
+    let report: serde_json::Value = invoked.json().await?;
+    if report["partners"].as_u64().unwrap_or(0) == 0 {
+        bail!("monthly-profit-job for {month} reported no partners: {report}");
+    }
+    let requested = http
+        .post(format!("{url}/reports/profit-exports"))
+        .bearer_auth(&token)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&serde_json::json!({ "month": month }))
+        .send()
+        .await?;
+    if requested.status() != 202 {
+        bail!(
+            "POST /reports/profit-exports answered {}: {}",
+            requested.status(),
+            requested.text().await?
+        );
+    }
+    let export: serde_json::Value = requested.json().await?;
+    let id = export["id"].as_str().context("the export has an id")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let now: serde_json::Value = http
+            .get(format!("{url}/reports/profit-exports/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        match now["status"].as_str() {
+            Some("done") => break now,
+            Some("failed") => bail!("export {id} failed: {now}"),
+            _ if std::time::Instant::now() > deadline => bail!("export {id} not done within 30 s: {now}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+        }
+    };
+    let link = done["downloads"]["xlsx"]
+        .as_str()
+        .context("a done export has an XLSX link")?;
+    let file = http.get(link).send().await?;
+    if file.status() != 200 {
+        bail!("downloading export {id} answered {}", file.status());
+    }
+    let bytes = file.bytes().await?;
+    if !bytes.starts_with(b"PK") || done["rows"].as_u64() != report["partners"].as_u64() {
+        bail!(
+            "export {id}: {} bytes, {} rows for {} partners",
+            bytes.len(),
+            done["rows"],
+            report["partners"]
+        );
+    }
+    Ok(())
+}

@@ -38,6 +38,11 @@ impl StackSettings {
                     .unwrap_or_else(|_| "{}".into()),
             ),
         ];
+        // The bucket terraform/env/local.persistence.tfvars names.
+        env.push((
+            "NIAGA_EXPORTS_BUCKET".to_string(),
+            crate::LOCAL_EXPORTS_BUCKET.to_string(),
+        ));
         // Agents on this machine register callbacks on 127.0.0.1; in AWS only https is accepted.
         env.push(("NIAGA_WEBHOOK_ALLOW_LOOPBACK_HTTP".to_string(), "1".to_string()));
         if let Some(id) = &self.db_secret_id {

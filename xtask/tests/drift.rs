@@ -243,6 +243,8 @@ fn plan_compute() -> Result<Value, String> {
             .map(|t| (t.name.clone(), arn("dynamodb", format!("table/{}", xtask::table_physical_name(PLAN_ENV, &t.name)))))
             .collect::<BTreeMap<_, _>>(),
         "event_bus_arn": arn("events", format!("event-bus/niaga-{PLAN_ENV}")),
+        "exports_bucket": format!("niaga-{PLAN_ENV}-exports"),
+        "exports_bucket_arn": format!("arn:aws:s3:::niaga-{PLAN_ENV}-exports"),
         "secret_arns": manifest.secrets.iter()
             .map(|s| (s.name.clone(), arn("secretsmanager", format!("secret:{}-AbCdEf", xtask::secret_physical_name(PLAN_ENV, &s.name)))))
             .collect::<BTreeMap<_, _>>(),

@@ -95,11 +95,7 @@ impl<A: Assignments + 'static> AdminApi<A> {
     }
 
     async fn admin(&self, req: &Request) -> Result<identity::Actor, Problem> {
-        let actor = self.auth.actor(req).await?;
-        if actor.role != Role::Admin {
-            return Err(Problem::forbidden("only admins may do this"));
-        }
-        Ok(actor)
+        self.auth.actor_in(req, &[Role::Admin], "only admins may do this").await
     }
 
     async fn create_blast(&self, req: &Request) -> Result<http::Response<Body>, Problem> {

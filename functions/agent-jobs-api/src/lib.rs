@@ -105,10 +105,14 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
     }
 
     async fn create(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
-        let actor = self.auth.actor(req).await?;
-        if !matches!(actor.role, Role::AiAgent | Role::Admin) {
-            return Err(Problem::forbidden("only AI agents and admins may submit agent jobs"));
-        }
+        let actor = self
+            .auth
+            .actor_in(
+                req,
+                &[Role::AiAgent, Role::Admin],
+                "only AI agents and admins may submit agent jobs",
+            )
+            .await?;
         let key = platform::http::idempotency_key(req)?;
         let body = json_body(req)?;
         let limits = self.limits().await?;

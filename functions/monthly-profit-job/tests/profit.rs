@@ -121,3 +121,19 @@ async fn october_matches_the_hand_computed_month_and_a_rerun_or_two_shards_give_
         "two shards cover every partner once"
     );
 }
+
+#[test]
+fn the_sample_scheduled_event_reports_the_month_that_just_ended() {
+    let ev = testkit::event("monthly-profit-job/scheduled-event.json");
+    let month = monthly_profit_job::month(&ev, chrono::Utc::now()).unwrap();
+    assert_eq!(
+        month,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        "fired 00:05 WIB on 1 December"
+    );
+    let rerun = testkit::event("monthly-profit-job/rerun-october.json");
+    assert_eq!(
+        monthly_profit_job::month(&rerun, chrono::Utc::now()).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+    );
+}

@@ -1,7 +1,7 @@
 //! AWS adapters for Niaga: loading the SDK configuration once, the Secrets Manager cache ([`secrets`]), publishing
 //! to SQS ([`sqs`]), and on DynamoDB: rate limits shared by all instances ([`ratelimit`]) and versioned items for
 //! state every instance must agree on, such as the ERP circuit breaker ([`versioned`]). Domain events go out on the project's EventBridge bus
-//! ([`events`]).
+//! ([`events`]); report files go to S3 with presigned download links ([`files`]).
 //!
 //! Every client here is built from one [`aws_config::SdkConfig`] loaded at cold start; the standard
 //! `AWS_ENDPOINT_URL` variable points all of them at the local emulator (moto) in development and tests.
@@ -10,6 +10,7 @@
 //! domain crates must not depend on it.
 
 pub mod events;
+pub mod files;
 pub mod ratelimit;
 pub mod secrets;
 pub mod sqs;

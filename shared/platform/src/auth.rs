@@ -68,6 +68,17 @@ impl<A: Assignments> Authenticator<A> {
     }
 }
 
+impl<A: Assignments> Authenticator<A> {
+    /// The actor for this request, if its role is one of `roles`; otherwise 403 saying `who_may`.
+    pub async fn actor_in(&self, req: &Request, roles: &[identity::Role], who_may: &str) -> Result<Actor, Problem> {
+        let actor = self.actor(req).await?;
+        if !roles.contains(&actor.role) {
+            return Err(Problem::forbidden(who_may.to_string()));
+        }
+        Ok(actor)
+    }
+}
+
 fn bearer(req: &Request) -> Result<&str, Problem> {
     let value = req
         .headers()

@@ -215,16 +215,7 @@ impl PgAgentJobs {
         }
         let id = job.id.to_string();
         let payload = serde_json::json!({ "job_id": id, "type": job.params.kind().as_str() });
-        tx.execute_typed(
-            "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('agent_job', $1, $2, $3)",
-            &[
-                (&id, Type::TEXT),
-                (&REQUESTED_EVENT, Type::TEXT),
-                (&payload, Type::JSONB),
-            ],
-        )
-        .await
-        .map_err(db_err)?;
+        crate::outbox::append(&tx, "agent_job", &id, REQUESTED_EVENT, &payload).await?;
         let row = tx
             .query_typed_one(
                 &format!("SELECT {COLUMNS} FROM agent_jobs WHERE id = $1"),

@@ -141,16 +141,7 @@ impl PgBlasts {
         }
         let id = b.id.to_string();
         let payload = serde_json::json!({ "blast_id": id });
-        tx.execute_typed(
-            "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ('blast', $1, $2, $3)",
-            &[
-                (&id, Type::TEXT),
-                (&REQUESTED_EVENT, Type::TEXT),
-                (&payload, Type::JSONB),
-            ],
-        )
-        .await
-        .map_err(db_err)?;
+        crate::outbox::append(&tx, "blast", &id, REQUESTED_EVENT, &payload).await?;
         let row = tx
             .query_typed_one(
                 &format!("SELECT {COLUMNS} FROM notification_blasts WHERE id = $1"),

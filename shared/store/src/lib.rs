@@ -6,7 +6,8 @@
 //! outbox's read side ([`outbox`]), the notification log ([`notifications`]) and the synced ERP copies
 //! ([`erp_sync`]) agent jobs and notification blasts with their
 //! checkpoints ([`agent_jobs`], [`blasts`]), and what the scheduled jobs maintain: partitions and purges
-//! ([`maintenance`]), the monthly profit report ([`profit`]) and cost prices ([`prices`]).
+//! ([`maintenance`]), the monthly profit report ([`profit`]), its exports
+//! ([`exports`]) and cost prices ([`prices`]).
 //!
 //! Rules every query here follows, because Lambda reaches Postgres through RDS Proxy:
 //! - statements are sent unnamed (`query_typed`), never as named prepared statements, which pin a proxy session;
@@ -22,6 +23,7 @@ pub mod blasts;
 pub mod catalog;
 pub mod config;
 pub mod erp_sync;
+pub mod exports;
 pub mod identity;
 pub mod maintenance;
 pub mod migrate;

@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_agent_jobs"),
     migration!(10, "0010_notification_blasts"),
     migration!(11, "0011_config_schemas_and_jobs"),
+    migration!(12, "0012_exports"),
 ];
 
 /// What a run did.

@@ -16,6 +16,29 @@ use std::future::Future;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
+/// Writes one event to the outbox inside the caller's transaction, so it exists exactly when the change that
+/// caused it commits.
+pub async fn append(
+    tx: &tokio_postgres::Transaction<'_>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    event_type: &str,
+    payload: &serde_json::Value,
+) -> anyhow::Result<()> {
+    tx.execute_typed(
+        "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) VALUES ($1, $2, $3, $4)",
+        &[
+            (&aggregate_type, Type::TEXT),
+            (&aggregate_id, Type::TEXT),
+            (&event_type, Type::TEXT),
+            (payload, Type::JSONB),
+        ],
+    )
+    .await
+    .map_err(|e| anyhow!(describe(&e)))?;
+    Ok(())
+}
+
 /// One pending event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEvent {
