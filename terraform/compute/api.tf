@@ -22,10 +22,11 @@ resource "aws_apigatewayv2_api" "http" {
 resource "aws_apigatewayv2_integration" "function" {
   for_each = local.http_functions
 
-  api_id                 = aws_apigatewayv2_api.http.id
-  integration_type       = "AWS_PROXY"
-  integration_method     = "POST"
-  integration_uri        = aws_lambda_function.this[each.key].invoke_arn
+  api_id             = aws_apigatewayv2_api.http.id
+  integration_type   = "AWS_PROXY"
+  integration_method = "POST"
+  # Latency-critical functions are invoked through their `live` alias, where provisioned concurrency lives.
+  integration_uri        = try(aws_lambda_alias.live[each.key].invoke_arn, aws_lambda_function.this[each.key].invoke_arn)
   payload_format_version = "2.0"
 }
 
@@ -56,4 +57,5 @@ resource "aws_lambda_permission" "api" {
   function_name = aws_lambda_function.this[each.key].function_name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
+  qualifier     = try(aws_lambda_alias.live[each.key].name, null)
 }

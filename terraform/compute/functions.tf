@@ -23,6 +23,9 @@ resource "aws_lambda_function" "this" {
   # Absent zips (validate and plan before a build) are fine: the hash appears once they exist.
   source_code_hash = fileexists(each.value.zip) ? filebase64sha256(each.value.zip) : null
 
+  # Latency-critical functions publish a version per deployment for their `live` alias (warm.tf).
+  publish = each.value.latency_critical
+
   memory_size                    = each.value.memory_mb
   timeout                        = each.value.timeout_s
   reserved_concurrent_executions = coalesce(each.value.reserved_concurrency, -1)

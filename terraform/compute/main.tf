@@ -24,12 +24,15 @@ locals {
       tables               = lookup(f, "tables", [])
       announces            = lookup(f, "announces", false)
       exports              = lookup(f, "exports", null)
+      latency_critical     = lookup(f, "latency_critical", false)
       physical_name        = "niaga-${var.env}-${f.name}"
       zip                  = "${local.artifacts_dir}/${f.name}/bootstrap.zip"
     }
   }
 
   http_functions = { for k, f in local.functions : k => f if f.kind == "http" }
+  # Served through the `live` alias, which carries provisioned concurrency in business hours (warm.tf).
+  warm_functions = { for k, f in local.http_functions : k => f if f.latency_critical }
 
   # Event type => the queues subscribed to it, from each manifest queue's `events`.
   queues_with_events = [for q in lookup(local.manifest, "queues", []) : q if length(lookup(q, "events", [])) > 0]

@@ -22,3 +22,8 @@ output "schedule_rules" {
   description = "EventBridge rule name, by manifest schedule name."
   value       = { for k, r in aws_cloudwatch_event_rule.schedule : k => r.name }
 }
+
+output "cdn_domain" {
+  description = "CloudFront's domain for the API (null when cdn_enabled is false): clients use this, not api_endpoint."
+  value       = try(aws_cloudfront_distribution.api[0].domain_name, null)
+}

@@ -58,6 +58,16 @@ variable "event_bus_arn" {
   }
 }
 
+variable "account_id" {
+  description = "The AWS account the functions run in: the persistence layer's account_id (terraform/tf passes it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account id: apply the persistence layer first (terraform/tf passes its outputs)."
+  }
+}
+
 variable "exports_bucket" {
   description = "Name of the exports bucket: the persistence layer's exports_bucket output (terraform/tf passes it). Given to functions as NIAGA_EXPORTS_BUCKET."
   type        = string
@@ -154,4 +164,21 @@ variable "lambda_security_group_ids" {
   description = "Security groups of the functions when lambda_subnet_ids is set; the database security group must accept 5432 from them."
   type        = list(string)
   default     = []
+}
+
+variable "provisioned_concurrency" {
+  description = "Provisioned concurrency of each latency-critical function during business hours (07:00-19:00 WIB); 0 outside them. terraform/CAPACITY.md sizes it."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.provisioned_concurrency >= 1 && var.provisioned_concurrency <= 100
+    error_message = "provisioned_concurrency must be 1 to 100."
+  }
+}
+
+variable "cdn_enabled" {
+  description = "Put CloudFront in front of the API: the public catalogue routes cached as the origin's Cache-Control says, everything else passed through uncached. Off for the local stack."
+  type        = bool
+  default     = true
 }

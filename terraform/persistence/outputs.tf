@@ -82,6 +82,7 @@ output "compute_inputs" {
     secret_arns         = { for k, s in aws_secretsmanager_secret.this : k => s.arn }
     table_arns          = { for k, t in aws_dynamodb_table.this : k => t.arn }
     event_bus_arn       = aws_cloudwatch_event_bus.this.arn
+    account_id          = data.aws_caller_identity.current.account_id
     exports_bucket      = aws_s3_bucket.exports.bucket
     exports_bucket_arn  = aws_s3_bucket.exports.arn
     database_url        = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null

@@ -242,6 +242,7 @@ fn plan_compute() -> Result<Value, String> {
         "table_arns": manifest.tables.iter()
             .map(|t| (t.name.clone(), arn("dynamodb", format!("table/{}", xtask::table_physical_name(PLAN_ENV, &t.name)))))
             .collect::<BTreeMap<_, _>>(),
+        "account_id": "000000000000",
         "event_bus_arn": arn("events", format!("event-bus/niaga-{PLAN_ENV}")),
         "exports_bucket": format!("niaga-{PLAN_ENV}-exports"),
         "exports_bucket_arn": format!("arn:aws:s3:::niaga-{PLAN_ENV}-exports"),
@@ -418,5 +419,206 @@ fn terraform_files_are_formatted() {
     );
     if let Err(e) = out {
         panic!("{e}\nrun `terraform fmt -recursive terraform` to fix the files listed above");
+    }
+}
+
+fn plan_observability() -> Result<Value, String> {
+    let (scratch, layer) = scratch_layer("observability")?;
+    let plan_file = scratch.0.join("plan.bin");
+    run(
+        in_layer(&scratch, &layer).args([
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-refresh=false",
+            "-lock=false",
+            &format!("-var=env={PLAN_ENV}"),
+            "-var=region=us-east-1",
+            "-var=aws_endpoint=http://127.0.0.1:9",
+            &format!("-out={}", plan_file.display()),
+        ]),
+        "terraform plan (terraform/observability)",
+    )?;
+    let json = run(
+        in_layer(&scratch, &layer)
+            .args(["show", "-json", "-no-color"])
+            .arg(&plan_file),
+        "terraform show -json",
+    )?;
+    serde_json::from_slice(&json).map_err(|e| format!("terraform show -json is not JSON: {e}"))
+}
+
+#[test]
+fn terraform_observability_alarms_on_every_function_and_queue_within_five_minutes() {
+    let manifest = manifest();
+    let plan = plan_observability().unwrap_or_else(|e| panic!("{e}"));
+    let alarms = planned(&plan, "aws_cloudwatch_metric_alarm");
+    let names: BTreeSet<String> = alarms.iter().map(|a| text(&a["values"]["alarm_name"])).collect();
+    let want = |name: String| assert!(names.contains(&name), "no alarm {name} in {names:?}");
+    for f in &manifest.functions {
+        want(format!("niaga-{PLAN_ENV}-{}-error-rate", f.name));
+        if f.kind == xtask::manifest::Kind::Http {
+            want(format!("niaga-{PLAN_ENV}-{}-p99", f.name));
+        }
+    }
+    for q in &manifest.queues {
+        let name = xtask::queue_physical_name(PLAN_ENV, &q.name, q.fifo);
+        want(format!("{name}-oldest-message"));
+        let dlq = xtask::queue_physical_name(PLAN_ENV, &format!("{}-dlq", q.name), q.fifo);
+        want(format!("{dlq}-depth"));
+    }
+    for business in ["erp-sync-error-rate", "erp-breaker-open", "credit-rejection-spike"] {
+        want(format!("niaga-{PLAN_ENV}-{business}"));
+    }
+    for a in &alarms {
+        let v = &a["values"];
+        let periods: Vec<i64> = std::iter::once(&v["period"])
+            .chain(
+                v["metric_query"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|q| &q["metric"][0]["period"]),
+            )
+            .filter_map(Value::as_i64)
+            .collect();
+        assert!(
+            !periods.is_empty() && periods.iter().all(|p| *p == 60),
+            "{}: periods {periods:?}",
+            v["alarm_name"]
+        );
+        let minutes = v["evaluation_periods"].as_i64().unwrap();
+        assert!(minutes <= 5, "{} looks back {minutes} minutes", v["alarm_name"]);
+        // The topic's ARN is known only after apply, so read what the configuration points the actions at.
+        let config = plan["configuration"]["root_module"]["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["type"] == a["type"] && r["name"] == a["name"])
+            .expect("the alarm's configuration");
+        let refs: Vec<String> = config["expressions"]["alarm_actions"]["references"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect();
+        assert!(
+            refs.iter().any(|r| r == "aws_sns_topic.alarms.arn"),
+            "{} notifies the topic: {refs:?}",
+            v["alarm_name"]
+        );
+    }
+    assert_eq!(planned(&plan, "aws_cloudwatch_dashboard").len(), 1);
+}
+
+#[test]
+fn terraform_network_is_a_valid_configuration() {
+    let (scratch, layer) = scratch_layer("network").unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = run(
+        in_layer(&scratch, &layer).args(["validate", "-no-color"]),
+        "terraform validate (terraform/network)",
+    ) {
+        panic!("{e}");
+    }
+}
+
+/// Every statement of every function's inline policy in the compute plan.
+fn planned_statements() -> Vec<(String, Value)> {
+    planned(compute_plan(), "aws_iam_role_policy")
+        .iter()
+        .flat_map(|p| {
+            // The resource's index is the function's manifest name (the role's own id is known only after apply).
+            let role = text(&p["index"]);
+            let doc: Value = serde_json::from_str(
+                p["values"]["policy"]
+                    .as_str()
+                    .expect("the policy is known at plan time"),
+            )
+            .expect("the policy is JSON");
+            doc["Statement"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |s| (role.clone(), s))
+        })
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a.iter().map(text).collect(),
+        other => vec![text(other)],
+    }
+}
+
+#[test]
+fn every_function_policy_names_its_actions_and_resources_without_wildcards() {
+    let statements = planned_statements();
+    assert!(
+        statements.len() >= manifest().functions.len(),
+        "one policy per function at least"
+    );
+    for (role, s) in &statements {
+        for action in strings(&s["Action"]) {
+            assert!(!action.contains('*'), "{role}: action {action} is a wildcard");
+        }
+        for resource in strings(&s["Resource"]) {
+            assert_ne!(
+                resource, "*",
+                "{role}: a statement ({}) covers every resource",
+                s["Sid"]
+            );
+            // A trailing `:*` (log streams of one group) or `/*` (objects under one prefix) is the narrowest form
+            // those services offer; a wildcard anywhere else widens a name.
+            let stem = resource.trim_end_matches(":*").trim_end_matches("/exports/*");
+            assert!(!stem.contains('*'), "{role}: resource {resource} has a wildcard");
+        }
+        assert_eq!(s["Effect"], "Allow", "{role}");
+    }
+}
+
+#[test]
+fn each_function_reaches_only_the_queues_tables_secrets_and_bucket_its_manifest_entry_names() {
+    let manifest = manifest();
+    let statements = planned_statements();
+    for f in &manifest.functions {
+        let mine: Vec<&Value> = statements
+            .iter()
+            .filter(|(r, _)| *r == f.name)
+            .map(|(_, s)| s)
+            .collect();
+        let resources: Vec<String> = mine.iter().flat_map(|s| strings(&s["Resource"])).collect();
+        for secret in manifest.secrets.iter().map(|s| &s.name) {
+            let granted = resources
+                .iter()
+                .any(|r| r.contains(&format!("niaga/{PLAN_ENV}/{secret}-")));
+            assert_eq!(granted, f.secrets.contains(secret), "{}: secret {secret}", f.name);
+        }
+        for table in manifest.tables.iter().map(|t| &t.name) {
+            let granted = resources
+                .iter()
+                .any(|r| r.ends_with(&format!("table/niaga-{PLAN_ENV}-{table}")));
+            assert_eq!(granted, f.tables.contains(table), "{}: table {table}", f.name);
+        }
+        let consumes = mine
+            .iter()
+            .any(|s| strings(&s["Action"]).iter().any(|a| a == "sqs:ReceiveMessage"));
+        assert_eq!(
+            consumes,
+            f.kind == xtask::manifest::Kind::Sqs,
+            "{}: receives from a queue",
+            f.name
+        );
+        let sends = mine
+            .iter()
+            .any(|s| strings(&s["Action"]).iter().any(|a| a == "sqs:SendMessage"));
+        assert_eq!(sends, f.outbox, "{}: sends to queues", f.name);
+        let announces = mine
+            .iter()
+            .any(|s| strings(&s["Action"]).iter().any(|a| a == "events:PutEvents"));
+        assert_eq!(announces, f.announces, "{}: puts events", f.name);
+        let s3 = resources.iter().any(|r| r.contains(":s3:::"));
+        assert_eq!(s3, f.exports.is_some(), "{}: the exports bucket", f.name);
     }
 }

@@ -1,0 +1,153 @@
+# Per function: the share of failed invocations.
+resource "aws_cloudwatch_metric_alarm" "error_rate" {
+  for_each = local.functions
+
+  alarm_name          = "${each.value.physical_name}-error-rate"
+  alarm_description   = "More than ${var.error_rate_percent}% of ${each.key} invocations failed in a minute, twice in three minutes."
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.error_rate_percent
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+
+  metric_query {
+    id          = "rate"
+    expression  = "100 * errors / MAX([errors, invocations])"
+    label       = "error rate (%)"
+    return_data = true
+  }
+  metric_query {
+    id = "errors"
+    metric {
+      namespace   = "AWS/Lambda"
+      metric_name = "Errors"
+      dimensions  = { FunctionName = each.value.physical_name }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+  metric_query {
+    id = "invocations"
+    metric {
+      namespace   = "AWS/Lambda"
+      metric_name = "Invocations"
+      dimensions  = { FunctionName = each.value.physical_name }
+      period      = 60
+      stat        = "Sum"
+    }
+  }
+}
+
+# Per HTTP function: p99 duration.
+resource "aws_cloudwatch_metric_alarm" "p99" {
+  for_each = local.http_functions
+
+  alarm_name          = "${each.value.physical_name}-p99"
+  alarm_description   = "${each.key} p99 duration above ${var.api_p99_ms} ms for two of three minutes."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Duration"
+  dimensions          = { FunctionName = each.value.physical_name }
+  extended_statistic  = "p99"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.api_p99_ms
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# Per queue: anything in the dead-letter queue needs a person (and `cargo xtask redrive` once fixed).
+resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
+  for_each = local.queues
+
+  alarm_name          = "${each.value.dlq_physical_name}-depth"
+  alarm_description   = "Messages reached the ${each.key} dead-letter queue."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = each.value.dlq_physical_name }
+  statistic           = "Maximum"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 2
+  datapoints_to_alarm = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# Per queue: a consumer that stopped or cannot keep up.
+resource "aws_cloudwatch_metric_alarm" "oldest_message" {
+  for_each = local.queues
+
+  alarm_name          = "${each.value.physical_name}-oldest-message"
+  alarm_description   = "The oldest message on ${each.key} is older than ${var.oldest_message_age_s} s."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = each.value.physical_name }
+  statistic           = "Maximum"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.oldest_message_age_s
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# Business metrics (EMF, namespace Niaga, dimension `function`).
+resource "aws_cloudwatch_metric_alarm" "erp_sync_error_rate" {
+  alarm_name          = "niaga-${var.env}-erp-sync-error-rate"
+  alarm_description   = "More than ${var.erp_sync_error_rate_percent}% of calls to the ERP failed (erp_sync_error_rate)."
+  namespace           = local.namespace
+  metric_name         = "erp_sync_error_rate"
+  dimensions          = { function = "erp-sync-worker" }
+  statistic           = "Average"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.erp_sync_error_rate_percent
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "erp_breaker_open" {
+  alarm_name          = "niaga-${var.env}-erp-breaker-open"
+  alarm_description   = "The ERP circuit breaker is open: erp-sync-worker is holding orders back (erp_breaker_rejections)."
+  namespace           = local.namespace
+  metric_name         = "erp_breaker_rejections"
+  dimensions          = { function = "erp-sync-worker" }
+  statistic           = "Sum"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  evaluation_periods  = 2
+  datapoints_to_alarm = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "credit_rejections" {
+  alarm_name          = "niaga-${var.env}-credit-rejection-spike"
+  alarm_description   = "More than ${var.credit_rejections_per_minute} checkouts a minute refused for credit (credit_check_rejection_count): check the ERP debt sync and the price lists."
+  namespace           = local.namespace
+  metric_name         = "credit_check_rejection_count"
+  dimensions          = { function = "orders-api" }
+  statistic           = "Sum"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.credit_rejections_per_minute
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
