@@ -101,52 +101,49 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message" {
 }
 
 # Business metrics (EMF, namespace Niaga, dimension `function`).
-resource "aws_cloudwatch_metric_alarm" "erp_sync_error_rate" {
-  alarm_name          = "niaga-${var.env}-erp-sync-error-rate"
-  alarm_description   = "More than ${var.erp_sync_error_rate_percent}% of calls to the ERP failed (erp_sync_error_rate)."
-  namespace           = local.namespace
-  metric_name         = "erp_sync_error_rate"
-  dimensions          = { function = "erp-sync-worker" }
-  statistic           = "Average"
-  period              = 60
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.erp_sync_error_rate_percent
-  evaluation_periods  = 3
-  datapoints_to_alarm = 2
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+locals {
+  business_alarms = {
+    "erp-sync-error-rate" = {
+      description = "More than ${var.erp_sync_error_rate_percent}% of calls to the ERP failed (erp_sync_error_rate)."
+      metric      = "erp_sync_error_rate"
+      function    = "erp-sync-worker"
+      statistic   = "Average"
+      threshold   = var.erp_sync_error_rate_percent
+      periods     = 3
+    }
+    "erp-breaker-open" = {
+      description = "The ERP circuit breaker is open: erp-sync-worker is holding orders back (erp_breaker_rejections)."
+      metric      = "erp_breaker_rejections"
+      function    = "erp-sync-worker"
+      statistic   = "Sum"
+      threshold   = 0
+      periods     = 2
+    }
+    "credit-rejection-spike" = {
+      description = "More than ${var.credit_rejections_per_minute} checkouts a minute refused for credit (credit_check_rejection_count): check the ERP debt sync and the price lists."
+      metric      = "credit_check_rejection_count"
+      function    = "orders-api"
+      statistic   = "Sum"
+      threshold   = var.credit_rejections_per_minute
+      periods     = 3
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "erp_breaker_open" {
-  alarm_name          = "niaga-${var.env}-erp-breaker-open"
-  alarm_description   = "The ERP circuit breaker is open: erp-sync-worker is holding orders back (erp_breaker_rejections)."
-  namespace           = local.namespace
-  metric_name         = "erp_breaker_rejections"
-  dimensions          = { function = "erp-sync-worker" }
-  statistic           = "Sum"
-  period              = 60
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  evaluation_periods  = 2
-  datapoints_to_alarm = 1
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
+resource "aws_cloudwatch_metric_alarm" "business" {
+  for_each = local.business_alarms
 
-resource "aws_cloudwatch_metric_alarm" "credit_rejections" {
-  alarm_name          = "niaga-${var.env}-credit-rejection-spike"
-  alarm_description   = "More than ${var.credit_rejections_per_minute} checkouts a minute refused for credit (credit_check_rejection_count): check the ERP debt sync and the price lists."
+  alarm_name          = "niaga-${var.env}-${each.key}"
+  alarm_description   = each.value.description
   namespace           = local.namespace
-  metric_name         = "credit_check_rejection_count"
-  dimensions          = { function = "orders-api" }
-  statistic           = "Sum"
+  metric_name         = each.value.metric
+  dimensions          = { function = each.value.function }
+  statistic           = each.value.statistic
   period              = 60
   comparison_operator = "GreaterThanThreshold"
-  threshold           = var.credit_rejections_per_minute
-  evaluation_periods  = 3
-  datapoints_to_alarm = 2
+  threshold           = each.value.threshold
+  evaluation_periods  = each.value.periods
+  datapoints_to_alarm = each.value.periods == 2 ? 1 : 2
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
