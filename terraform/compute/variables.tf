@@ -177,6 +177,12 @@ variable "provisioned_concurrency" {
   }
 }
 
+variable "provisioned_concurrency_schedule" {
+  description = "Schedule the provisioned concurrency with Application Auto Scaling (warm.tf). The whole-stack check on the emulator sets false: moto does not implement Application Auto Scaling's ListTagsForResource, which the AWS provider calls after registering a target. The `live` aliases exist either way."
+  type        = bool
+  default     = true
+}
+
 variable "cdn_enabled" {
   description = "Put CloudFront in front of the API: the public catalogue routes cached as the origin's Cache-Control says, everything else passed through uncached. Off for the local stack."
   type        = bool

@@ -13,7 +13,7 @@ resource "aws_lambda_alias" "live" {
 }
 
 resource "aws_appautoscaling_target" "warm" {
-  for_each = local.warm_functions
+  for_each = var.provisioned_concurrency_schedule ? local.warm_functions : {}
 
   service_namespace  = "lambda"
   resource_id        = "function:${aws_lambda_function.this[each.key].function_name}:${aws_lambda_alias.live[each.key].name}"
@@ -23,9 +23,9 @@ resource "aws_appautoscaling_target" "warm" {
 }
 
 resource "aws_appautoscaling_scheduled_action" "business_hours" {
-  for_each = local.warm_functions
+  for_each = aws_appautoscaling_target.warm
 
-  name               = "${each.value.physical_name}-business-hours"
+  name               = "${local.warm_functions[each.key].physical_name}-business-hours"
   service_namespace  = aws_appautoscaling_target.warm[each.key].service_namespace
   resource_id        = aws_appautoscaling_target.warm[each.key].resource_id
   scalable_dimension = aws_appautoscaling_target.warm[each.key].scalable_dimension
@@ -39,9 +39,9 @@ resource "aws_appautoscaling_scheduled_action" "business_hours" {
 }
 
 resource "aws_appautoscaling_scheduled_action" "after_hours" {
-  for_each = local.warm_functions
+  for_each = aws_appautoscaling_target.warm
 
-  name               = "${each.value.physical_name}-after-hours"
+  name               = "${local.warm_functions[each.key].physical_name}-after-hours"
   service_namespace  = aws_appautoscaling_target.warm[each.key].service_namespace
   resource_id        = aws_appautoscaling_target.warm[each.key].resource_id
   scalable_dimension = aws_appautoscaling_target.warm[each.key].scalable_dimension

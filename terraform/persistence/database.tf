@@ -10,9 +10,13 @@
 # rotation, and the proxy reads the secret to log in.
 
 locals {
-  db_count = var.create_database ? 1 : 0
+  db_count      = var.create_database ? 1 : 0
+  replica_count = var.create_database && var.database_read_replica ? 1 : 0
   # null unless the database is created and a first value for the database secret is supplied.
   db_credentials = var.create_database ? try(jsondecode(var.secret_values["database"]), null) : null
+
+  database_url        = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null
+  database_reader_url = local.replica_count == 1 ? "postgres://${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.database_name}" : null
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -47,6 +51,8 @@ resource "aws_db_parameter_group" "this" {
 }
 
 resource "aws_db_instance" "primary" {
+  #checkov:skip=CKV_AWS_354:Performance Insights data is encrypted with the RDS AWS-managed key, as the storage is; a customer key would add cost and a key policy.
+  #checkov:skip=CKV_AWS_118:Performance Insights (on) and the instance's CloudWatch metrics cover what ops watch; enhanced monitoring would add a monitoring role and a per-instance cost for OS-level detail.
   count = local.db_count
 
   identifier     = "niaga-${var.env}"
@@ -75,6 +81,11 @@ resource "aws_db_instance" "primary" {
   skip_final_snapshot        = !var.protect_data
   final_snapshot_identifier  = var.protect_data ? "niaga-${var.env}-final" : null
 
+  # Slow queries and errors in CloudWatch Logs; load by query in Performance Insights (7 days are free).
+  enabled_cloudwatch_logs_exports     = ["postgresql"]
+  performance_insights_enabled        = true
+  iam_database_authentication_enabled = true
+
   lifecycle {
     # Rotation changes the password in the secret and on the instance; terraform must not undo it.
     ignore_changes = [password]
@@ -87,7 +98,11 @@ resource "aws_db_instance" "primary" {
 }
 
 resource "aws_db_instance" "replica" {
-  count = local.db_count
+  #checkov:skip=CKV_AWS_354:As for the primary: the RDS AWS-managed key.
+  #checkov:skip=CKV_AWS_118:As for the primary: Performance Insights and CloudWatch metrics, no enhanced monitoring.
+  #checkov:skip=CKV_AWS_133:A read replica keeps no backups of its own; the primary's automated backups (database_backup_retention_days) are the recovery point.
+  #checkov:skip=CKV_AWS_157:The replica serves stale-tolerant reads only; if it fails, functions fall back to the writer (DATABASE_READER_URL unset), so a standby for it would double its cost for nothing.
+  count = local.replica_count
 
   identifier          = "niaga-${var.env}-replica"
   replicate_source_db = aws_db_instance.primary[0].identifier
@@ -101,9 +116,13 @@ resource "aws_db_instance" "replica" {
   multi_az               = false
 
   backup_retention_period    = 0
+  copy_tags_to_snapshot      = true
   auto_minor_version_upgrade = true
   deletion_protection        = var.protect_data
   skip_final_snapshot        = true
+
+  enabled_cloudwatch_logs_exports = ["postgresql"]
+  performance_insights_enabled    = true
 }
 
 data "aws_iam_policy_document" "proxy_assume" {

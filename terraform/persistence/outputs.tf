@@ -59,18 +59,18 @@ output "database_endpoint" {
 }
 
 output "database_reader_endpoint" {
-  description = "Host of the read replica; null when create_database is false."
-  value       = var.create_database ? aws_db_instance.replica[0].address : null
+  description = "Host of the read replica; null without one."
+  value       = local.replica_count == 1 ? aws_db_instance.replica[0].address : null
 }
 
 output "database_url" {
   description = "postgres:// URL of the writer through the proxy, without credentials (they come from the database secret); null when create_database is false."
-  value       = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null
+  value       = local.database_url
 }
 
 output "database_reader_url" {
-  description = "postgres:// URL of the read replica, without credentials; null when create_database is false."
-  value       = var.create_database ? "postgres://${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.database_name}" : null
+  description = "postgres:// URL of the read replica, without credentials; null without one (functions then read from the writer)."
+  value       = local.database_reader_url
 }
 
 # Exactly the compute layer's input variables of the same names. terraform/tf writes this object to a
@@ -85,7 +85,7 @@ output "compute_inputs" {
     account_id          = data.aws_caller_identity.current.account_id
     exports_bucket      = aws_s3_bucket.exports.bucket
     exports_bucket_arn  = aws_s3_bucket.exports.arn
-    database_url        = var.create_database ? "postgres://${aws_db_proxy.this[0].endpoint}:5432/${var.database_name}" : null
-    database_reader_url = var.create_database ? "postgres://${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.database_name}" : null
+    database_url        = local.database_url
+    database_reader_url = local.database_reader_url
   }
 }

@@ -79,6 +79,12 @@ variable "create_database" {
   default     = true
 }
 
+variable "database_read_replica" {
+  description = "With create_database, also create the read replica that DATABASE_READER_URL points at. The whole-stack check on the emulator sets false: moto gives every DB instance the same DbiResourceId, so the AWS provider cannot read a second instance back."
+  type        = bool
+  default     = true
+}
+
 variable "vpc_id" {
   description = "VPC holding the database and the proxy. Required when create_database is true."
   type        = string

@@ -18,7 +18,6 @@ use crate::manifest::Manifest;
 use crate::services::{self, step, Moto, Postgres};
 use crate::stack::StackSettings;
 use anyhow::{bail, Context, Result};
-use std::process::Command;
 use std::time::Duration;
 
 /// Zip size target from the skeleton issue.
@@ -145,46 +144,14 @@ pub async fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Builds each function's arm64 zip with cargo-lambda and returns the sizes.
+/// Builds each function's release arm64 zip with cargo-lambda and returns the sizes.
 fn zip_sizes(names: &[String]) -> Result<Vec<(String, u64)>> {
-    services::ensure_pip("cargo-lambda", "cargo-lambda")?;
-    // cargo-lambda cross-compiles with zig; the ziglang wheel provides it.
-    let has_zig = services::which("zig").is_some()
-        || Command::new("python3")
-            .args(["-c", "import ziglang"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !has_zig {
-        step("installing ziglang from PyPI (cross-compiling to arm64)");
-        services::run_visible(
-            Command::new("pip3").args(["install", "--quiet", "ziglang"]),
-            "pip install ziglang",
-        )?;
-    }
-    let mut sizes = Vec::new();
-    for name in names {
-        step(format!(
-            "cargo lambda build --release --arm64 --output-format zip -p {name}"
-        ));
-        let mut c = services::cargo();
-        c.args([
-            "lambda",
-            "build",
-            "--release",
-            "--arm64",
-            "--output-format",
-            "zip",
-            "-p",
-            name,
-        ]);
-        services::run_visible(&mut c, "cargo lambda build")?;
-        let zip = crate::target_dir().join("lambda").join(name).join("bootstrap.zip");
-        let bytes = std::fs::metadata(&zip)
-            .with_context(|| format!("{} was not produced", zip.display()))?
-            .len();
-        sizes.push((name.clone(), bytes));
-    }
-    Ok(sizes)
+    let dir = crate::target_dir().join("lambda");
+    crate::zips::build("release", names, &dir)?;
+    names
+        .iter()
+        .map(|n| Ok((n.clone(), crate::zips::check_arm64(&crate::zips::path(&dir, n))?)))
+        .collect()
 }
 
 /// What every benchmark runs against: a project-local PostgreSQL with a seeded `niaga_bench` database, moto, and

@@ -26,6 +26,8 @@ pub mod sam;
 pub mod services;
 pub mod smoke;
 pub mod stack;
+pub mod stack_check;
+pub mod zips;
 
 use std::path::{Path, PathBuf};
 

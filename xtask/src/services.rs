@@ -414,6 +414,15 @@ pub struct Moto {
 impl Moto {
     /// Starts a fresh moto on 127.0.0.1:`port`, replacing one this project left running.
     pub fn start(port: u16) -> Result<Moto> {
+        Moto::start_with(port, &[])
+    }
+
+    /// [`Moto::start`] with AWS's managed IAM policies loaded (slower to start), for terraform that attaches one.
+    pub fn start_with_managed_policies(port: u16) -> Result<Moto> {
+        Moto::start_with(port, &[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
+    }
+
+    fn start_with(port: u16, env: &[(&str, &str)]) -> Result<Moto> {
         let exe = ensure_pip("moto_server", "moto[server]")?;
         let logs = state_dir().join("logs");
         std::fs::create_dir_all(&logs)?;
@@ -431,6 +440,7 @@ impl Moto {
         let log = std::fs::File::create(logs.join(format!("moto-{port}.log")))?;
         let child = Command::new(exe)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
