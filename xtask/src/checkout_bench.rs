@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 /// The release binary that runs the script bare.
 pub const SQL_BENCH: &str = "sql-bench";
 const FUNCTION: &str = "orders-api";
-const HOT_SKU: &str = "SRM-00004";
-const HOT_WAREHOUSE: &str = "JKT-CKR";
+pub(crate) const HOT_SKU: &str = "SRM-00004";
+pub(crate) const HOT_WAREHOUSE: &str = "JKT-CKR";
 /// Sequential orders per latency sample, after `WARMUP` unmeasured ones.
 const SEQUENTIAL: usize = 300;
 const WARMUP: usize = 30;
@@ -52,27 +52,7 @@ fn defines() -> Vec<String> {
 pub async fn run(env: &BenchEnv, manifest: &Manifest) -> Result<String> {
     let url = env.settings.database_url.clone();
     prepare(&url).await?;
-    let partners = partners(&url).await?;
-    let jwt = Jwt::hs256(
-        &kernel::SecretString::new(env.jwt_key.clone()),
-        JwtConfig::niaga(crate::LOCAL_ENV),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tokens: Vec<String> = partners
-        .iter()
-        .map(|(code, p)| {
-            jwt.issue(
-                &Subject {
-                    sub: format!("partner:{code}"),
-                    role: Role::Partner,
-                    partner: Some(*p),
-                },
-                chrono::Utc::now().timestamp(),
-                &uuid::Uuid::new_v4().to_string(),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))
-        })
-        .collect::<Result<_>>()?;
+    let tokens = partner_tokens(env).await?;
 
     step(format!(
         "checkout latency: bare SQL baseline ({} transactions)",
@@ -132,7 +112,7 @@ pub async fn run(env: &BenchEnv, manifest: &Manifest) -> Result<String> {
     Ok(t)
 }
 
-async fn connect(url: &str) -> Result<tokio_postgres::Client> {
+pub(crate) async fn connect(url: &str) -> Result<tokio_postgres::Client> {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .context("connecting to the bench database")?;
@@ -141,7 +121,7 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client> {
 }
 
 /// Every request should place an order: no minimum, no credit ceiling, unlimited hot stock.
-async fn prepare(url: &str) -> Result<()> {
+pub(crate) async fn prepare(url: &str) -> Result<()> {
     let c = connect(url).await?;
     c.batch_execute(&format!(
         "UPDATE system_config SET value = '0' WHERE key = 'pricing.minimum_order_total';
@@ -153,6 +133,31 @@ async fn prepare(url: &str) -> Result<()> {
     .await
     .context("preparing the bench database")?;
     Ok(())
+}
+
+/// A token for every seeded partner, signed with the environment's key (what auth-api would issue).
+pub(crate) async fn partner_tokens(env: &BenchEnv) -> Result<Vec<String>> {
+    let jwt = Jwt::hs256(
+        &kernel::SecretString::new(env.jwt_key.clone()),
+        JwtConfig::niaga(crate::LOCAL_ENV),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    partners(&env.settings.database_url)
+        .await?
+        .iter()
+        .map(|(code, p)| {
+            jwt.issue(
+                &Subject {
+                    sub: format!("partner:{code}"),
+                    role: Role::Partner,
+                    partner: Some(*p),
+                },
+                chrono::Utc::now().timestamp(),
+                &uuid::Uuid::new_v4().to_string(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect()
 }
 
 async fn partners(url: &str) -> Result<Vec<(String, PartnerAttrs)>> {

@@ -17,6 +17,7 @@ pub mod bench;
 pub mod checkout_bench;
 pub mod cron;
 pub mod exports_bench;
+pub mod faults;
 pub mod gateway;
 pub mod localdb;
 pub mod localrt;

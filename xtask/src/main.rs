@@ -22,12 +22,14 @@ cargo xtask <command>
                    and checkout latency and flash-sale throughput against bare SQL and pgbench
   redrive QUEUE [--env ENV]
                    move every message in QUEUE's dead-letter queue back to QUEUE (local moto by default)
+  faults [--short] fault scenarios under load (PostgreSQL connections killed, PostgreSQL restarted), each
+                   ending in an invariant check; prints a table and writes target/bench/faults.md
   stack-check [--no-build]
                    the infrastructure gauntlet: terraform fmt, checkov, the arm64 zips, then terraform apply
                    and destroy of every layer against a fresh moto, checked against niaga.json
 
 Environment: NIAGA_PG_PORT (54329), NIAGA_MOTO_PORT (5000; tests use 5010), NIAGA_GATEWAY_PORT (3000),
-NIAGA_INVOKE_PORT (9000), NIAGA_ERP_PORT (7070, the fake ERP), NIAGA_STACK_CHECK_PORT (5020).";
+NIAGA_INVOKE_PORT (9000), NIAGA_ERP_PORT (7070, the fake ERP), NIAGA_STACK_CHECK_PORT (5030).";
 
 fn port(var: &str, default: u16) -> Result<u16> {
     match std::env::var(var) {
@@ -54,6 +56,7 @@ fn main() -> Result<()> {
         "bench" => rt.block_on(xtask::bench::run(&rest)),
         "redrive" => rt.block_on(xtask::redrive::run(&rest)),
         "stack-check" => rt.block_on(xtask::stack_check::run(&rest)),
+        "faults" => rt.block_on(xtask::faults::run(&rest)),
         "help" | "--help" | "-h" => {
             println!("{HELP}");
             Ok(())

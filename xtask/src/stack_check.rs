@@ -87,7 +87,7 @@ pub async fn run(args: &[String]) -> Result<()> {
         Ok(v) => v
             .parse()
             .with_context(|| format!("NIAGA_STACK_CHECK_PORT must be a port number, got `{v}`"))?,
-        Err(_) => 5020,
+        Err(_) => 5030,
     };
     // The compute layer attaches AWSLambdaVPCAccessExecutionRole, one of AWS's managed policies.
     let moto = Moto::start_with_managed_policies(port)?;

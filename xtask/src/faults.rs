@@ -1,0 +1,496 @@
+//! `cargo xtask faults [--short]`: scripted fault scenarios against the real functions, each bounded in time and
+//! each ending in an invariant check (seed 002 §4.5: what must hold when a dependency fails under load).
+//!
+//! Every scenario runs the same load: partners placing orders through the local gateway (real HTTP, the API
+//! Gateway v2 event, the orders-api binary under the local Lambda runtime), each order with its own
+//! `Idempotency-Key`, retried with the same key when the answer is 503 or 429, after `Retry-After`. While the load
+//! runs, the scenario breaks something:
+//!
+//! - `pg-connections-killed`: every second, `pg_terminate_backend` on every connection to the database;
+//! - `pg-restarted`: PostgreSQL stopped (fast shutdown) a third of the way in and started again 2 s later.
+//!
+//! Then the fault stops and a fresh order must go through within 15 s (the pools recover by themselves), and the
+//! database is checked: every key answered 2xx has exactly its one order; no order exists without its key, its
+//! lines and its `order.placed` outbox event (no partial write); the stock reserved grew by exactly the quantity
+//! ordered and is never over `on_hand - buffer`. Any answer other than 2xx, 409/422, or 503/429 carrying
+//! `Retry-After` is a violation, as is a transport error from the gateway.
+//!
+//! The table goes to stdout and `target/bench/faults.md`. `--short` (CI) runs each scenario for 6 s instead of 20.
+
+use crate::bench::BenchEnv;
+use crate::checkout_bench::{self, HOT_SKU, HOT_WAREHOUSE};
+use crate::localrt::{HttpInvoker, LocalRuntime, RuntimeOptions};
+use crate::manifest::Manifest;
+use crate::services::{self, step, Postgres};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const FUNCTION: &str = "orders-api";
+/// Concurrent clients (and orders-api instances).
+const CLIENTS: usize = 8;
+/// Attempts per order before a client gives up on it (a given-up order may exist or not, but never in part).
+const ATTEMPTS: usize = 12;
+/// A retry waits `Retry-After`, capped here so a bounded run keeps its pace.
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scenario {
+    PgConnectionsKilled,
+    PgRestarted,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::PgConnectionsKilled => "pg-connections-killed",
+            Scenario::PgRestarted => "pg-restarted",
+        }
+    }
+}
+
+/// What the clients saw.
+#[derive(Default)]
+struct Tally {
+    attempts: AtomicU64,
+    placed: AtomicU64,
+    refused: AtomicU64,
+    retried: AtomicU64,
+    gave_up: AtomicU64,
+    violations: std::sync::Mutex<Vec<String>>,
+    /// key => order id, for every key answered 2xx.
+    answered: std::sync::Mutex<BTreeMap<String, String>>,
+}
+
+impl Tally {
+    fn violation(&self, v: String) {
+        let mut all = self.violations.lock().unwrap();
+        if all.len() < 20 {
+            all.push(v);
+        }
+    }
+}
+
+struct Outcome {
+    scenario: Scenario,
+    seconds: u64,
+    faults: u64,
+    attempts: u64,
+    placed: u64,
+    refused: u64,
+    retried: u64,
+    gave_up: u64,
+    violations: Vec<String>,
+    recovered_after: Option<Duration>,
+    invariants: Result<String, String>,
+}
+
+pub async fn run(args: &[String]) -> Result<()> {
+    let short = args.iter().any(|a| a == "--short");
+    if let Some(a) = args.iter().find(|a| *a != "--short") {
+        bail!("unknown argument `{a}`\n\ncargo xtask faults [--short]");
+    }
+    let seconds = if short { 6 } else { 20 };
+    let manifest = Manifest::load_workspace()?;
+    // The same build as `cargo xtask up` (debug, every binary), so the two share one set of artefacts; faults
+    // measure behaviour, not speed.
+    step("building the functions (cargo build --workspace --bins)");
+    services::run_visible(
+        services::cargo().args(["build", "--quiet", "--workspace", "--bins"]),
+        "cargo build",
+    )?;
+    let env = BenchEnv::start().await?;
+    let mut outcomes = Vec::new();
+    for scenario in [Scenario::PgConnectionsKilled, Scenario::PgRestarted] {
+        step(format!("{}: {CLIENTS} clients for {seconds} s", scenario.name()));
+        let outcome = run_scenario(&env, &manifest, scenario, seconds).await?;
+        outcomes.push(outcome);
+    }
+    let table = render(&outcomes);
+    println!("\n{table}");
+    let out = crate::target_dir().join("bench");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("faults.md"), &table)?;
+    step(format!("wrote {}", out.join("faults.md").display()));
+    env.stop()?;
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| !o.violations.is_empty() || o.invariants.is_err() || o.recovered_after.is_none())
+        .map(|o| o.scenario.name())
+        .collect();
+    if !failed.is_empty() {
+        for o in &outcomes {
+            for v in &o.violations {
+                eprintln!("{}: {v}", o.scenario.name());
+            }
+            if let Err(e) = &o.invariants {
+                eprintln!("{}: invariants: {e}", o.scenario.name());
+            }
+        }
+        bail!("fault scenarios failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, seconds: u64) -> Result<Outcome> {
+    let url = env.settings.database_url.clone();
+    checkout_bench::prepare(&url).await?;
+    let tokens = checkout_bench::partner_tokens(env).await?;
+    let before = reserved(&url).await?;
+    let run_started = chrono::Utc::now();
+
+    let spec = env
+        .settings
+        .specs(manifest, "debug")
+        .into_iter()
+        .find(|s| s.name == FUNCTION)
+        .context("orders-api is in the manifest")?
+        .with_max_instances(CLIENTS);
+    let log_dir = services::state_dir().join("logs/faults").join(scenario.name());
+    let _ = std::fs::remove_dir_all(&log_dir);
+    let mut runtime = LocalRuntime::start_with(
+        ([127, 0, 0, 1], 0).into(),
+        vec![spec],
+        RuntimeOptions {
+            log_dir: Some(log_dir),
+            echo: false,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let invoker = Arc::new(HttpInvoker::new(runtime.invoke_url()));
+    let gateway = crate::gateway::Gateway::start(
+        ([127, 0, 0, 1], 0).into(),
+        manifest.clone(),
+        invoker,
+        None,
+        crate::LOCAL_ENV.into(),
+    )
+    .await?;
+    let base = gateway.url();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+
+    // Warm every instance before the fault, so the figures are about the fault, not cold starts.
+    let warm = (0..CLIENTS).map(|c| {
+        let (http, base, token, key) = (
+            http.clone(),
+            base.clone(),
+            tokens[c % tokens.len()].clone(),
+            format!("fault-{run}-warm-{c}"),
+        );
+        tokio::spawn(async move { post_order(&http, &base, &token, &key).await })
+    });
+    futures::future::join_all(warm).await;
+
+    let tally = Arc::new(Tally::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (http, base, tally, run) = (http.clone(), base.clone(), tally.clone(), run.clone());
+            let tokens = tokens.clone();
+            tokio::spawn(async move {
+                let mut n = 0usize;
+                while Instant::now() < deadline {
+                    let token = &tokens[(c * 7 + n) % tokens.len()];
+                    let key = format!("fault-{run}-{c}-{n}");
+                    order_with_retries(&http, &base, token, &key, &tally).await;
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+
+    let faults = Arc::new(AtomicU64::new(0));
+    let fault = {
+        let (stop, faults, url) = (stop.clone(), faults.clone(), url.clone());
+        let pg_port = env.pg.port;
+        tokio::spawn(async move { inject(scenario, &url, pg_port, seconds, &stop, &faults).await })
+    };
+    futures::future::join_all(clients).await;
+    stop.store(true, Ordering::SeqCst);
+    fault.await.context("the fault task")??;
+
+    // The pools must heal by themselves: a fresh order goes through within the limit.
+    let healing = Instant::now();
+    let mut recovered_after = None;
+    while healing.elapsed() < RECOVERY_LIMIT {
+        let key = format!("fault-{run}-recovery-{}", healing.elapsed().as_millis());
+        if let Ok((status, _, _)) = post_order(&http, &base, &tokens[0], &key).await {
+            if status == 201 {
+                recovered_after = Some(healing.elapsed());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    gateway.shutdown().await;
+    runtime.shutdown().await;
+
+    let answered = tally.answered.lock().unwrap().clone();
+    let invariants = check(&url, &run, run_started, &before, &answered)
+        .await
+        .map_err(|e| format!("{e:#}"));
+    let violations = tally.violations.lock().unwrap().clone();
+    Ok(Outcome {
+        scenario,
+        seconds,
+        faults: faults.load(Ordering::SeqCst),
+        attempts: tally.attempts.load(Ordering::SeqCst),
+        placed: tally.placed.load(Ordering::SeqCst),
+        refused: tally.refused.load(Ordering::SeqCst),
+        retried: tally.retried.load(Ordering::SeqCst),
+        gave_up: tally.gave_up.load(Ordering::SeqCst),
+        violations,
+        recovered_after,
+        invariants,
+    })
+}
+
+/// Breaks PostgreSQL as the scenario says until `stop`, counting each blow.
+async fn inject(
+    scenario: Scenario,
+    url: &str,
+    pg_port: u16,
+    seconds: u64,
+    stop: &AtomicBool,
+    faults: &AtomicU64,
+) -> Result<()> {
+    let admin = url
+        .rsplit_once('/')
+        .map(|(base, _)| format!("{base}/postgres"))
+        .context("database url")?;
+    let database = url.rsplit('/').next().unwrap_or_default().to_string();
+    match scenario {
+        Scenario::PgConnectionsKilled => {
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Ok((c, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                    tokio::spawn(conn);
+                    let killed: i64 = c
+                        .query_one(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                             WHERE datname = $1 AND pid <> pg_backend_pid()",
+                            &[&database],
+                        )
+                        .await?
+                        .get(0);
+                    faults.fetch_add(killed as u64, Ordering::SeqCst);
+                }
+            }
+        }
+        Scenario::PgRestarted => {
+            tokio::time::sleep(Duration::from_secs(seconds / 3)).await;
+            let pg = Postgres::locate(pg_port)?;
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                pg.stop()?;
+                std::thread::sleep(Duration::from_secs(2));
+                Postgres::start(pg_port)?;
+                Ok(())
+            })
+            .await??;
+            faults.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    Ok(())
+}
+
+/// One order: POST until an answer that settles it, with the same key, honouring `Retry-After`.
+async fn order_with_retries(http: &reqwest::Client, base: &str, token: &str, key: &str, tally: &Tally) {
+    for attempt in 0..ATTEMPTS {
+        tally.attempts.fetch_add(1, Ordering::SeqCst);
+        match post_order(http, base, token, key).await {
+            Ok((200 | 201, _, body)) => {
+                tally.placed.fetch_add(1, Ordering::SeqCst);
+                match serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(str::to_string))
+                {
+                    Some(id) => {
+                        tally.answered.lock().unwrap().insert(key.to_string(), id);
+                    }
+                    None => tally.violation(format!("{key}: a 2xx without an order id: {body}")),
+                }
+                return;
+            }
+            Ok((409 | 422, _, _)) => {
+                tally.refused.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            Ok((status @ (503 | 429), retry_after, body)) => {
+                let Some(wait) = retry_after else {
+                    tally.violation(format!("{key}: {status} without Retry-After: {body}"));
+                    return;
+                };
+                if attempt + 1 < ATTEMPTS {
+                    tally.retried.fetch_add(1, Ordering::SeqCst);
+                }
+                tokio::time::sleep(Duration::from_secs(wait).min(MAX_BACKOFF)).await;
+            }
+            Ok((status, _, body)) => {
+                tally.violation(format!("{key}: answered {status}: {body}"));
+                return;
+            }
+            Err(e) => {
+                tally.violation(format!("{key}: no answer from the gateway: {e:#}"));
+                return;
+            }
+        }
+    }
+    tally.gave_up.fetch_add(1, Ordering::SeqCst);
+}
+
+/// `(status, Retry-After seconds, body)` of one POST /orders for one unit of the hot SKU.
+async fn post_order(http: &reqwest::Client, base: &str, token: &str, key: &str) -> Result<(u16, Option<u64>, String)> {
+    let resp = http
+        .post(format!("{base}/orders"))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&serde_json::json!({ "lines": [{ "sku": HOT_SKU, "quantity": 1 }] }))
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    Ok((status, retry_after, resp.text().await?))
+}
+
+async fn reserved(url: &str) -> Result<i64> {
+    let c = checkout_bench::connect(url).await?;
+    Ok(c.query_one(
+        "SELECT reserved::bigint FROM inventory WHERE sku = $1 AND warehouse_code = $2",
+        &[&HOT_SKU, &HOT_WAREHOUSE],
+    )
+    .await?
+    .get(0))
+}
+
+/// The database after the run, against what the clients were told.
+async fn check(
+    url: &str,
+    run: &str,
+    since: chrono::DateTime<chrono::Utc>,
+    reserved_before: &i64,
+    answered: &BTreeMap<String, String>,
+) -> Result<String> {
+    let c = checkout_bench::connect(url).await?;
+    // The role's default statement timeout is for the functions; these checks scan what the run wrote.
+    c.batch_execute("SET statement_timeout = 0").await?;
+    let pattern = format!("fault-{run}-%");
+    // Every key of this run that exists, with its order.
+    let rows = c
+        .query(
+            "SELECT key, resource_id FROM idempotency_keys WHERE key LIKE $1",
+            &[&pattern],
+        )
+        .await?;
+    let stored: BTreeMap<String, Option<String>> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    for (key, id) in answered {
+        match stored.get(key) {
+            Some(Some(stored_id)) if stored_id == id => {}
+            other => bail!("{key} was answered with order {id}, but its key row holds {other:?}"),
+        }
+    }
+    let orders: i64 = c
+        .query_one("SELECT count(*) FROM orders WHERE placed_at >= $1", &[&since])
+        .await?
+        .get(0);
+    if orders != stored.len() as i64 {
+        bail!(
+            "{orders} orders placed during the run for {} idempotency keys",
+            stored.len()
+        );
+    }
+    let distinct: i64 = c
+        .query_one(
+            "SELECT count(DISTINCT resource_id) FROM idempotency_keys WHERE key LIKE $1",
+            &[&pattern],
+        )
+        .await?
+        .get(0);
+    if distinct != stored.len() as i64 {
+        bail!("{} keys share {distinct} orders", stored.len());
+    }
+    let partial: i64 = c
+        .query_one(
+            "WITH placed AS (
+                 SELECT aggregate_id, count(*) AS n FROM outbox
+                  WHERE event_type = 'order.placed' AND created_at >= $1 GROUP BY aggregate_id)
+             SELECT count(*) FROM orders o LEFT JOIN placed e ON e.aggregate_id = o.id::text
+              WHERE o.placed_at >= $1 AND (coalesce(e.n, 0) <> 1 OR NOT EXISTS (
+                    SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.placed_at = o.placed_at))",
+            &[&since],
+        )
+        .await?
+        .get(0);
+    if partial > 0 {
+        bail!("{partial} orders lack their lines or their one order.placed event");
+    }
+    let ordered: i64 = c
+        .query_one(
+            "SELECT coalesce(sum(quantity), 0)::bigint FROM order_lines WHERE placed_at >= $1 AND sku = $2",
+            &[&since, &HOT_SKU],
+        )
+        .await?
+        .get(0);
+    let now = reserved(url).await?;
+    if now - reserved_before != ordered {
+        bail!(
+            "reserved stock grew by {} but the orders hold {ordered} units",
+            now - reserved_before
+        );
+    }
+    let over: i64 = c
+        .query_one(
+            "SELECT count(*) FROM inventory WHERE reserved < 0 OR (reserved > 0 AND reserved > on_hand - buffer)",
+            &[],
+        )
+        .await?
+        .get(0);
+    if over > 0 {
+        bail!("{over} inventory rows are over-reserved");
+    }
+    Ok(format!(
+        "held: {} orders, each with its key, lines and event; {ordered} units reserved",
+        stored.len()
+    ))
+}
+
+fn render(outcomes: &[Outcome]) -> String {
+    let mut t = String::from(
+        "| scenario | load | faults injected | attempts | placed | refused (409/422) | retried after 503/429 + Retry-After | gave up | violations | recovered after | invariants |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for o in outcomes {
+        t.push_str(&format!(
+            "| {} | {CLIENTS} clients × {} s | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            o.scenario.name(),
+            o.seconds,
+            match o.scenario {
+                Scenario::PgConnectionsKilled => format!("{} connections killed", o.faults),
+                Scenario::PgRestarted => format!("{} restart", o.faults),
+            },
+            o.attempts,
+            o.placed,
+            o.refused,
+            o.retried,
+            o.gave_up,
+            o.violations.len(),
+            o.recovered_after
+                .map_or("not within 15 s".to_string(), |d| format!("{:.1} s", d.as_secs_f64())),
+            match &o.invariants {
+                Ok(s) => s.clone(),
+                Err(e) => format!("FAILED: {e}"),
+            },
+        ));
+    }
+    t
+}
