@@ -205,15 +205,38 @@ fn sql_bench(url: &str, transactions: usize) -> Result<Vec<f64>> {
 }
 
 async fn start_runtime(env: &BenchEnv, manifest: &Manifest, instances: usize, logs: &str) -> Result<LocalRuntime> {
-    let spec = env
+    let log_dir = services::state_dir().join("logs/bench").join(logs);
+    start_orders_api(
+        env,
+        manifest,
+        "release",
+        instances,
+        &[("DATABASE_POOL_SIZE", "1")],
+        log_dir,
+    )
+    .await
+}
+
+/// orders-api (the `profile` build) under a fresh local runtime with up to `instances` instances, logging to an
+/// emptied `log_dir`.
+pub(crate) async fn start_orders_api(
+    env: &BenchEnv,
+    manifest: &Manifest,
+    profile: &str,
+    instances: usize,
+    extra_env: &[(&str, &str)],
+    log_dir: std::path::PathBuf,
+) -> Result<LocalRuntime> {
+    let mut spec = env
         .settings
-        .specs(manifest, "release")
+        .specs(manifest, profile)
         .into_iter()
         .find(|s| s.name == FUNCTION)
         .context("orders-api is in the manifest")?
-        .with_env("DATABASE_POOL_SIZE", "1")
         .with_max_instances(instances);
-    let log_dir = services::state_dir().join("logs/bench").join(logs);
+    for (k, v) in extra_env {
+        spec = spec.with_env(*k, *v);
+    }
     let _ = std::fs::remove_dir_all(&log_dir);
     LocalRuntime::start_with(
         ([127, 0, 0, 1], 0).into(),
@@ -357,9 +380,8 @@ fn pgbench(url: &str) -> Result<f64> {
     Ok(tps)
 }
 
-/// After both runs: no row over-reserved, and each idempotency key has at most one order.
-async fn check_invariants(url: &str) -> Result<()> {
-    let c = connect(url).await?;
+/// Fails when any inventory row reserves more than it may sell (`on_hand - buffer`), or less than nothing.
+pub(crate) async fn check_not_over_reserved(c: &tokio_postgres::Client) -> Result<()> {
     let bad: i64 = c
         .query_one(
             "SELECT count(*) FROM inventory WHERE reserved < 0 OR (reserved > 0 AND reserved > on_hand - buffer)",
@@ -368,8 +390,15 @@ async fn check_invariants(url: &str) -> Result<()> {
         .await?
         .get(0);
     if bad > 0 {
-        bail!("{bad} inventory rows are over-reserved after the benchmark");
+        bail!("{bad} inventory rows are over-reserved");
     }
+    Ok(())
+}
+
+/// After both runs: no row over-reserved, and each idempotency key has at most one order.
+async fn check_invariants(url: &str) -> Result<()> {
+    let c = connect(url).await?;
+    check_not_over_reserved(&c).await?;
     let keys: i64 = c
         .query_one(
             "SELECT count(*) FROM idempotency_keys WHERE scope NOT LIKE 'bench|%'",

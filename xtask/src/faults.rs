@@ -19,7 +19,7 @@
 
 use crate::bench::BenchEnv;
 use crate::checkout_bench::{self, HOT_SKU, HOT_WAREHOUSE};
-use crate::localrt::{HttpInvoker, LocalRuntime, RuntimeOptions};
+use crate::localrt::HttpInvoker;
 use crate::manifest::Manifest;
 use crate::services::{self, step, Postgres};
 use anyhow::{bail, Context, Result};
@@ -28,7 +28,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const FUNCTION: &str = "orders-api";
 /// Concurrent clients (and orders-api instances).
 const CLIENTS: usize = 8;
 /// Attempts per order before a client gives up on it (a given-up order may exist or not, but never in part).
@@ -142,25 +141,8 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
     let before = reserved(&url).await?;
     let run_started = chrono::Utc::now();
 
-    let spec = env
-        .settings
-        .specs(manifest, "debug")
-        .into_iter()
-        .find(|s| s.name == FUNCTION)
-        .context("orders-api is in the manifest")?
-        .with_max_instances(CLIENTS);
     let log_dir = services::state_dir().join("logs/faults").join(scenario.name());
-    let _ = std::fs::remove_dir_all(&log_dir);
-    let mut runtime = LocalRuntime::start_with(
-        ([127, 0, 0, 1], 0).into(),
-        vec![spec],
-        RuntimeOptions {
-            log_dir: Some(log_dir),
-            echo: false,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let mut runtime = checkout_bench::start_orders_api(env, manifest, "debug", CLIENTS, &[], log_dir).await?;
     let invoker = Arc::new(HttpInvoker::new(runtime.invoke_url()));
     let gateway = crate::gateway::Gateway::start(
         ([127, 0, 0, 1], 0).into(),
@@ -448,16 +430,7 @@ async fn check(
             now - reserved_before
         );
     }
-    let over: i64 = c
-        .query_one(
-            "SELECT count(*) FROM inventory WHERE reserved < 0 OR (reserved > 0 AND reserved > on_hand - buffer)",
-            &[],
-        )
-        .await?
-        .get(0);
-    if over > 0 {
-        bail!("{over} inventory rows are over-reserved");
-    }
+    checkout_bench::check_not_over_reserved(&c).await?;
     Ok(format!(
         "held: {} orders, each with its key, lines and event; {ordered} units reserved",
         stored.len()
