@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// The release binary that runs the script bare.
 pub const SQL_BENCH: &str = "sql-bench";
-const FUNCTION: &str = "orders-api";
+pub(crate) const FUNCTION: &str = "orders-api";
 pub(crate) const HOT_SKU: &str = "SRM-00004";
 pub(crate) const HOT_WAREHOUSE: &str = "JKT-CKR";
 /// Sequential orders per latency sample, after `WARMUP` unmeasured ones.

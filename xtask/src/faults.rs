@@ -7,19 +7,23 @@
 //! runs, the scenario breaks something:
 //!
 //! - `pg-connections-killed`: every second, `pg_terminate_backend` on every connection to the database;
-//! - `pg-restarted`: PostgreSQL stopped (fast shutdown) a third of the way in and started again 2 s later.
+//! - `pg-restarted`: PostgreSQL stopped (fast shutdown) a third of the way in and started again 2 s later;
+//! - `function-killed`: every second, every orders-api instance SIGKILLed, mid-request or idle. The gateway answers
+//!   an invocation that died with 500 `{"message":"Internal Server Error"}`, as API Gateway does; clients retry
+//!   those with the same key, so the check is that retries place no order twice.
 //!
 //! Then the fault stops and a fresh order must go through within 15 s (the pools recover by themselves), and the
 //! database is checked: every key answered 2xx has exactly its one order; no order exists without its key, its
 //! lines and its `order.placed` outbox event (no partial write); the stock reserved grew by exactly the quantity
 //! ordered and is never over `on_hand - buffer`. Any answer other than 2xx, 409/422, or 503/429 carrying
-//! `Retry-After` is a violation, as is a transport error from the gateway.
+//! `Retry-After` is a violation, as is a transport error from the gateway (and, outside `function-killed`, the
+//! gateway's 500).
 //!
 //! The table goes to stdout and `target/bench/faults.md`. `--short` (CI) runs each scenario for 6 s instead of 20.
 
 use crate::bench::BenchEnv;
 use crate::checkout_bench::{self, HOT_SKU, HOT_WAREHOUSE};
-use crate::localrt::HttpInvoker;
+use crate::localrt::{HttpInvoker, LocalRuntime};
 use crate::manifest::Manifest;
 use crate::services::{self, step, Postgres};
 use anyhow::{bail, Context, Result};
@@ -40,6 +44,7 @@ const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
 enum Scenario {
     PgConnectionsKilled,
     PgRestarted,
+    FunctionKilled,
 }
 
 impl Scenario {
@@ -47,6 +52,7 @@ impl Scenario {
         match self {
             Scenario::PgConnectionsKilled => "pg-connections-killed",
             Scenario::PgRestarted => "pg-restarted",
+            Scenario::FunctionKilled => "function-killed",
         }
     }
 }
@@ -58,6 +64,7 @@ struct Tally {
     placed: AtomicU64,
     refused: AtomicU64,
     retried: AtomicU64,
+    crashed: AtomicU64,
     gave_up: AtomicU64,
     violations: std::sync::Mutex<Vec<String>>,
     /// key => order id, for every key answered 2xx.
@@ -81,6 +88,7 @@ struct Outcome {
     placed: u64,
     refused: u64,
     retried: u64,
+    crashed: u64,
     gave_up: u64,
     violations: Vec<String>,
     recovered_after: Option<Duration>,
@@ -103,7 +111,11 @@ pub async fn run(args: &[String]) -> Result<()> {
     )?;
     let env = BenchEnv::start().await?;
     let mut outcomes = Vec::new();
-    for scenario in [Scenario::PgConnectionsKilled, Scenario::PgRestarted] {
+    for scenario in [
+        Scenario::PgConnectionsKilled,
+        Scenario::PgRestarted,
+        Scenario::FunctionKilled,
+    ] {
         step(format!("{}: {CLIENTS} clients for {seconds} s", scenario.name()));
         let outcome = run_scenario(&env, &manifest, scenario, seconds).await?;
         outcomes.push(outcome);
@@ -142,7 +154,7 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
     let run_started = chrono::Utc::now();
 
     let log_dir = services::state_dir().join("logs/faults").join(scenario.name());
-    let mut runtime = checkout_bench::start_orders_api(env, manifest, "debug", CLIENTS, &[], log_dir).await?;
+    let runtime = Arc::new(checkout_bench::start_orders_api(env, manifest, "debug", CLIENTS, &[], log_dir).await?);
     let invoker = Arc::new(HttpInvoker::new(runtime.invoke_url()));
     let gateway = crate::gateway::Gateway::start(
         ([127, 0, 0, 1], 0).into(),
@@ -180,7 +192,7 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
                 while Instant::now() < deadline {
                     let token = &tokens[(c * 7 + n) % tokens.len()];
                     let key = format!("fault-{run}-{c}-{n}");
-                    order_with_retries(&http, &base, token, &key, &tally).await;
+                    order_with_retries(&http, &base, token, &key, &tally, scenario).await;
                     n += 1;
                 }
             })
@@ -189,9 +201,9 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
 
     let faults = Arc::new(AtomicU64::new(0));
     let fault = {
-        let (stop, faults, url) = (stop.clone(), faults.clone(), url.clone());
+        let (stop, faults, url, runtime) = (stop.clone(), faults.clone(), url.clone(), runtime.clone());
         let pg_port = env.pg.port;
-        tokio::spawn(async move { inject(scenario, &url, pg_port, seconds, &stop, &faults).await })
+        tokio::spawn(async move { inject(scenario, &url, pg_port, &runtime, seconds, &stop, &faults).await })
     };
     futures::future::join_all(clients).await;
     stop.store(true, Ordering::SeqCst);
@@ -212,7 +224,10 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
     }
 
     gateway.shutdown().await;
-    runtime.shutdown().await;
+    match Arc::try_unwrap(runtime) {
+        Ok(mut runtime) => runtime.shutdown().await,
+        Err(_) => bail!("the local runtime is still shared after the run"),
+    }
 
     let answered = tally.answered.lock().unwrap().clone();
     let invariants = check(&url, &run, run_started, &before, &answered)
@@ -227,6 +242,7 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
         placed: tally.placed.load(Ordering::SeqCst),
         refused: tally.refused.load(Ordering::SeqCst),
         retried: tally.retried.load(Ordering::SeqCst),
+        crashed: tally.crashed.load(Ordering::SeqCst),
         gave_up: tally.gave_up.load(Ordering::SeqCst),
         violations,
         recovered_after,
@@ -239,6 +255,7 @@ async fn inject(
     scenario: Scenario,
     url: &str,
     pg_port: u16,
+    runtime: &LocalRuntime,
     seconds: u64,
     stop: &AtomicBool,
     faults: &AtomicU64,
@@ -278,12 +295,29 @@ async fn inject(
             .await??;
             faults.fetch_add(1, Ordering::SeqCst);
         }
+        Scenario::FunctionKilled => {
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let killed = runtime
+                    .kill_instances(crate::checkout_bench::FUNCTION)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                faults.fetch_add(killed as u64, Ordering::SeqCst);
+            }
+        }
     }
     Ok(())
 }
 
 /// One order: POST until an answer that settles it, with the same key, honouring `Retry-After`.
-async fn order_with_retries(http: &reqwest::Client, base: &str, token: &str, key: &str, tally: &Tally) {
+async fn order_with_retries(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    key: &str,
+    tally: &Tally,
+    scenario: Scenario,
+) {
     for attempt in 0..ATTEMPTS {
         tally.attempts.fetch_add(1, Ordering::SeqCst);
         match post_order(http, base, token, key).await {
@@ -313,6 +347,13 @@ async fn order_with_retries(http: &reqwest::Client, base: &str, token: &str, key
                     tally.retried.fetch_add(1, Ordering::SeqCst);
                 }
                 tokio::time::sleep(Duration::from_secs(wait).min(MAX_BACKOFF)).await;
+            }
+            // The gateway's own answer for an invocation that died: expected only while instances are killed.
+            Ok((500, _, body))
+                if scenario == Scenario::FunctionKilled && body == r#"{"message":"Internal Server Error"}"# =>
+            {
+                tally.crashed.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Ok((status, _, body)) => {
                 tally.violation(format!("{key}: answered {status}: {body}"));
@@ -439,22 +480,24 @@ async fn check(
 
 fn render(outcomes: &[Outcome]) -> String {
     let mut t = String::from(
-        "| scenario | load | faults injected | attempts | placed | refused (409/422) | retried after 503/429 + Retry-After | gave up | violations | recovered after | invariants |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| scenario | load | faults injected | attempts | placed | refused (409/422) | retried after 503/429 + Retry-After | retried after a crash | gave up | violations | recovered after | invariants |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for o in outcomes {
         t.push_str(&format!(
-            "| {} | {CLIENTS} clients × {} s | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {CLIENTS} clients × {} s | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             o.scenario.name(),
             o.seconds,
             match o.scenario {
                 Scenario::PgConnectionsKilled => format!("{} connections killed", o.faults),
                 Scenario::PgRestarted => format!("{} restart", o.faults),
+                Scenario::FunctionKilled => format!("{} instances killed", o.faults),
             },
             o.attempts,
             o.placed,
             o.refused,
             o.retried,
+            o.crashed,
             o.gave_up,
             o.violations.len(),
             o.recovered_after
