@@ -10,7 +10,11 @@
 //! - `pg-restarted`: PostgreSQL stopped (fast shutdown) a third of the way in and started again 2 s later;
 //! - `function-killed`: every second, every orders-api instance SIGKILLed, mid-request or idle. The gateway answers
 //!   an invocation that died with 500 `{"message":"Internal Server Error"}`, as API Gateway does; clients retry
-//!   those with the same key, so the check is that retries place no order twice.
+//!   those with the same key, so the check is that retries place no order twice;
+//! - `emulator-unreachable`: the AWS emulator frozen (SIGSTOP: connections open, nothing answers) for 6 s a third
+//!   of the way in. Checkout needs only PostgreSQL; its after-commit publish to SQS gives up after
+//!   `platform::outbox::FAST_PATH_BUDGET` and leaves the event to the outbox sweeper, so orders keep being placed,
+//!   and an answer slower than that budget plus 2 s is a violation.
 //!
 //! Then the fault stops and a fresh order must go through within 15 s (the pools recover by themselves), and the
 //! database is checked: every key answered 2xx has exactly its one order; no order exists without its key, its
@@ -39,12 +43,17 @@ const ATTEMPTS: usize = 12;
 /// A retry waits `Retry-After`, capped here so a bounded run keeps its pace.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
+/// How long the emulator stays frozen in `emulator-unreachable`.
+const FREEZE: Duration = Duration::from_secs(6);
+/// The slowest answer allowed while the emulator is frozen: the fast path's budget, plus room for the checkout.
+const EMULATOR_PATIENCE: Duration = Duration::from_secs(platform::outbox::FAST_PATH_BUDGET.as_secs() + 2);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Scenario {
     PgConnectionsKilled,
     PgRestarted,
     FunctionKilled,
+    EmulatorUnreachable,
 }
 
 impl Scenario {
@@ -53,6 +62,7 @@ impl Scenario {
             Scenario::PgConnectionsKilled => "pg-connections-killed",
             Scenario::PgRestarted => "pg-restarted",
             Scenario::FunctionKilled => "function-killed",
+            Scenario::EmulatorUnreachable => "emulator-unreachable",
         }
     }
 }
@@ -66,6 +76,7 @@ struct Tally {
     retried: AtomicU64,
     crashed: AtomicU64,
     gave_up: AtomicU64,
+    slowest_ms: AtomicU64,
     violations: std::sync::Mutex<Vec<String>>,
     /// key => order id, for every key answered 2xx.
     answered: std::sync::Mutex<BTreeMap<String, String>>,
@@ -90,6 +101,7 @@ struct Outcome {
     retried: u64,
     crashed: u64,
     gave_up: u64,
+    slowest: Duration,
     violations: Vec<String>,
     recovered_after: Option<Duration>,
     invariants: Result<String, String>,
@@ -110,11 +122,13 @@ pub async fn run(args: &[String]) -> Result<()> {
         "cargo build",
     )?;
     let env = BenchEnv::start().await?;
+    create_queues(&env, &manifest).await?;
     let mut outcomes = Vec::new();
     for scenario in [
         Scenario::PgConnectionsKilled,
         Scenario::PgRestarted,
         Scenario::FunctionKilled,
+        Scenario::EmulatorUnreachable,
     ] {
         step(format!("{}: {CLIENTS} clients for {seconds} s", scenario.name()));
         let outcome = run_scenario(&env, &manifest, scenario, seconds).await?;
@@ -202,8 +216,16 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
     let faults = Arc::new(AtomicU64::new(0));
     let fault = {
         let (stop, faults, url, runtime) = (stop.clone(), faults.clone(), url.clone(), runtime.clone());
-        let pg_port = env.pg.port;
-        tokio::spawn(async move { inject(scenario, &url, pg_port, &runtime, seconds, &stop, &faults).await })
+        let (pg_port, moto_pid) = (env.pg.port, env.moto.pid());
+        tokio::spawn(async move {
+            let targets = Targets {
+                database_url: &url,
+                pg_port,
+                moto_pid,
+                runtime: &runtime,
+            };
+            inject(scenario, targets, seconds, &stop, &faults).await
+        })
     };
     futures::future::join_all(clients).await;
     stop.store(true, Ordering::SeqCst);
@@ -244,22 +266,62 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
         retried: tally.retried.load(Ordering::SeqCst),
         crashed: tally.crashed.load(Ordering::SeqCst),
         gave_up: tally.gave_up.load(Ordering::SeqCst),
+        slowest: Duration::from_millis(tally.slowest_ms.load(Ordering::SeqCst)),
         violations,
         recovered_after,
         invariants,
     })
 }
 
-/// Breaks PostgreSQL as the scenario says until `stop`, counting each blow.
+/// What a scenario can break.
+struct Targets<'a> {
+    database_url: &'a str,
+    pg_port: u16,
+    moto_pid: u32,
+    runtime: &'a LocalRuntime,
+}
+
+/// The manifest's queues on the environment's moto, as terraform/persistence would create them, so orders-api
+/// publishes its events after commit (the fast path) as it does when deployed.
+async fn create_queues(env: &BenchEnv, manifest: &Manifest) -> Result<()> {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(env.moto.endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "faults",
+        ))
+        .load()
+        .await;
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    for q in &manifest.queues {
+        let mut create = sqs
+            .create_queue()
+            .queue_name(crate::queue_physical_name(crate::LOCAL_ENV, &q.name, q.fifo));
+        if q.fifo {
+            create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+        }
+        create
+            .send()
+            .await
+            .with_context(|| format!("creating queue {}", q.name))?;
+    }
+    Ok(())
+}
+
+/// Breaks what the scenario says until `stop`, counting each blow.
 async fn inject(
     scenario: Scenario,
-    url: &str,
-    pg_port: u16,
-    runtime: &LocalRuntime,
+    targets: Targets<'_>,
     seconds: u64,
     stop: &AtomicBool,
     faults: &AtomicU64,
 ) -> Result<()> {
+    let Targets {
+        database_url: url,
+        pg_port,
+        moto_pid,
+        runtime,
+    } = targets;
     let admin = url
         .rsplit_once('/')
         .map(|(base, _)| format!("{base}/postgres"))
@@ -305,6 +367,19 @@ async fn inject(
                 faults.fetch_add(killed as u64, Ordering::SeqCst);
             }
         }
+        Scenario::EmulatorUnreachable => {
+            tokio::time::sleep(Duration::from_secs(seconds / 3)).await;
+            let signal = |sig: &str| {
+                services::run(
+                    std::process::Command::new("kill").args([sig, &moto_pid.to_string()]),
+                    &format!("kill {sig} (the emulator)"),
+                )
+            };
+            signal("-STOP")?;
+            faults.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(FREEZE).await;
+            signal("-CONT")?;
+        }
     }
     Ok(())
 }
@@ -320,7 +395,16 @@ async fn order_with_retries(
 ) {
     for attempt in 0..ATTEMPTS {
         tally.attempts.fetch_add(1, Ordering::SeqCst);
-        match post_order(http, base, token, key).await {
+        let asked = Instant::now();
+        let answer = post_order(http, base, token, key).await;
+        let took = asked.elapsed();
+        tally.slowest_ms.fetch_max(took.as_millis() as u64, Ordering::SeqCst);
+        if scenario == Scenario::EmulatorUnreachable && took > EMULATOR_PATIENCE {
+            tally.violation(format!(
+                "{key}: answered after {took:?}, waiting on the frozen emulator"
+            ));
+        }
+        match answer {
             Ok((200 | 201, _, body)) => {
                 tally.placed.fetch_add(1, Ordering::SeqCst);
                 match serde_json::from_str::<serde_json::Value>(&body)
@@ -480,18 +564,19 @@ async fn check(
 
 fn render(outcomes: &[Outcome]) -> String {
     let mut t = String::from(
-        "| scenario | load | faults injected | attempts | placed | refused (409/422) | retried after 503/429 + Retry-After | retried after a crash | gave up | violations | recovered after | invariants |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| scenario | load | faults injected | attempts | placed | refused (409/422) | retried after 503/429 + Retry-After | retried after a crash | gave up | slowest answer | violations | recovered after | invariants |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for o in outcomes {
         t.push_str(&format!(
-            "| {} | {CLIENTS} clients × {} s | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {CLIENTS} clients × {} s | {} | {} | {} | {} | {} | {} | {} | {:.1} s | {} | {} | {} |\n",
             o.scenario.name(),
             o.seconds,
             match o.scenario {
                 Scenario::PgConnectionsKilled => format!("{} connections killed", o.faults),
                 Scenario::PgRestarted => format!("{} restart", o.faults),
                 Scenario::FunctionKilled => format!("{} instances killed", o.faults),
+                Scenario::EmulatorUnreachable => format!("{} freeze of {} s", o.faults, FREEZE.as_secs()),
             },
             o.attempts,
             o.placed,
@@ -499,6 +584,7 @@ fn render(outcomes: &[Outcome]) -> String {
             o.retried,
             o.crashed,
             o.gave_up,
+            o.slowest.as_secs_f64(),
             o.violations.len(),
             o.recovered_after
                 .map_or("not within 15 s".to_string(), |d| format!("{:.1} s", d.as_secs_f64())),

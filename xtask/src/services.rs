@@ -144,6 +144,43 @@ pub fn ensure_pip(program: &str, package: &str) -> Result<PathBuf> {
         .with_context(|| format!("installed {package} but `{program}` is not on PATH"))
 }
 
+/// A Python tool from PyPI in its own virtual environment, `.niaga/tools/<package>`, unless `program` is already on
+/// PATH. Tools such as checkov pin old versions of botocore; installed beside moto and awscli they would replace the
+/// versions those rely on.
+pub fn ensure_venv_tool(program: &str, package: &str) -> Result<PathBuf> {
+    if let Some(p) = which(program) {
+        return Ok(p);
+    }
+    let venv = state_dir().join("tools").join(package);
+    let exe = venv.join("bin").join(program);
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    step(format!("installing {package} from PyPI into {}", venv.display()));
+    let make_venv = || {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )
+    };
+    if make_venv().is_err() {
+        // Debian splits venv support out of python3.
+        apt_install(&["python3-venv"])?;
+        make_venv()?;
+    }
+    run_visible(
+        Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", "--disable-pip-version-check", package]),
+        &format!("pip install {package}"),
+    )?;
+    if !exe.is_file() {
+        bail!(
+            "installed {package} into {} but it has no bin/{program}",
+            venv.display()
+        );
+    }
+    Ok(exe)
+}
+
 /// Where PostgreSQL's server binaries are, installing them when missing.
 pub fn postgres_bin_dir() -> Result<PathBuf> {
     let find = || -> Option<PathBuf> {
@@ -457,6 +494,11 @@ impl Moto {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's process id (fault scenarios pause it to make the emulator unreachable).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

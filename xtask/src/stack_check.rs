@@ -115,9 +115,10 @@ fn physical(function: &str) -> String {
     format!("niaga-{ENV}-{function}")
 }
 
-/// checkov over terraform/, installed from PyPI when missing. `--skip-download` keeps it offline.
+/// checkov over terraform/, installed from PyPI into its own virtual environment when missing. `--skip-download`
+/// keeps it offline.
 fn checkov(root: &Path) -> Result<()> {
-    let exe = services::ensure_pip("checkov", "checkov")?;
+    let exe = services::ensure_venv_tool("checkov", "checkov")?;
     step("checkov -d terraform --framework terraform");
     let out = Command::new(exe)
         .args([

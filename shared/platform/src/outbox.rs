@@ -15,6 +15,9 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use store::outbox::{OutboxEvent, PgOutbox, RelayReport};
 
+/// The longest a writer waits for its after-commit publish before answering anyway (SQS unreachable, say).
+pub const FAST_PATH_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The environment variable holding the routes.
 pub const ROUTES_VAR: &str = "NIAGA_OUTBOX_ROUTES";
 
@@ -113,12 +116,20 @@ impl Relay {
     }
 
     /// The fast path: publishes `aggregate`'s pending events right after the commit that wrote them. Failures are
-    /// logged and left to the sweeper; the request that committed has already succeeded.
+    /// logged and left to the sweeper; the request that committed has already succeeded, so it waits at most
+    /// [`FAST_PATH_BUDGET`] for SQS. Giving up drops the relay's transaction (rolled back), so an event SQS took
+    /// just before is sent again by the sweeper: at least once, as consumers expect.
     pub async fn after_commit(&self, aggregate: &str) {
-        match self.outbox.relay(Some(aggregate), BATCH, |e| self.publish(e)).await {
-            Ok(r) if r.failed > 0 => tracing::warn!(aggregate, failed = r.failed, "fast-path publish incomplete"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(aggregate, error = format!("{e:#}"), "fast-path publish failed"),
+        let relay = self.outbox.relay(Some(aggregate), BATCH, |e| self.publish(e));
+        match tokio::time::timeout(FAST_PATH_BUDGET, relay).await {
+            Ok(Ok(r)) if r.failed > 0 => tracing::warn!(aggregate, failed = r.failed, "fast-path publish incomplete"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(aggregate, error = format!("{e:#}"), "fast-path publish failed"),
+            Err(_) => tracing::warn!(
+                aggregate,
+                budget_ms = FAST_PATH_BUDGET.as_millis() as u64,
+                "fast-path publish gave up; the sweeper will publish"
+            ),
         }
     }
 
