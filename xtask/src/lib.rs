@@ -9,6 +9,9 @@
 //! - [`bench`]: package size and cold-start benchmarks.
 //! - [`cron`]: EventBridge `cron(...)` / `rate(...)` expressions, evaluated in UTC.
 //! - [`sam`]: `template.yaml` (AWS SAM) generated from the manifest.
+//! - [`faults`]: fault scenarios under load, each ending in an invariant check.
+//! - [`stack_check`]: the infrastructure gauntlet (fmt, checkov, the arm64 zips from [`zips`], terraform apply and
+//!   destroy of every layer on moto).
 //!
 //! This crate is never deployed; no function may depend on it.
 
