@@ -2,19 +2,26 @@
 # manifest route. Authentication is the functions' own (JWT signed with the app secret), so routes
 # carry no API Gateway authorizer; the manifest's `public` flag is enforced in the function.
 
+# CORS from niaga.json's `cors`: its lists, and the origins it allows in this environment (none: no CORS). The
+# manifest refuses wildcard origins; the local gateway answers preflights from the same section.
+locals {
+  cors         = try(local.manifest.cors, null)
+  cors_origins = local.cors == null ? [] : lookup(local.cors.allow_origins, var.env, [])
+}
+
 resource "aws_apigatewayv2_api" "http" {
   name          = "niaga-${var.env}"
   description   = "Niaga HTTP API (${var.env}); routes from niaga.json."
   protocol_type = "HTTP"
 
   dynamic "cors_configuration" {
-    for_each = length(var.cors_allow_origins) == 0 ? [] : [var.cors_allow_origins]
+    for_each = length(local.cors_origins) == 0 ? [] : [local.cors]
     content {
-      allow_origins  = cors_configuration.value
-      allow_methods  = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-      allow_headers  = ["authorization", "content-type", "idempotency-key", "if-none-match"]
-      expose_headers = ["etag", "retry-after", "x-request-id"]
-      max_age        = 600
+      allow_origins  = local.cors_origins
+      allow_methods  = cors_configuration.value.allow_methods
+      allow_headers  = cors_configuration.value.allow_headers
+      expose_headers = cors_configuration.value.expose_headers
+      max_age        = cors_configuration.value.max_age_s
     }
   }
 }

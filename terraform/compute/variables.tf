@@ -143,17 +143,6 @@ variable "api_throttling_burst_limit" {
   default     = 2500
 }
 
-variable "cors_allow_origins" {
-  description = "Origins allowed by CORS on the HTTP API, spelled out (no wildcard). Empty means no CORS configuration."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = !contains(var.cors_allow_origins, "*")
-    error_message = "CORS origins must be explicit; \"*\" is not allowed."
-  }
-}
-
 variable "lambda_subnet_ids" {
   description = "Private subnets for the functions, so they reach the RDS Proxy. Empty runs them outside any VPC (the local stack)."
   type        = list(string)

@@ -341,6 +341,7 @@ async fn smoke_check(url: &str) -> Result<()> {
     if !fired.status().is_success() {
         bail!("firing the warm-up schedule answered {}", fired.status());
     }
+    xtask::smoke::cors(&http, url).await?;
     xtask::smoke::checkout(&http, url).await?;
     let server_key = local_secret_values()?["payments"]["server_key"]
         .as_str()
@@ -351,7 +352,7 @@ async fn smoke_check(url: &str) -> Result<()> {
     xtask::smoke::blast(&http, url).await?;
     let invoke_url = format!("http://127.0.0.1:{}", port("NIAGA_INVOKE_PORT", 9000)?);
     xtask::smoke::export(&http, url, &invoke_url).await?;
-    step("check passed: health, search, the limit rule, the warm-up schedule, login, quote, order, its notification, cancel, a paid order reaching the ERP, an AI agent's job announced by signed webhook, an admin blast reaching every platinum partner, a setting changed under If-Match, and a profit export downloaded through its presigned link");
+    step("check passed: health, search, the limit rule, the warm-up schedule, CORS for the configured origins only, login, quote, order, its notification, cancel, a paid order reaching the ERP, an AI agent's job announced by signed webhook, an admin blast reaching every platinum partner, a setting changed under If-Match, and a profit export downloaded through its presigned link");
     Ok(())
 }
 

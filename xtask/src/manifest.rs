@@ -21,6 +21,29 @@ pub struct Manifest {
     pub secrets: Vec<SecretSpec>,
     #[serde(default)]
     pub tables: Vec<Table>,
+    /// CORS on the HTTP API; absent means none anywhere.
+    #[serde(default)]
+    pub cors: Option<Cors>,
+}
+
+/// CORS on the HTTP API (API Gateway's `cors_configuration`, and the local gateway's): what a browser may send and
+/// read, and the origins allowed in each environment. An environment without origins has no CORS, so browsers on
+/// other origins are refused.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Cors {
+    /// Environment name → origins (`scheme://host[:port]`, never `*`).
+    pub allow_origins: std::collections::BTreeMap<String, Vec<String>>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_s: u32,
+}
+
+impl Cors {
+    /// The origins allowed in `env`.
+    pub fn origins(&self, env: &str) -> &[String] {
+        self.allow_origins.get(env).map_or(&[], Vec::as_slice)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -189,6 +212,20 @@ impl Manifest {
     }
 
     fn check(&self) -> Result<()> {
+        if let Some(cors) = &self.cors {
+            for (env, origins) in &cors.allow_origins {
+                for o in origins {
+                    let (scheme, rest) = o.split_once("://").unwrap_or(("", o));
+                    let bad = o == "*"
+                        || !matches!(scheme, "http" | "https")
+                        || rest.is_empty()
+                        || rest.contains(['/', '*', '?', '#']);
+                    if bad {
+                        bail!("cors.allow_origins.{env}: `{o}` is not an origin (scheme://host[:port], no wildcard)");
+                    }
+                }
+            }
+        }
         let mut names = BTreeSet::new();
         for f in &self.functions {
             if !names.insert(f.name.as_str()) {

@@ -25,6 +25,46 @@ pub async fn login(http: &reqwest::Client, url: &str, username: &str, password: 
 /// Logs in as a seeded partner, quotes, orders (retrying once to see the replay), waits for the order's
 /// notification to come through the outbox, the queue and the worker, and cancels, so repeated checks against the
 /// same local database leave no open exposure behind.
+/// CORS as niaga.json configures it for `local`: a preflight for `POST /orders` from each local origin is allowed,
+/// one from any other origin gets no CORS header.
+pub async fn cors(http: &reqwest::Client, url: &str) -> Result<()> {
+    let manifest = crate::manifest::Manifest::load_workspace()?;
+    let origins = manifest
+        .cors
+        .as_ref()
+        .map(|c| c.origins(crate::LOCAL_ENV).to_vec())
+        .unwrap_or_default();
+    anyhow::ensure!(!origins.is_empty(), "niaga.json allows no CORS origin for `local`");
+    let preflight = |origin: &str| {
+        http.request(reqwest::Method::OPTIONS, format!("{url}/orders"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type,idempotency-key",
+            )
+            .send()
+    };
+    for origin in &origins {
+        let r = preflight(origin).await?;
+        let allowed = r
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok());
+        anyhow::ensure!(
+            allowed == Some(origin.as_str()),
+            "a preflight from {origin} got {} with Access-Control-Allow-Origin {allowed:?}",
+            r.status()
+        );
+    }
+    let r = preflight("https://evil.example").await?;
+    anyhow::ensure!(
+        r.headers().get("access-control-allow-origin").is_none(),
+        "a preflight from https://evil.example was allowed"
+    );
+    Ok(())
+}
+
 pub async fn checkout(http: &reqwest::Client, url: &str) -> Result<()> {
     let token = login(http, url, "p-00001", store::seed::DEV_PASSWORD).await?;
     let token = token.as_str();

@@ -730,3 +730,120 @@ async fn the_gateway_polls_the_queue_its_manifest_names() {
         "the delivered message was deleted"
     );
 }
+
+// -------------------------------------------------------------------------------------------------------------
+// CORS
+// -------------------------------------------------------------------------------------------------------------
+
+const ALLOWED_ORIGIN: &str = "http://localhost:5173";
+
+/// A manifest with one route and a `cors` section allowing `ALLOWED_ORIGIN` in `local` only.
+fn cors_manifest(origins: Value) -> Result<Manifest, String> {
+    let text = json!({
+        "project": "niaga",
+        "defaults": {"architecture": "arm64", "runtime": "provided.al2023", "memory_mb": 128, "timeout_s": 3},
+        "functions": [http_function("open", json!([{"method": "GET", "path": "/open", "public": true}]))],
+        "cors": {
+            "allow_origins": origins,
+            "allow_methods": ["GET", "POST", "OPTIONS"],
+            "allow_headers": ["authorization", "content-type", "idempotency-key"],
+            "expose_headers": ["etag", "retry-after"],
+            "max_age_s": 600
+        }
+    });
+    let path = std::env::temp_dir().join(format!("{}.json", unique("niaga-cors-manifest-")));
+    std::fs::write(&path, text.to_string()).unwrap();
+    let manifest = Manifest::load(&path).map_err(|e| format!("{e:#}"));
+    let _ = std::fs::remove_file(path);
+    manifest
+}
+
+/// The gateway over a function that answers with a CORS header of its own, which must never reach the browser.
+async fn cors_gateway(env: &str) -> Gateway {
+    let canned = Canned(HashMap::from([(
+        "open",
+        Ok(json!({"statusCode": 200, "headers": {"access-control-allow-origin": "*", "etag": "\"v1\""}, "body": "ok"})),
+    )]));
+    let manifest = cors_manifest(json!({ "local": [ALLOWED_ORIGIN] })).unwrap();
+    Gateway::start(any_port(), manifest, Arc::new(canned), None, env.into())
+        .await
+        .unwrap()
+}
+
+fn preflight(client: &reqwest::Client, url: &str, origin: &str) -> reqwest::RequestBuilder {
+    client
+        .request(reqwest::Method::OPTIONS, url)
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization,idempotency-key")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allows_only_the_configured_origins() {
+    let gw = cors_gateway("local").await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/open", gw.url());
+
+    let ok = preflight(&client, &url, ALLOWED_ORIGIN).send().await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(ok.headers()["access-control-allow-origin"], ALLOWED_ORIGIN);
+    assert_eq!(ok.headers()["access-control-allow-methods"], "GET,POST,OPTIONS");
+    assert_eq!(
+        ok.headers()["access-control-allow-headers"],
+        "authorization,content-type,idempotency-key"
+    );
+    assert_eq!(ok.headers()["access-control-max-age"], "600");
+
+    for origin in ["https://evil.example", "http://localhost:5174", "null"] {
+        let refused = preflight(&client, &url, origin).send().await.unwrap();
+        assert!(
+            refused.headers().get("access-control-allow-origin").is_none(),
+            "a preflight from {origin} was allowed"
+        );
+        assert!(refused.headers().get("access-control-allow-methods").is_none());
+    }
+
+    let allowed = client.get(&url).header("origin", ALLOWED_ORIGIN).send().await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], ALLOWED_ORIGIN);
+    assert_eq!(allowed.headers()["access-control-expose-headers"], "etag,retry-after");
+    assert_eq!(allowed.headers()["etag"], "\"v1\"");
+
+    // The function's own `*` never passes: another origin, or no origin, gets no CORS header at all.
+    for request in [
+        client.get(&url).header("origin", "https://evil.example"),
+        client.get(&url),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get("access-control-allow-origin").is_none());
+    }
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_without_origins_has_no_cors() {
+    let gw = cors_gateway("prod").await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/open", gw.url());
+    // No CORS configuration: a preflight is just an OPTIONS request no route serves.
+    let response = preflight(&client, &url, ALLOWED_ORIGIN).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response.headers().get("access-control-allow-origin").is_none());
+    gw.shutdown().await;
+}
+
+#[test]
+fn the_manifest_refuses_wildcard_and_malformed_origins() {
+    for bad in [
+        "*",
+        "https://*.niaga.example",
+        "ftp://niaga.example",
+        "https://niaga.example/app",
+        "niaga.example",
+    ] {
+        let err = cors_manifest(json!({ "prod": [bad] })).expect_err(bad);
+        assert!(err.contains("is not an origin"), "{bad}: {err}");
+    }
+    assert!(cors_manifest(json!({ "prod": ["https://portal.niaga.example:8443"] })).is_ok());
+}

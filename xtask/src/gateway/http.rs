@@ -432,11 +432,103 @@ pub struct GatewayState {
     routes: RouteTable,
     invoker: Arc<dyn Invoker>,
     rules: Vec<ScheduledRule>,
+    cors: Option<CorsPolicy>,
 }
 
 impl GatewayState {
-    pub fn new(routes: RouteTable, invoker: Arc<dyn Invoker>, rules: Vec<ScheduledRule>) -> Self {
-        GatewayState { routes, invoker, rules }
+    pub fn new(
+        routes: RouteTable,
+        invoker: Arc<dyn Invoker>,
+        rules: Vec<ScheduledRule>,
+        cors: Option<CorsPolicy>,
+    ) -> Self {
+        GatewayState {
+            routes,
+            invoker,
+            rules,
+            cors,
+        }
+    }
+}
+
+/// CORS as API Gateway's `cors_configuration` applies it: the gateway answers preflights itself, and adds
+/// `Access-Control-Allow-Origin` (and the exposed headers) to responses for an allowed origin only.
+#[derive(Debug, Clone)]
+pub struct CorsPolicy {
+    origins: Vec<String>,
+    methods: String,
+    headers: String,
+    expose: String,
+    max_age_s: u32,
+}
+
+impl CorsPolicy {
+    /// The manifest's CORS for environment `env`; `None` when it allows no origin there (no CORS at all).
+    pub fn from_manifest(manifest: &Manifest, env: &str) -> Option<CorsPolicy> {
+        let cors = manifest.cors.as_ref()?;
+        let origins = cors.origins(env);
+        if origins.is_empty() {
+            return None;
+        }
+        Some(CorsPolicy {
+            origins: origins.to_vec(),
+            methods: cors.allow_methods.join(","),
+            headers: cors.allow_headers.join(","),
+            expose: cors.expose_headers.join(","),
+            max_age_s: cors.max_age_s,
+        })
+    }
+
+    /// The request's `Origin` when it is one of the allowed origins (compared case-insensitively, as hosts are).
+    fn allowed<'h>(&self, headers: &'h HeaderMap) -> Option<&'h str> {
+        let origin = headers.get("origin")?.to_str().ok()?;
+        self.origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+            .then_some(origin)
+    }
+
+    /// The answer to a preflight: 204, with the CORS headers only for an allowed origin.
+    fn preflight(&self, headers: &HeaderMap) -> Response {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        if let Some(origin) = self.allowed(headers) {
+            let h = response.headers_mut();
+            for (name, value) in [
+                ("access-control-allow-origin", origin.to_string()),
+                ("access-control-allow-methods", self.methods.clone()),
+                ("access-control-allow-headers", self.headers.clone()),
+                ("access-control-max-age", self.max_age_s.to_string()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    h.insert(name, v);
+                }
+            }
+        }
+        response
+            .headers_mut()
+            .insert("vary", HeaderValue::from_static("Origin"));
+        response
+    }
+
+    /// Adds the CORS headers to a response for an allowed origin; the function's own CORS headers never pass.
+    fn decorate(&self, headers: &HeaderMap, response: &mut Response) {
+        let h = response.headers_mut();
+        for name in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+            "access-control-expose-headers",
+        ] {
+            h.remove(name);
+        }
+        if let Some(origin) = self.allowed(headers) {
+            if let Ok(v) = HeaderValue::from_str(origin) {
+                h.insert("access-control-allow-origin", v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&self.expose) {
+                h.insert("access-control-expose-headers", v);
+            }
+            h.append("vary", HeaderValue::from_static("Origin"));
+        }
     }
 }
 
@@ -509,6 +601,23 @@ async fn proxy(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    let Some(cors) = state.cors.clone() else {
+        return proxy_route(state, peer, request).await;
+    };
+    let headers = request.headers().clone();
+    let preflight = request.method() == axum::http::Method::OPTIONS
+        && headers.contains_key("origin")
+        && headers.contains_key("access-control-request-method");
+    if preflight {
+        return cors.preflight(&headers);
+    }
+    let mut response = proxy_route(state, peer, request).await;
+    cors.decorate(&headers, &mut response);
+    response
+}
+
+/// A request to its route's function, as API Gateway's Lambda proxy integration sends it.
+async fn proxy_route(state: Arc<GatewayState>, peer: SocketAddr, request: Request) -> Response {
     let started = Instant::now();
     let request_id = new_request_id();
     let (parts, body) = request.into_parts();

@@ -60,7 +60,8 @@ impl Gateway {
             .await
             .with_context(|| format!("binding the gateway on {bind}"))?;
         let addr = listener.local_addr().context("reading the gateway address")?;
-        let state = Arc::new(http::GatewayState::new(routes, invoker.clone(), rules.clone()));
+        let cors = http::CorsPolicy::from_manifest(&manifest, &env);
+        let state = Arc::new(http::GatewayState::new(routes, invoker.clone(), rules.clone(), cors));
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx.clone();
         let server = tokio::spawn(async move {
