@@ -62,7 +62,7 @@ async fn paid_orders(env: &BenchEnv, sqs: &aws_sdk_sqs::Client, queue: &str, n: 
         Arc::new(store::StaticCredentials(None)),
     )?;
     let orders = orders::Orders::new(store::orders::PgOrders::new(db.clone()));
-    let key = kernel::SecretString::new("SB-Mid-server-bench");
+    let key = kernel::SecretString::new(crate::bench::BENCH_PAYMENTS_KEY);
     let (client, conn) = tokio_postgres::connect(&env.settings.database_url, tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
     for i in 0..n {

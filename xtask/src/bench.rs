@@ -154,6 +154,9 @@ fn zip_sizes(names: &[String]) -> Result<Vec<(String, u64)>> {
         .collect()
 }
 
+/// The payment server key in the benchmark environment's secret.
+pub const BENCH_PAYMENTS_KEY: &str = "SB-Mid-server-bench";
+
 /// What every benchmark runs against: a project-local PostgreSQL with a seeded `niaga_bench` database, moto, and
 /// the secrets the functions read at cold start.
 pub struct BenchEnv {
@@ -188,8 +191,11 @@ impl BenchEnv {
         .await;
         let db_secret =
             testkit::put_secret("niaga/bench/database", r#"{"username":"postgres","password":"bench"}"#).await;
-        let payments_secret =
-            testkit::put_secret("niaga/bench/payments", r#"{"server_key":"SB-Mid-server-bench"}"#).await;
+        let payments_secret = testkit::put_secret(
+            "niaga/bench/payments",
+            &serde_json::json!({ "server_key": BENCH_PAYMENTS_KEY }).to_string(),
+        )
+        .await;
         let settings = StackSettings {
             database_url: pg.url("niaga_bench"),
             aws_endpoint: moto.endpoint(),

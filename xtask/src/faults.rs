@@ -23,6 +23,10 @@
 //! `Retry-After` is a violation, as is a transport error from the gateway (and, outside `function-killed`, the
 //! gateway's 500).
 //!
+//! After the scenarios, every log line the functions wrote during the run is searched for secrets: the JWT signing
+//! key, the payment server key, a bearer token or anything shaped like a JWT, and digit runs that pass the Luhn check
+//! as card numbers do. One hit fails the run.
+//!
 //! The table goes to stdout and `target/bench/faults.md`. `--short` (CI) runs each scenario for 6 s instead of 20.
 
 use crate::bench::BenchEnv;
@@ -134,7 +138,15 @@ pub async fn run(args: &[String]) -> Result<()> {
         let outcome = run_scenario(&env, &manifest, scenario, seconds).await?;
         outcomes.push(outcome);
     }
-    let table = render(&outcomes);
+    let leaks = scan_logs(
+        &services::state_dir().join("logs/faults"),
+        &[&env.jwt_key, crate::bench::BENCH_PAYMENTS_KEY],
+    )?;
+    let mut table = render(&outcomes);
+    table.push_str(&match leaks.as_slice() {
+        [] => "\nLogs of the run searched for secrets (signing key, payment key, bearer tokens, JWTs, card numbers): none found.\n".to_string(),
+        found => format!("\nLogs of the run searched for secrets: FOUND {}:\n{}\n", found.len(), found.join("\n")),
+    });
     println!("\n{table}");
     let out = crate::target_dir().join("bench");
     std::fs::create_dir_all(&out)?;
@@ -146,6 +158,9 @@ pub async fn run(args: &[String]) -> Result<()> {
         .filter(|o| !o.violations.is_empty() || o.invariants.is_err() || o.recovered_after.is_none())
         .map(|o| o.scenario.name())
         .collect();
+    if !leaks.is_empty() {
+        bail!("secrets in the function logs:\n{}", leaks.join("\n"));
+    }
     if !failed.is_empty() {
         for o in &outcomes {
             for v in &o.violations {
@@ -595,4 +610,128 @@ fn render(outcomes: &[Outcome]) -> String {
         ));
     }
     t
+}
+
+/// Every log line under `dir` that holds one of the `secrets`, a bearer token, something shaped like a JWT, or a
+/// card number (15 to 19 digits passing the Luhn check), as `file:line: what`.
+fn scan_logs(dir: &std::path::Path, secrets: &[&str]) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+    {
+        let scenario = entry.path();
+        for log in std::fs::read_dir(&scenario).into_iter().flatten().flatten() {
+            files += 1;
+            let text = std::fs::read_to_string(log.path())?;
+            for (n, line) in text.lines().enumerate() {
+                if let Some(what) = leak(line, secrets) {
+                    found.push(format!("{}:{}: {what}", log.path().display(), n + 1));
+                }
+            }
+        }
+    }
+    if files == 0 {
+        bail!("no function logs under {}: nothing was searched", dir.display());
+    }
+    Ok(found)
+}
+
+/// What secret `line` holds, if any.
+fn leak(line: &str, secrets: &[&str]) -> Option<&'static str> {
+    if secrets.iter().any(|s| !s.is_empty() && line.contains(s)) {
+        return Some("a configured secret");
+    }
+    if line.to_ascii_lowercase().contains("bearer ey") {
+        return Some("a bearer token");
+    }
+    // A JWT: base64url("{\"...") then two more dot-separated base64url parts.
+    for (i, _) in line.match_indices("eyJ") {
+        let parts: Vec<&str> = line[i..]
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+            .next()
+            .unwrap_or_default()
+            .split('.')
+            .collect();
+        if parts.len() >= 3 && parts[..3].iter().all(|p| p.len() >= 8) {
+            return Some("a JWT");
+        }
+    }
+    // Digit runs of card length standing alone: not the fraction of a decimal number (a float metric's long tail)
+    // and not inside a hex or alphanumeric id (a trace id).
+    let bytes = line.as_bytes();
+    let mut start = None;
+    for (i, b) in bytes.iter().chain(std::iter::once(&b' ')).enumerate() {
+        match (b.is_ascii_digit(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                let before = (s > 0).then(|| bytes[s - 1]);
+                let after = bytes.get(i).copied();
+                let embedded = before.is_some_and(|c| c == b'.' || c.is_ascii_alphanumeric())
+                    || after.is_some_and(|c| c.is_ascii_alphanumeric());
+                if !embedded && (15..=19).contains(&(i - s)) && luhn(&line[s..i]) {
+                    return Some("a card number");
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leak;
+
+    #[test]
+    fn the_log_scan_finds_what_it_looks_for_and_passes_ordinary_lines() {
+        let secrets = ["k3y-0f-th3-t3st-that-is-long-enough"];
+        for (line, what) in [
+            (
+                r#"{"message":"login","key":"k3y-0f-th3-t3st-that-is-long-enough"}"#,
+                "a configured secret",
+            ),
+            (r#"{"authorization":"Bearer eyJhbGciOi"}"#, "a bearer token"),
+            (
+                r#"{"token":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwIn0.c2lnbmF0dXJlXzEyMw"}"#,
+                "a JWT",
+            ),
+            (r#"{"card":"4111111111111111"}"#, "a card number"),
+        ] {
+            assert_eq!(leak(line, &secrets), Some(what), "{line}");
+        }
+        for line in [
+            r#"{"timestamp":"2026-11-28T07:50:31.089288Z","level":"INFO","message":"order placed","order":"0b7c8f0e-2f0e-4a51-9a4e-3c1d2b9a7f10"}"#,
+            r#"{"_aws":{"Timestamp":1764316231089},"latency":3.2}"#,
+            r#"{"card":"4111111111111112"}"#,
+            r#"{"lead_routing_latency_ms":0.10035999999999999}"#,
+            r#"{"trace_id":"1-6b0a8a96-7c95125444274965961dec98"}"#,
+        ] {
+            assert_eq!(leak(line, &secrets), None, "{line}");
+        }
+    }
 }
