@@ -157,12 +157,13 @@ pub fn render(manifest: &Manifest) -> String {
     blank(w);
     render_parameters(w);
     blank(w);
-    render_conditions(w);
+    render_mappings(w, manifest);
+    render_conditions(w, manifest);
     blank(w);
     render_globals(w, manifest);
     blank(w);
     y!(w, 0, "Resources:");
-    render_http_api(w);
+    render_http_api(w, manifest);
     for f in &manifest.functions {
         blank(w);
         render_function(w, manifest, f);
@@ -285,8 +286,56 @@ fn render_parameters(w: &mut String) {
     }
 }
 
-fn render_conditions(w: &mut String) {
+/// The environments with CORS origins (niaga.json `cors.allow_origins`), in a stable order.
+fn cors_envs(manifest: &Manifest) -> Vec<(&str, &[String])> {
+    manifest
+        .cors
+        .iter()
+        .flat_map(|c| c.allow_origins.iter())
+        .filter(|(_, origins)| !origins.is_empty())
+        .map(|(env, origins)| (env.as_str(), origins.as_slice()))
+        .collect()
+}
+
+fn render_mappings(w: &mut String, manifest: &Manifest) {
+    let envs = cors_envs(manifest);
+    if envs.is_empty() {
+        return;
+    }
+    y!(w, 0, "Mappings:");
+    y!(w, 2, "CorsAllowOrigins:");
+    for (env, origins) in envs {
+        y!(w, 4, "{env}:");
+        y!(w, 6, "Origins:");
+        for o in origins {
+            y!(w, 8, "- {}", q(o));
+        }
+    }
+    blank(w);
+}
+
+fn render_conditions(w: &mut String, manifest: &Manifest) {
     y!(w, 0, "Conditions:");
+    let envs = cors_envs(manifest);
+    if !envs.is_empty() {
+        // CORS only where niaga.json allows origins, as terraform's cors_configuration.
+        y!(w, 2, "HasCors:");
+        let equals = |w: &mut String, indent: usize, env: &str| {
+            y!(w, indent, "- Fn::Equals:");
+            y!(w, indent + 4, "- !Ref Env");
+            y!(w, indent + 4, "- {}", q(env));
+        };
+        if let [(env, _)] = envs.as_slice() {
+            y!(w, 4, "Fn::Equals:");
+            y!(w, 6, "- !Ref Env");
+            y!(w, 6, "- {}", q(env));
+        } else {
+            y!(w, 4, "Fn::Or:");
+            for (env, _) in &envs {
+                equals(w, 6, env);
+            }
+        }
+    }
     for (condition, parameter) in [("UseEmulator", "AwsEndpointUrl"), ("HasReaderUrl", "DatabaseReaderUrl")] {
         y!(w, 2, "{condition}:");
         y!(w, 4, "Fn::Not:");
@@ -329,7 +378,7 @@ fn render_globals(w: &mut String, manifest: &Manifest) {
     y!(w, 12, "- !Ref AWS::NoValue");
 }
 
-fn render_http_api(w: &mut String) {
+fn render_http_api(w: &mut String, manifest: &Manifest) {
     y!(w, 2, "{HTTP_API_ID}:");
     y!(w, 4, "Type: AWS::Serverless::HttpApi");
     y!(w, 4, "Properties:");
@@ -337,6 +386,29 @@ fn render_http_api(w: &mut String) {
     y!(w, 6, "DefaultRouteSettings:");
     y!(w, 8, "ThrottlingRateLimit: !Ref ApiThrottlingRateLimit");
     y!(w, 8, "ThrottlingBurstLimit: !Ref ApiThrottlingBurstLimit");
+    let Some(cors) = manifest.cors.as_ref().filter(|_| !cors_envs(manifest).is_empty()) else {
+        return;
+    };
+    y!(w, 6, "CorsConfiguration:");
+    y!(w, 8, "Fn::If:");
+    y!(w, 10, "- HasCors");
+    y!(w, 10, "- AllowOrigins:");
+    y!(w, 14, "Fn::FindInMap:");
+    for item in ["CorsAllowOrigins", "!Ref Env", "Origins"] {
+        y!(w, 16, "- {item}");
+    }
+    for (key, items) in [
+        ("AllowMethods", &cors.allow_methods),
+        ("AllowHeaders", &cors.allow_headers),
+        ("ExposeHeaders", &cors.expose_headers),
+    ] {
+        y!(w, 12, "{key}:");
+        for i in items {
+            y!(w, 14, "- {}", q(i));
+        }
+    }
+    y!(w, 12, "MaxAge: {}", cors.max_age_s);
+    y!(w, 10, "- !Ref AWS::NoValue");
 }
 
 fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
