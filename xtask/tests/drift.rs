@@ -250,12 +250,16 @@ fn plan_compute() -> Result<Value, String> {
             .map(|s| (s.name.clone(), arn("secretsmanager", format!("secret:{}-AbCdEf", xtask::secret_physical_name(PLAN_ENV, &s.name)))))
             .collect::<BTreeMap<_, _>>(),
     });
+    plan_layer(&scratch, &layer, "compute", &vars)
+}
+
+/// `terraform show -json` of a plan of the scratch `layer` with `vars` as its var file.
+fn plan_layer(scratch: &Scratch, layer: &Path, name: &str, vars: &Value) -> Result<Value, String> {
     let var_file = scratch.0.join("drift.tfvars.json");
     std::fs::write(&var_file, vars.to_string()).map_err(|e| format!("writing {}: {e}", var_file.display()))?;
-
     let plan_file = scratch.0.join("plan.bin");
     run(
-        in_layer(&scratch, &layer).args([
+        in_layer(scratch, layer).args([
             "plan",
             "-input=false",
             "-no-color",
@@ -264,10 +268,10 @@ fn plan_compute() -> Result<Value, String> {
             &format!("-var-file={}", var_file.display()),
             &format!("-out={}", plan_file.display()),
         ]),
-        "terraform plan (terraform/compute)",
+        &format!("terraform plan (terraform/{name})"),
     )?;
     let json = run(
-        in_layer(&scratch, &layer)
+        in_layer(scratch, layer)
             .args(["show", "-json", "-no-color"])
             .arg(&plan_file),
         "terraform show -json",
@@ -424,28 +428,8 @@ fn terraform_files_are_formatted() {
 
 fn plan_observability() -> Result<Value, String> {
     let (scratch, layer) = scratch_layer("observability")?;
-    let plan_file = scratch.0.join("plan.bin");
-    run(
-        in_layer(&scratch, &layer).args([
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-refresh=false",
-            "-lock=false",
-            &format!("-var=env={PLAN_ENV}"),
-            "-var=region=us-east-1",
-            "-var=aws_endpoint=http://127.0.0.1:9",
-            &format!("-out={}", plan_file.display()),
-        ]),
-        "terraform plan (terraform/observability)",
-    )?;
-    let json = run(
-        in_layer(&scratch, &layer)
-            .args(["show", "-json", "-no-color"])
-            .arg(&plan_file),
-        "terraform show -json",
-    )?;
-    serde_json::from_slice(&json).map_err(|e| format!("terraform show -json is not JSON: {e}"))
+    let vars = serde_json::json!({ "env": PLAN_ENV, "region": "us-east-1", "aws_endpoint": "http://127.0.0.1:9" });
+    plan_layer(&scratch, &layer, "observability", &vars)
 }
 
 #[test]
