@@ -299,14 +299,7 @@ struct Targets<'a> {
 /// The manifest's queues on the environment's moto, as terraform/persistence would create them, so orders-api
 /// publishes its events after commit (the fast path) as it does when deployed.
 async fn create_queues(env: &BenchEnv, manifest: &Manifest) -> Result<()> {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(env.moto.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "faults",
-        ))
-        .load()
-        .await;
+    let conf = env.moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
     for q in &manifest.queues {
         let mut create = sqs

@@ -223,14 +223,7 @@ async fn up(check: bool) -> Result<()> {
     let forwarder = forward_ipv6_loopback(invoke_addr.port()).await;
     // The gateway reaches the functions through the Invoke API, as API Gateway reaches Lambda.
     let invoker = Arc::new(xtask::localrt::HttpInvoker::new(runtime.invoke_url()));
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "local",
-        ))
-        .load()
-        .await;
+    let aws = moto.sdk_config().await;
     let gateway = xtask::gateway::Gateway::start(
         gateway_addr,
         manifest.clone(),

@@ -496,6 +496,18 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The AWS SDK configuration that reaches this emulator (region us-east-1, its `test` credentials).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
+
     /// The server's process id (fault scenarios pause it to make the emulator unreachable).
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -290,21 +290,6 @@ async fn rest(moto: &Moto, service: &str, path: &str) -> Result<Value> {
     serde_json::from_str(&body).with_context(|| format!("GET {url}: not JSON: {body}"))
 }
 
-async fn sdk_config(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "stack-check",
-        ))
-        .load()
-        .await
-}
-
 async fn deployed_functions(moto: &Moto) -> Result<BTreeMap<String, Value>> {
     let list = rest(moto, "lambda", "/2015-03-31/functions/").await?;
     Ok(list["Functions"]
@@ -326,13 +311,13 @@ async fn api_ids(moto: &Moto) -> Result<Vec<String>> {
 }
 
 async fn queue_urls(moto: &Moto) -> Result<Vec<String>> {
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config(moto).await);
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
     let out = sqs.list_queues().send().await.context("sqs ListQueues")?;
     Ok(out.queue_urls().to_vec())
 }
 
 async fn table_names(moto: &Moto) -> Result<Vec<String>> {
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config(moto).await);
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
     let out = ddb.list_tables().send().await.context("dynamodb ListTables")?;
     Ok(out.table_names().to_vec())
 }
