@@ -181,7 +181,12 @@ impl BenchEnv {
             Some(store::seed::SeedSize::default()),
         )
         .await?;
-        let moto = Moto::start(5020)?;
+        let moto = Moto::start(
+            std::env::var("NIAGA_BENCH_MOTO_PORT")
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(5020),
+        )?;
         std::env::set_var("AWS_ENDPOINT_URL", moto.endpoint());
         let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let app_secret = testkit::put_secret(

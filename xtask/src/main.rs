@@ -29,7 +29,8 @@ cargo xtask <command>
                    and destroy of every layer against a fresh moto, checked against niaga.json
 
 Environment: NIAGA_PG_PORT (54329), NIAGA_MOTO_PORT (5000; tests use 5010), NIAGA_GATEWAY_PORT (3000),
-NIAGA_INVOKE_PORT (9000), NIAGA_ERP_PORT (7070, the fake ERP), NIAGA_STACK_CHECK_PORT (5030).";
+NIAGA_INVOKE_PORT (9000), NIAGA_ERP_PORT (7070, the fake ERP), NIAGA_STACK_CHECK_PORT (5030),
+NIAGA_BENCH_MOTO_PORT (5020, bench and faults), NIAGA_TEST_MOTO_PORT (5010).";
 
 fn port(var: &str, default: u16) -> Result<u16> {
     match std::env::var(var) {
