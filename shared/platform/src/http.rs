@@ -377,7 +377,8 @@ pub fn json_body(req: &Request) -> Result<Value, Problem> {
     parse_json(body_bytes(req))
 }
 
-/// Parses a JSON document with the same size and encoding rules as [`json_body`].
+/// Parses a JSON document with the same size and encoding rules as [`json_body`]. Text containing U+0000 is
+/// refused (400 naming the member): PostgreSQL cannot store it, and no Niaga field means it.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, Problem> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::too_large(MAX_BODY_BYTES));
@@ -386,12 +387,49 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, Problem> {
         return Err(Problem::invalid_body("body", "is required"));
     }
     let text = std::str::from_utf8(bytes).map_err(|_| Problem::invalid_body("body", "is not valid UTF-8"))?;
-    serde_json::from_str(text).map_err(|e| {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
         Problem::invalid_body(
             "body",
             format!("is not valid JSON (line {}, column {})", e.line(), e.column()),
         )
-    })
+    })?;
+    match nul_member(&value, String::new()) {
+        Some(field) => Err(Problem::invalid_body(&field, NUL_MESSAGE)),
+        None => Ok(value),
+    }
+}
+
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path (`lines[0].sku`, `body` for the document itself) of the first string or member name holding U+0000.
+fn nul_member(v: &Value, path: String) -> Option<String> {
+    let here = || {
+        if path.is_empty() {
+            "body".to_string()
+        } else {
+            path.clone()
+        }
+    };
+    match v {
+        Value::String(s) => s.contains('\0').then(here),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_member(item, format!("{}[{i}]", here()))),
+        Value::Object(members) => members.iter().find_map(|(k, item)| {
+            let name = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                Some(name)
+            } else {
+                nul_member(item, name)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// `application/x-www-form-urlencoded` pairs, percent-decoded (`+` is a space).
@@ -400,7 +438,11 @@ pub fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>, Problem> {
         return Err(Problem::too_large(MAX_BODY_BYTES));
     }
     let text = std::str::from_utf8(bytes).map_err(|_| Problem::invalid_body("body", "is not valid UTF-8"))?;
-    Ok(urlencoded_pairs(text))
+    let pairs = urlencoded_pairs(text);
+    if let Some((k, _)) = pairs.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(Problem::invalid_body(k, NUL_MESSAGE));
+    }
+    Ok(pairs)
 }
 
 /// A response with `Cache-Control: no-store`: anything about one caller's data.
@@ -443,6 +485,36 @@ pub fn created(status: u16, doc: &Value, location: &str, replayed: bool) -> http
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn field_of(p: Problem) -> String {
+        let r = p.into_response("t");
+        let Body::Text(t) = r.body() else {
+            panic!("a problem has a text body")
+        };
+        let v: Value = serde_json::from_str(t).unwrap();
+        v["errors"][0]["field"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn text_holding_nul_is_refused_naming_the_member_it_is_in() {
+        for (body, field) in [
+            (r#"{"subject":"a\u0000b"}"#, "subject"),
+            (
+                r#"{"lines":[{"sku":"SHM-1","quantity":1},{"sku":"x\u0000"}]}"#,
+                "lines[1].sku",
+            ),
+            (r#"{"a\u0000":1}"#, "a\u{0000}"),
+            (r#""\u0000""#, "body"),
+        ] {
+            assert_eq!(field_of(parse_json(body.as_bytes()).unwrap_err()), field, "{body}");
+        }
+        assert!(parse_json(br#"{"subject":"a\u0001b","n":[1,"ok"]}"#).is_ok());
+        assert_eq!(
+            field_of(form_pairs(b"grant_type=password&username=a%00b").unwrap_err()),
+            "username"
+        );
+        assert!(form_pairs(b"grant_type=password&username=ab").is_ok());
+    }
 
     fn get(uri: &str) -> Request {
         http::Request::builder().uri(uri).body(Body::Empty).unwrap()
