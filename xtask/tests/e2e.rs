@@ -599,3 +599,301 @@ async fn a_job_run_as_two_cloud_run_shards_covers_every_partner_exactly_once() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CLOUD_RUN_TASK_INDEX"));
 }
+
+/// Row counts of every table a request could write, and the settings' versions: a refused request changes none.
+async fn writable_state(db: &testkit::TestDb) -> Vec<(String, i64)> {
+    let client = db.client().await;
+    let mut state = Vec::new();
+    for table in [
+        "orders",
+        "order_lines",
+        "idempotency_keys",
+        "outbox",
+        "audit_log",
+        "agent_jobs",
+        "notification_blasts",
+        "exports",
+        "payment_notifications",
+        "system_config_audit",
+    ] {
+        let n: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        state.push((table.to_string(), n));
+    }
+    let versions: i64 = client
+        .query_one("SELECT coalesce(sum(version), 0)::bigint FROM system_config", &[])
+        .await
+        .unwrap()
+        .get(0);
+    state.push(("system_config versions".into(), versions));
+    let reserved: i64 = client
+        .query_one("SELECT coalesce(sum(reserved), 0)::bigint FROM inventory", &[])
+        .await
+        .unwrap()
+        .get(0);
+    state.push(("inventory reserved".into(), reserved));
+    state
+}
+
+/// Malformed JSON, wrong types, huge bodies, invalid UTF-8, NUL characters, negative and enormous quantities and
+/// SQL metacharacters, sent to every endpoint that writes, as the role allowed to call it: each is a 4xx
+/// problem+json (naming the member where there is one), and nothing in the database changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_to_every_writing_endpoint_are_clear_4xx_problems_that_change_nothing() {
+    // Its own environment with the manifest's tables, as terraform creates them: agents' calls count against the
+    // rate-limit table.
+    let env = testkit::unique_env();
+    let manifest = Manifest::load_workspace().unwrap();
+    for table in &manifest.tables {
+        testkit::create_table(&xtask::table_physical_name(&env, &table.name)).await;
+    }
+    let db = testkit::fresh_db(testkit::Template::Seeded).await;
+    let mut settings = settings(&db, &jwt_secret(&"e2e-signing-key-".repeat(3))).await;
+    settings.extra_env.push(("NIAGA_ENV".into(), env));
+    let s = stack_with(settings, db).await;
+    let url = s.gateway.url();
+    let http = reqwest::Client::new();
+    let partner = xtask::smoke::login(&http, &url, "p-00001", store::seed::DEV_PASSWORD)
+        .await
+        .unwrap();
+    let admin = xtask::smoke::login(&http, &url, "admin", store::seed::DEV_PASSWORD)
+        .await
+        .unwrap();
+    let agent: Value = http
+        .post(format!("{url}/auth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "seo-bot"),
+            ("client_secret", store::seed::DEV_AGENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let agent = agent["access_token"].as_str().unwrap().to_string();
+    let huge_cart = format!(
+        "{{\"lines\":[{}]}}",
+        vec![r#"{"sku":"SHM-00001","quantity":1}"#; 5000].join(",")
+    );
+    let sku_lines = |sku: &str, quantity: &str| format!(r#"{{"lines":[{{"sku":{sku},"quantity":{quantity}}}]}}"#);
+    // (what, body, the member the problem must name; None when the whole body is at fault)
+    let cart_cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        (
+            "malformed JSON",
+            br#"{"lines": [{"sku": "SHM-00001", "quantity": 1}"#.to_vec(),
+            Some("body"),
+        ),
+        (
+            "lines of the wrong type",
+            br#"{"lines": "twelve shampoos"}"#.to_vec(),
+            Some("lines"),
+        ),
+        (
+            "a number as the SKU",
+            sku_lines("12345", "1").into_bytes(),
+            Some("lines[0].sku"),
+        ),
+        (
+            "a string as the quantity",
+            sku_lines(r#""SHM-00001""#, r#""12""#).into_bytes(),
+            Some("lines[0].quantity"),
+        ),
+        (
+            "a negative quantity",
+            sku_lines(r#""SHM-00001""#, "-5").into_bytes(),
+            Some("lines[0].quantity"),
+        ),
+        (
+            "a zero quantity",
+            sku_lines(r#""SHM-00001""#, "0").into_bytes(),
+            Some("lines[0].quantity"),
+        ),
+        (
+            "an enormous quantity",
+            sku_lines(r#""SHM-00001""#, "99999999999999999999999999").into_bytes(),
+            Some("lines[0].quantity"),
+        ),
+        (
+            "a quantity past i64",
+            sku_lines(r#""SHM-00001""#, "9223372036854775808").into_bytes(),
+            Some("lines[0].quantity"),
+        ),
+        (
+            "a fractional quantity",
+            sku_lines(r#""SHM-00001""#, "1.5").into_bytes(),
+            Some("lines[0].quantity"),
+        ),
+        (
+            "SQL in the SKU",
+            sku_lines(r#""x'); DROP TABLE orders;--""#, "1").into_bytes(),
+            Some("lines[0].sku"),
+        ),
+        (
+            "a NUL in the SKU",
+            sku_lines(r#""SHM-\u000000001""#, "1").into_bytes(),
+            Some("lines[0].sku"),
+        ),
+        (
+            "invalid UTF-8",
+            b"{\"lines\":[{\"sku\":\"SHM-\xff\xfe\",\"quantity\":1}]}".to_vec(),
+            Some("body"),
+        ),
+        ("a body over the limit", huge_cart.into_bytes(), None),
+    ];
+    let mut cases: Vec<(String, reqwest::RequestBuilder, Option<String>)> = Vec::new();
+    for (n, (what, body, field)) in cart_cases.iter().enumerate() {
+        for (path, key) in [("quotes", false), ("orders", true)] {
+            let mut r = http
+                .post(format!("{url}/{path}"))
+                .bearer_auth(&partner)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            if key {
+                r = r.header("idempotency-key", format!("bad-input-{n}"));
+            }
+            cases.push((format!("POST /{path}: {what}"), r, field.map(str::to_string)));
+        }
+    }
+    let json_post = |path: &str, token: &str, body: &str, key: Option<&str>| {
+        let mut r = http
+            .post(format!("{url}{path}"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(k) = key {
+            r = r.header("idempotency-key", k.to_string());
+        }
+        r
+    };
+    let more: Vec<(&str, reqwest::RequestBuilder, Option<&str>)> = vec![
+        (
+            "agent job with SQL in a SKU",
+            json_post(
+                "/agent-jobs",
+                &agent,
+                r#"{"type":"generate_product_seo","skus":["A'; DELETE FROM agent_jobs;--"]}"#,
+                Some("bad-job-1"),
+            ),
+            Some("skus[0]"),
+        ),
+        (
+            "agent job with skus of the wrong type",
+            json_post(
+                "/agent-jobs",
+                &agent,
+                r#"{"type":"generate_product_seo","skus":{"sku":"SHM-00001"}}"#,
+                Some("bad-job-2"),
+            ),
+            Some("skus"),
+        ),
+        (
+            "agent job with a negative margin",
+            json_post(
+                "/agent-jobs",
+                &agent,
+                r#"{"type":"bulk_price_proposal","skus":["SHM-00001"],"tier":"gold","target_margin_bp":-1}"#,
+                Some("bad-job-3"),
+            ),
+            Some("target_margin_bp"),
+        ),
+        (
+            "blast with a NUL in its subject",
+            json_post(
+                "/admin/notification-blasts",
+                &admin,
+                r#"{"subject":"Promo\u0000","body":"Diskon"}"#,
+                Some("bad-blast-1"),
+            ),
+            Some("subject"),
+        ),
+        (
+            "blast that is not JSON",
+            json_post(
+                "/admin/notification-blasts",
+                &admin,
+                "subject=Promo",
+                Some("bad-blast-2"),
+            ),
+            Some("body"),
+        ),
+        (
+            "export of a month that is not one",
+            json_post(
+                "/reports/profit-exports",
+                &admin,
+                r#"{"month":"2026-13'; --"}"#,
+                Some("bad-export-1"),
+            ),
+            Some("month"),
+        ),
+        (
+            "payment callback with an amount that is not one",
+            json_post(
+                "/payments/callback",
+                "",
+                r#"{"order_id":"00000000-0000-0000-0000-000000000000","status_code":"200","gross_amount":"-1","signature_key":"x","transaction_id":"t","transaction_status":"settlement"}"#,
+                None,
+            ),
+            Some("gross_amount"),
+        ),
+        (
+            "login with a NUL in the username",
+            http.post(format!("{url}/auth/token"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=password&username=admin%00&password=x"),
+            Some("username"),
+        ),
+    ];
+    for (what, r, field) in more {
+        cases.push((what.to_string(), r, field.map(str::to_string)));
+    }
+    let put = http
+        .put(format!("{url}/admin/config/pricing.minimum_order_total"))
+        .bearer_auth(&admin)
+        .header("if-match", "\"1\"")
+        .header("content-type", "application/json");
+    cases.push((
+        "a setting of the wrong type".into(),
+        put.try_clone().unwrap().body(r#"{"value":"a lot"}"#),
+        Some("value".into()),
+    ));
+    cases.push((
+        "a negative setting".into(),
+        put.try_clone().unwrap().body(r#"{"value":-1}"#),
+        Some("value".into()),
+    ));
+    cases.push((
+        "a setting change with an unknown member".into(),
+        put.body(r#"{"value":1,"sql":"'; UPDATE system_config SET value = 0;--"}"#),
+        Some("sql".into()),
+    ));
+
+    let before = writable_state(&s.db).await;
+    for (what, request, field) in cases {
+        let r = request.send().await.unwrap();
+        let status = r.status().as_u16();
+        let content_type = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+        let text = r.text().await.unwrap();
+        assert!((400..500).contains(&status), "{what}: {status} {text}");
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/problem+json"),
+            "{what}: {text}"
+        );
+        let problem: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: {text}"));
+        assert_eq!(problem["status"], status, "{what}: {text}");
+        if let Some(field) = field {
+            assert_eq!(problem["errors"][0]["field"], field.as_str(), "{what}: {text}");
+        }
+    }
+    assert_eq!(
+        writable_state(&s.db).await,
+        before,
+        "a refused request changed the database"
+    );
+}
