@@ -28,6 +28,17 @@ async fn exists(admin: &tokio_postgres::Client, db: &str) -> Result<bool> {
         .is_some())
 }
 
+/// Drops `db` if it exists, closing its connections first.
+pub async fn drop_database(admin_url: &str, db: &str) -> Result<()> {
+    let admin = connect(admin_url).await?;
+    // Identifiers cannot be bound; `db` comes from this crate's constants.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .await
+        .with_context(|| format!("dropping {db}"))?;
+    Ok(())
+}
+
 /// Creates `db` when missing, migrates it, and seeds it when `seed` is given.
 pub async fn prepare(admin_url: &str, db: &str, seed: Option<store::seed::SeedSize>) -> Result<()> {
     let admin = connect(admin_url).await?;

@@ -12,10 +12,13 @@ const HELP: &str = "\
 cargo xtask <command>
 
   up [--check]     run the whole system locally: PostgreSQL (migrated, seeded), moto with the terraform
-                   persistence layer applied, every function under the local Lambda runtime, and the gateway.
+                   persistence layer applied, every function under the local Lambda runtime, and the gateway
+                   (with the OpenAPI document at /openapi.json and its page at /docs).
                    --check brings it up, probes it through the gateway, and shuts down.
+  fuzz [--short]   bring up a second stack (ports 60 above up's, database niaga_fuzz) and run schemathesis
+                   against every operation of its OpenAPI document; fails on any 5xx or schema mismatch
   test [ARGS..]    run every test against a project-local PostgreSQL and moto (ARGS go to cargo nextest)
-  gen              regenerate template.yaml from niaga.json
+  gen              regenerate template.yaml from niaga.json and openapi.json from the functions' operations
   seed             migrate and seed the local database (what `up` does first)
   down             stop the local PostgreSQL cluster and any moto this project left running
   bench            build release zips and measure package size and cold start against a hello-world lambda,
@@ -49,7 +52,14 @@ fn main() -> Result<()> {
         .unwrap_or(("help", vec![]));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cmd {
-        "up" => rt.block_on(up(rest.iter().any(|a| a == "--check"))),
+        "up" => rt.block_on(up(if rest.iter().any(|a| a == "--check") {
+            Mode::Check
+        } else {
+            Mode::Serve
+        })),
+        "fuzz" => rt.block_on(up(Mode::Fuzz(xtask::fuzz::Options {
+            short: rest.iter().any(|a| a == "--short"),
+        }))),
         "test" => test(&rest),
         "gen" => gen(),
         "seed" => rt.block_on(seed()),
@@ -98,6 +108,10 @@ fn gen() -> Result<()> {
     let path = xtask::workspace_root().join("template.yaml");
     std::fs::write(&path, xtask::sam::render(&manifest))?;
     step(format!("wrote {}", path.display()));
+    let doc = xtask::openapi::render(&manifest)?;
+    let path = xtask::openapi::path();
+    std::fs::write(&path, xtask::openapi::to_text(&doc))?;
+    step(format!("wrote {}", path.display()));
     Ok(())
 }
 
@@ -127,7 +141,9 @@ fn local_secret_values() -> Result<serde_json::Value> {
 }
 
 /// Applies the persistence layer (queues, tables, secrets, bucket) to moto with the project's terraform.
-fn apply_terraform(moto: &Moto, secrets: &serde_json::Value) -> Result<()> {
+/// Applies terraform/persistence to `moto`, keeping terraform's state in `data_dir` (the wrapper's default when
+/// `None`), so a second stack beside `up` has state of its own.
+fn apply_terraform(moto: &Moto, secrets: &serde_json::Value, data_dir: Option<&std::path::Path>) -> Result<()> {
     if services::which("terraform").is_none() {
         bail!(
             "terraform is required to create the local queues, tables and secrets from terraform/: install it \
@@ -158,6 +174,9 @@ fn apply_terraform(moto: &Moto, secrets: &serde_json::Value) -> Result<()> {
             serde_json::Value::Object(secret_values).to_string(),
         )
         .env("TF_IN_AUTOMATION", "1");
+    if let Some(dir) = data_dir {
+        cmd.env("NIAGA_TF_DATA_DIR", dir);
+    }
     let out = services::run(&mut cmd, "terraform apply (persistence, local)")?;
     if let Some(line) = out.lines().find(|l| l.contains("Apply complete")) {
         step(line.trim());
@@ -165,14 +184,36 @@ fn apply_terraform(moto: &Moto, secrets: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-async fn up(check: bool) -> Result<()> {
+/// What `up` does once the stack is up.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Serve until Ctrl-C.
+    Serve,
+    /// Probe the promises a new user relies on, then stop.
+    Check,
+    /// Run schemathesis against it, then stop: on its own ports and database, so it can run beside `up`.
+    Fuzz(xtask::fuzz::Options),
+}
+
+async fn up(mode: Mode) -> Result<()> {
     let started = std::time::Instant::now();
+    let check = !matches!(mode, Mode::Serve);
+    let fuzz = matches!(mode, Mode::Fuzz(_));
+    // `fuzz` keeps off `up`'s ports and data: ports 60 above, and its own database.
+    let shift: u16 = if fuzz { 60 } else { 0 };
+    let database = if fuzz { "niaga_fuzz" } else { "niaga" };
     let manifest = Manifest::load_workspace()?;
     let pg = Postgres::start(pg_port()?)?;
-    xtask::localdb::prepare(&pg.url("postgres"), "niaga", Some(store::seed::SeedSize::default())).await?;
-    let moto = Moto::start(port("NIAGA_MOTO_PORT", 5000)?)?;
+    if fuzz {
+        xtask::localdb::drop_database(&pg.url("postgres"), database).await?;
+    }
+    xtask::localdb::prepare(&pg.url("postgres"), database, Some(store::seed::SeedSize::default())).await?;
+    if fuzz {
+        raise_rate_limits(&pg.url(database)).await?;
+    }
+    let moto = Moto::start(port("NIAGA_MOTO_PORT", 5000 + shift)?)?;
     // The legacy ERP's stand-in, with its switches at <url>/_fake/switches.
-    let erp_port = port("NIAGA_ERP_PORT", 7070)?;
+    let erp_port = port("NIAGA_ERP_PORT", 7070 + shift)?;
     let fake_erp = fake_erp::FakeErp::start(([127, 0, 0, 1], erp_port).into())
         .await
         .with_context(|| format!("starting the fake ERP on 127.0.0.1:{erp_port}"))?;
@@ -184,7 +225,8 @@ async fn up(check: bool) -> Result<()> {
         ));
     }
     let secrets = local_secret_values()?;
-    apply_terraform(&moto, &secrets)?;
+    let tf_data = fuzz.then(|| services::state_dir().join("fuzz/terraform"));
+    apply_terraform(&moto, &secrets, tf_data.as_deref())?;
 
     step("building the functions (cargo build --bins)");
     services::run_visible(
@@ -193,7 +235,7 @@ async fn up(check: bool) -> Result<()> {
     )?;
 
     let settings = StackSettings {
-        database_url: pg.url("niaga"),
+        database_url: pg.url(database),
         aws_endpoint: moto.endpoint(),
         app_secret_id: xtask::secret_physical_name(xtask::LOCAL_ENV, "app"),
         db_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "database")),
@@ -208,9 +250,9 @@ async fn up(check: bool) -> Result<()> {
             ("NIAGA_ERP_URL".into(), fake_erp.url()),
         ],
     };
-    let invoke_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_INVOKE_PORT", 9000)?).into();
-    let gateway_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_GATEWAY_PORT", 3000)?).into();
-    let logs = services::state_dir().join("logs");
+    let invoke_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_INVOKE_PORT", 9000 + shift)?).into();
+    let gateway_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_GATEWAY_PORT", 3000 + shift)?).into();
+    let logs = services::state_dir().join(if fuzz { "logs/fuzz" } else { "logs" });
     let options = xtask::localrt::RuntimeOptions {
         log_dir: Some(logs.clone()),
         echo: !check,
@@ -244,7 +286,7 @@ async fn up(check: bool) -> Result<()> {
         "  Lambda invoke    {}   (cargo lambda invoke <function> --data-file events/...)",
         runtime.invoke_url()
     );
-    println!("  PostgreSQL       {}", pg.url("niaga"));
+    println!("  PostgreSQL       {}", pg.url(database));
     println!("  moto (AWS)       {}", moto.endpoint());
     println!(
         "  fake ERP         {}   (switches: {}/_fake/switches)",
@@ -275,7 +317,9 @@ async fn up(check: bool) -> Result<()> {
     );
     println!();
 
-    let outcome = if check {
+    let outcome = if let Mode::Fuzz(options) = mode {
+        xtask::fuzz::run(&url, options).await
+    } else if check {
         smoke_check(&url).await
     } else {
         println!("Press Ctrl-C to stop.");
@@ -294,6 +338,21 @@ async fn up(check: bool) -> Result<()> {
         pg.stop()?;
     }
     outcome
+}
+
+/// The fuzz database's rate-limit budgets, raised so schemathesis reaches the handlers rather than the limiter.
+async fn raise_rate_limits(url: &str) -> Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let budget = serde_json::json!(xtask::fuzz::FUZZ_BUDGET_PER_MINUTE);
+    client
+        .execute(
+            "UPDATE system_config SET value = $1 WHERE key LIKE 'ratelimit.%'",
+            &[&budget],
+        )
+        .await
+        .context("raising the fuzz database's rate limits")?;
+    Ok(())
 }
 
 /// Accepts on `[::1]:port` and relays each connection to `127.0.0.1:port`. `None` when IPv6 loopback is not

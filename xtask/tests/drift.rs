@@ -56,6 +56,61 @@ fn assert_same<K: Ord + Debug, V: PartialEq + Debug>(what: &str, manifest: &BTre
     panic!("{what} drifted from niaga.json:\n{}", lines.join("\n"));
 }
 
+// --- openapi.json ----------------------------------------------------------------------------------
+
+#[test]
+fn openapi_json_is_exactly_what_cargo_xtask_gen_renders_from_the_functions_operations() {
+    let rendered = xtask::openapi::to_text(&xtask::openapi::render(&manifest()).expect("the document renders"));
+    let on_disk = std::fs::read_to_string(xtask::openapi::path()).expect("openapi.json is checked in");
+    assert!(
+        on_disk == rendered,
+        "openapi.json is not what the functions' operations() render: run `cargo xtask gen` and commit the result"
+    );
+}
+
+#[test]
+fn the_openapi_document_has_one_operation_per_manifest_route_and_every_error_is_a_problem() {
+    let doc = xtask::openapi::render(&manifest()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+            assert_eq!(
+                op["responses"]["default"]["$ref"], "#/components/responses/Problem",
+                "{method} {path}"
+            );
+            let success = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with('2'))
+                .count();
+            assert!(success > 0, "{method} {path} documents no success");
+        }
+    }
+    let routed: std::collections::BTreeSet<String> = manifest().routes().map(|(_, r)| r.key()).collect();
+    assert_eq!(documented, routed);
+}
+
+#[test]
+fn an_undocumented_route_or_an_operation_without_a_route_is_refused() {
+    let mut m = manifest();
+    let f = m.functions.iter_mut().find(|f| f.name == "orders-api").unwrap();
+    let route = f.routes.pop().unwrap();
+    let err = format!("{:#}", xtask::openapi::render(&m).unwrap_err());
+    assert!(err.contains(&route.key()), "{err}");
+    assert!(err.contains("no such route"), "{err}");
+    let f = m.functions.iter_mut().find(|f| f.name == "health-api").unwrap();
+    f.routes.push(xtask::manifest::Route {
+        method: "DELETE".into(),
+        path: "/health".into(),
+        ..f.routes[0].clone()
+    });
+    let err = format!("{:#}", xtask::openapi::render(&m).unwrap_err());
+    assert!(err.contains("DELETE /health (health-api) has no operation"), "{err}");
+}
+
 // --- template.yaml ---------------------------------------------------------------------------------
 
 #[test]

@@ -847,3 +847,45 @@ fn the_manifest_refuses_wildcard_and_malformed_origins() {
     }
     assert!(cors_manifest(json!({ "prod": ["https://portal.niaga.example:8443"] })).is_ok());
 }
+
+#[tokio::test]
+async fn the_gateway_serves_the_openapi_document_of_its_manifest_and_a_page_that_renders_it() {
+    let recorder = Recorder::new(Behaviour::Succeed);
+    let manifest = Manifest::load_workspace().unwrap();
+    let gw = Gateway::start(any_port(), manifest, recorder, None, "local".into())
+        .await
+        .unwrap();
+    let doc: Value = reqwest::get(format!("{}/openapi.json", gw.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["servers"][0]["url"],
+        gw.url(),
+        "the document points clients at this gateway"
+    );
+    assert!(doc["paths"]["/orders"]["post"].is_object());
+    let page = reqwest::get(format!("{}/docs", gw.url())).await.unwrap();
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(page.text().await.unwrap().contains("fetch(\"/openapi.json\")"));
+    gw.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_manifest_the_code_does_not_document_gets_no_openapi_document() {
+    let gw = Gateway::start(
+        any_port(),
+        echo_manifest(),
+        Recorder::new(Behaviour::Succeed),
+        None,
+        "local".into(),
+    )
+    .await
+    .unwrap();
+    let r = reqwest::get(format!("{}/openapi.json", gw.url())).await.unwrap();
+    assert_eq!(r.status(), 404);
+    gw.shutdown().await;
+}

@@ -145,7 +145,9 @@ impl<A: Assignments + 'static> AdminApi<A> {
             .map_err(|e| Problem::unavailable(1, e))?;
         Ok(private_json(
             200,
-            &serde_json::json!({ "items": all.iter().map(setting_doc).collect::<Vec<_>>() }),
+            &to_json(&SettingList {
+                items: all.iter().map(SettingView::from).collect(),
+            }),
         ))
     }
 
@@ -221,16 +223,20 @@ impl<A: Assignments + 'static> AdminApi<A> {
         let changes = store::config::history(&self.db, &s.key, 100)
             .await
             .map_err(|e| Problem::unavailable(1, e))?;
-        let items: Vec<Value> = changes
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "old_value": c.old_value, "new_value": c.new_value, "changed_by": c.changed_by,
-                    "acting_for": c.acting_for, "changed_at": c.changed_at,
+        let doc = SettingHistory {
+            key: s.key,
+            items: changes
+                .into_iter()
+                .map(|c| ChangeView {
+                    old_value: c.old_value,
+                    new_value: c.new_value,
+                    changed_by: c.changed_by,
+                    acting_for: c.acting_for,
+                    changed_at: c.changed_at,
                 })
-            })
-            .collect();
-        Ok(private_json(200, &serde_json::json!({ "key": s.key, "items": items })))
+                .collect(),
+        };
+        Ok(private_json(200, &to_json(&doc)))
     }
 
     async fn get_blast(&self, req: &Request, id: &str) -> Result<http::Response<Body>, Problem> {
@@ -243,16 +249,168 @@ impl<A: Assignments + 'static> AdminApi<A> {
     }
 }
 
-fn setting_doc(s: &Setting) -> Value {
-    serde_json::json!({
-        "key": s.key, "value": s.value, "version": s.version, "schema": s.schema,
-        "updated_by": s.updated_by, "updated_at": s.updated_at,
-    })
+fn to_json(v: &impl serde::Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// A setting: its value, its version (the `ETag` that `If-Match` names) and the schema its values must meet.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SettingView {
+    pub key: String,
+    pub value: Value,
+    pub version: i32,
+    pub schema: Value,
+    pub updated_by: String,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&Setting> for SettingView {
+    fn from(s: &Setting) -> Self {
+        SettingView {
+            key: s.key.clone(),
+            value: s.value.clone(),
+            version: s.version,
+            schema: s.schema.clone(),
+            updated_by: s.updated_by.clone(),
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SettingList {
+    pub items: Vec<SettingView>,
+}
+
+/// The last 100 changes of a setting, newest first.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SettingHistory {
+    pub key: String,
+    pub items: Vec<ChangeView>,
+}
+
+/// Who changed a setting, when, from what to what, and for which partner when acting for one.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ChangeView {
+    pub old_value: Option<Value>,
+    pub new_value: Value,
+    pub changed_by: String,
+    pub acting_for: Option<String>,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `PUT /admin/config/{key}`'s body.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingChange {
+    /// Must meet the setting's schema.
+    pub value: Value,
+}
+
+/// `POST /admin/notification-blasts`'s body ([`parse_blast`] reads it).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlastBody {
+    pub subject: String,
+    pub body: String,
+    /// Only partners of this tier; every partner when absent.
+    pub tier: Option<Tier>,
+}
+
+/// The operations this function serves, for the OpenAPI document.
+pub fn operations() -> Vec<platform::openapi::Operation> {
+    use platform::openapi::Operation;
+    use store::blasts::BlastSummary;
+    let key = serde_json::json!({ "type": "string", "minLength": 1, "maxLength": 200 });
+    vec![
+        Operation::new(
+            "GET",
+            "/admin/config",
+            "listSettings",
+            "List the business settings (admins)",
+        )
+        .tag("admin-api")
+        .bearer()
+        .answers::<SettingList>(200, "Every setting.")
+        .link("GetSetting", "getSetting", "key", "$response.body#/items/0/key")
+        .link("SettingHistory", "settingHistory", "key", "$response.body#/items/0/key"),
+        Operation::new("GET", "/admin/config/{key}", "getSetting", "Read one setting (admins)")
+            .tag("admin-api")
+            .bearer()
+            .param_with(
+                "path",
+                "key",
+                true,
+                "The setting's key, such as `pricing.minimum_order`.",
+                key.clone(),
+            )
+            .answers::<SettingView>(200, "The setting.")
+            .with_header("ETag", "The setting's version, for If-Match."),
+        Operation::new(
+            "PUT",
+            "/admin/config/{key}",
+            "changeSetting",
+            "Change a setting (admins)",
+        )
+        .tag("admin-api")
+        .describe("Requires If-Match with the version read; the change is audited and purges the settings cache.")
+        .bearer()
+        .param_with("path", "key", true, "The setting's key.", key.clone())
+        .param_with(
+            "header",
+            "If-Match",
+            true,
+            "The ETag of the version this change replaces, such as `\"3\"`.",
+            serde_json::json!({ "type": "string" }),
+        )
+        .json_body::<SettingChange>()
+        .answers::<SettingView>(200, "The setting after the change.")
+        .with_header("ETag", "The new version."),
+        Operation::new(
+            "GET",
+            "/admin/config/{key}/history",
+            "settingHistory",
+            "A setting's audit trail (admins)",
+        )
+        .tag("admin-api")
+        .bearer()
+        .param_with("path", "key", true, "The setting's key.", key)
+        .answers::<SettingHistory>(200, "The changes, newest first."),
+        Operation::new(
+            "POST",
+            "/admin/notification-blasts",
+            "createBlast",
+            "Notify every partner, or a tier (admins)",
+        )
+        .tag("admin-api")
+        .bearer()
+        .idempotency_key()
+        .json_body::<BlastBody>()
+        .answers::<BlastSummary>(202, "The blast, queued.")
+        .with_header("Location", "The blast's URL.")
+        .link("GetBlast", "getBlast", "id", "$response.body#/id"),
+        Operation::new(
+            "GET",
+            "/admin/notification-blasts/{id}",
+            "getBlast",
+            "A blast's progress (admins)",
+        )
+        .tag("admin-api")
+        .bearer()
+        .param_with(
+            "path",
+            "id",
+            true,
+            "The blast's id.",
+            serde_json::json!({ "type": "string", "format": "uuid" }),
+        )
+        .answers::<BlastSummary>(200, "The blast."),
+    ]
 }
 
 /// The setting with its version as a strong `ETag`.
 fn setting_response(s: &Setting) -> http::Response<Body> {
-    let mut r = private_json(200, &setting_doc(s));
+    let mut r = private_json(200, &to_json(&SettingView::from(s)));
     if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", s.version)) {
         r.headers_mut().insert(http::header::ETAG, v);
     }

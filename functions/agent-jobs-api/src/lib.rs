@@ -16,7 +16,7 @@ use lambda_http::{Body, Request};
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
 use platform::Problem;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use store::agent_jobs::{Created, JobRecord, NewJob, PgAgentJobs};
 
 /// Which callback URLs a job may register.
@@ -213,13 +213,24 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
                     .map(|i| Cursor::from_position(&i.position.to_string()).encode())
             })
             .flatten();
-        let items: Vec<Value> = items
-            .iter()
-            .map(|i| json!({ "position": i.position, "sku": i.sku, "chunk": i.chunk, "output": i.output }))
-            .collect();
+        let page = JobItemsPage {
+            job_id: job.id,
+            status: job.status.as_str().to_string(),
+            items: items
+                .into_iter()
+                .map(|i| JobItemView {
+                    position: i.position,
+                    sku: i.sku,
+                    chunk: i.chunk,
+                    output: i.output,
+                })
+                .collect(),
+            limit,
+            next_cursor: next,
+        };
         Ok(private_json(
             200,
-            &json!({ "job_id": job.id, "status": job.status.as_str(), "items": items, "limit": limit, "next_cursor": next }),
+            &serde_json::to_value(&page).map_err(Problem::internal)?,
         ))
     }
 }
@@ -341,16 +352,118 @@ fn new_secret() -> String {
 }
 
 fn accepted(job: &JobRecord, replayed: bool) -> http::Response<Body> {
-    let mut doc = job.summary();
-    if let Some(secret) = &job.callback_secret {
-        doc["callback"]["secret"] = json!(secret);
+    let mut doc = job.summary_doc();
+    if let Some(callback) = &mut doc.callback {
+        callback.secret = job.callback_secret.clone();
     }
+    let doc = serde_json::to_value(&doc).unwrap_or_default();
     platform::http::created(202, &doc, &format!("/agent-jobs/{}", job.id), replayed)
+}
+
+/// One page of a job's outputs, in item order.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct JobItemsPage {
+    pub job_id: uuid::Uuid,
+    pub status: String,
+    pub items: Vec<JobItemView>,
+    pub limit: u32,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One output: SEO text or a price proposal for one SKU.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct JobItemView {
+    pub position: usize,
+    pub sku: String,
+    pub chunk: usize,
+    pub output: Value,
+}
+
+/// `POST /agent-jobs`'s body ([`parse_job`] reads it and names the bad member).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum JobRequestBody {
+    /// SEO text for each SKU.
+    GenerateProductSeo {
+        /// Each at most once; at most `agents.max_items_per_job` (system_config).
+        #[schemars(length(min = 1))]
+        skus: Vec<Sku>,
+        /// An https URL to call, signed, when the job ends.
+        callback_url: Option<String>,
+    },
+    /// A price proposal per SKU for a tier, at a target margin.
+    BulkPriceProposal {
+        #[schemars(length(min = 1))]
+        skus: Vec<Sku>,
+        callback_url: Option<String>,
+        tier: kernel::Tier,
+        #[schemars(range(max = JobParams::MAX_MARGIN_BP))]
+        target_margin_bp: u32,
+    },
+}
+
+/// The operations this function serves, for the OpenAPI document.
+pub fn operations() -> Vec<platform::openapi::Operation> {
+    use platform::openapi::Operation;
+    let id = serde_json::json!({ "type": "string", "format": "uuid" });
+    vec![
+        Operation::new(
+            "POST",
+            "/agent-jobs",
+            "submitAgentJob",
+            "Submit a bulk job (AI agents and admins)",
+        )
+        .tag("agent-jobs-api")
+        .describe("Queued and worked in checkpointed chunks; completion is announced by event and signed webhook.")
+        .bearer()
+        .idempotency_key()
+        .json_body::<JobRequestBody>()
+        .answers::<store::agent_jobs::JobSummary>(202, "The job, queued.")
+        .with_header("Location", "The job's URL.")
+        .link("GetJob", "getAgentJob", "id", "$response.body#/id")
+        .link("ListItems", "listAgentJobItems", "id", "$response.body#/id"),
+        Operation::new(
+            "GET",
+            "/agent-jobs/{id}",
+            "getAgentJob",
+            "Read a job's status and progress",
+        )
+        .tag("agent-jobs-api")
+        .bearer()
+        .param_with("path", "id", true, "The job's id.", id.clone())
+        .answers::<store::agent_jobs::JobSummary>(200, "The job."),
+        Operation::new(
+            "GET",
+            "/agent-jobs/{id}/items",
+            "listAgentJobItems",
+            "Page through a job's outputs",
+        )
+        .tag("agent-jobs-api")
+        .bearer()
+        .param_with("path", "id", true, "The job's id.", id)
+        .param_with(
+            "query",
+            "limit",
+            false,
+            "Page size (default 100).",
+            serde_json::json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
+        )
+        .param_with(
+            "query",
+            "cursor",
+            false,
+            "The `next_cursor` of the previous page.",
+            serde_json::json!({ "type": "string" }),
+        )
+        .answers::<JobItemsPage>(200, "A page of outputs."),
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const LOCAL: CallbackPolicy = CallbackPolicy {
         allow_loopback_http: true,

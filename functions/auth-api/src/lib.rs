@@ -12,7 +12,7 @@ use identity::{Accounts, Grant, Jwt, LoginError};
 use lambda_http::{Body, Request};
 use platform::http::{body_bytes, form_pairs, media_type, parse_json, private_json, segments, HttpHandler, RequestCtx};
 use platform::Problem;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug)]
 pub struct AuthApi<A> {
@@ -70,12 +70,13 @@ impl<A: Accounts + 'static> AuthApi<A> {
         match identity::login(&self.accounts, &self.jwt, &grant, chrono::Utc::now().timestamp(), &jti).await {
             Ok(t) => Ok(private_json(
                 200,
-                &json!({
-                    "access_token": t.access_token,
-                    "token_type": t.token_type,
-                    "expires_in": t.expires_in,
-                    "role": t.role.as_str(),
-                }),
+                &serde_json::to_value(TokenView {
+                    access_token: t.access_token,
+                    token_type: t.token_type.to_string(),
+                    expires_in: t.expires_in,
+                    role: t.role.as_str().to_string(),
+                })
+                .map_err(Problem::internal)?,
             )),
             Err(LoginError::InvalidCredentials) => Err(Problem::client(
                 401,
@@ -99,4 +100,39 @@ impl<A: Accounts + 'static> HttpHandler for AuthApi<A> {
             _ => Err(Problem::not_found("no such route")),
         }
     }
+}
+
+/// A token, as OAuth2 clients expect it.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct TokenView {
+    /// An HS256 JWT to send as `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+    /// `admin`, `sales_agent`, `partner` or `ai_agent`.
+    pub role: String,
+}
+
+/// `POST /auth/token`'s body, as a form or as JSON; every member is a string.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+pub enum TokenRequest {
+    /// People: admins, sales agents and partners.
+    Password { username: String, password: String },
+    /// AI agents.
+    ClientCredentials { client_id: String, client_secret: String },
+}
+
+/// The operations this function serves, for the OpenAPI document.
+pub fn operations() -> Vec<platform::openapi::Operation> {
+    vec![
+        platform::openapi::Operation::new("POST", "/auth/token", "issueToken", "Log in and get an access token")
+            .tag("auth-api")
+            .describe("Every failed login is the same 401, whatever the reason. Logins are rate-limited per account and per source address.")
+            .form_body::<TokenRequest>()
+            .json_body::<TokenRequest>()
+            .answers::<TokenView>(200, "A token for 15 minutes."),
+    ]
 }

@@ -10,7 +10,7 @@ use kernel::Sku;
 use lambda_http::{Body, Request};
 use platform::http::{cached_json, query_pairs, segments, CachePolicy, HttpHandler, RequestCtx};
 use platform::Problem;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The catalogue handler over any catalogue implementation.
 #[derive(Debug)]
@@ -35,18 +35,22 @@ impl<C: ProductCatalog> CatalogApi<C> {
         let query = ProductQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .map_err(|e| Problem::invalid_parameter(e.field, e.message))?;
         let page = self.catalog.search(&query).await.map_err(catalog_problem)?;
-        let body = json!({
-            "items": page.items.iter().map(product_json).collect::<Vec<_>>(),
-            "limit": query.limit(),
-            "next_cursor": page.next.map(|c| c.encode()),
-        });
-        Ok(cached_json(req, &body, CachePolicy::CATALOGUE))
+        let body = ProductList {
+            items: page.items.iter().map(ProductView::from).collect(),
+            limit: query.limit(),
+            next_cursor: page.next.map(|c| c.encode()),
+        };
+        Ok(cached_json(req, &to_json(&body)?, CachePolicy::CATALOGUE))
     }
 
     async fn detail(&self, req: &Request, raw_sku: &str) -> Result<http::Response<Body>, Problem> {
         let sku = Sku::parse(raw_sku).map_err(|e| Problem::invalid_parameter("sku", e.to_string()))?;
         match self.catalog.by_sku(&sku).await.map_err(catalog_problem)? {
-            Some(product) => Ok(cached_json(req, &product_json(&product), CachePolicy::CATALOGUE)),
+            Some(product) => Ok(cached_json(
+                req,
+                &to_json(&ProductView::from(&product))?,
+                CachePolicy::CATALOGUE,
+            )),
             None => Err(Problem::not_found(format!("no product with SKU {sku}"))),
         }
     }
@@ -77,15 +81,98 @@ fn catalog_problem(e: CatalogError) -> Problem {
     }
 }
 
-fn product_json(p: &Product) -> Value {
-    json!({
-        "sku": p.sku,
-        "name": p.name,
-        "description": p.description,
-        "brand": p.brand,
-        "category": p.category,
-        "unit": p.unit,
-        "list_price": { "amount": p.list_price.minor(), "currency": "IDR" },
-        "updated_at": p.updated_at,
-    })
+fn to_json(v: &impl serde::Serialize) -> Result<Value, Problem> {
+    serde_json::to_value(v).map_err(Problem::internal)
+}
+
+/// A product as `GET /products` and `GET /products/{sku}` answer it.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ProductView {
+    pub sku: Sku,
+    pub name: String,
+    pub description: String,
+    pub brand: String,
+    pub category: String,
+    pub unit: String,
+    /// The bronze-tier (list) price; tier prices need a partner's token (`POST /quotes`).
+    pub list_price: Price,
+    /// RFC 3339 time of the last change.
+    pub updated_at: String,
+}
+
+/// An amount and its currency.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Price {
+    pub amount: kernel::Money,
+    pub currency: kernel::Currency,
+}
+
+impl From<&Product> for ProductView {
+    fn from(p: &Product) -> Self {
+        ProductView {
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            brand: p.brand.clone(),
+            category: p.category.clone(),
+            unit: p.unit.clone(),
+            list_price: Price {
+                amount: p.list_price,
+                currency: kernel::Currency::Idr,
+            },
+            updated_at: p.updated_at.clone(),
+        }
+    }
+}
+
+/// One page of `GET /products`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ProductList {
+    pub items: Vec<ProductView>,
+    pub limit: u32,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The operations this function serves, for the OpenAPI document.
+pub fn operations() -> Vec<platform::openapi::Operation> {
+    use platform::openapi::Operation;
+    use serde_json::json as schema;
+    let filter = schema!({ "type": "string", "maxLength": 64 });
+    vec![
+        Operation::new("GET", "/products", "listProducts", "Search and list the catalogue")
+            .tag("catalog-api")
+            .describe(
+                "Full-text search (`q`, websearch syntax) with filters and keyset pagination. Public and \
+                 CDN-cacheable: `ETag`, `If-None-Match` → 304.",
+            )
+            .param_with(
+                "query",
+                "q",
+                false,
+                "Search text over name, brand and description.",
+                schema!({ "type": "string", "maxLength": catalog::MAX_SEARCH_CHARS }),
+            )
+            .param_with("query", "category", false, "Only this category.", filter.clone())
+            .param_with("query", "brand", false, "Only this brand.", filter)
+            .param_with(
+                "query",
+                "limit",
+                false,
+                "Page size (default 20); a larger value is refused, not clamped.",
+                schema!({ "type": "integer", "minimum": 1, "maximum": catalog::MAX_LIMIT }),
+            )
+            .param_with(
+                "query",
+                "cursor",
+                false,
+                "The `next_cursor` of the previous page.",
+                schema!({ "type": "string" }),
+            )
+            .answers::<ProductList>(200, "A page of products."),
+        Operation::new("GET", "/products/{sku}", "getProduct", "Read one product")
+            .tag("catalog-api")
+            .path_param::<Sku>("sku", "The product's SKU.")
+            .answers::<ProductView>(200, "The product."),
+    ]
 }

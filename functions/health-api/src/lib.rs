@@ -6,7 +6,6 @@
 use lambda_http::{Body, Request};
 use platform::http::{json_response, segments, HttpHandler, RequestCtx};
 use platform::Problem;
-use serde_json::json;
 use std::time::Instant;
 
 /// Something whose reachability health reports.
@@ -14,7 +13,7 @@ pub trait Probe: Send + Sync + 'static {
     fn ping(&self) -> impl std::future::Future<Output = Result<(), String>> + Send;
 
     /// How old the synced ERP data (stock, partner debt) is, if known.
-    fn erp_sync(&self) -> impl std::future::Future<Output = Option<serde_json::Value>> + Send {
+    fn erp_sync(&self) -> impl std::future::Future<Output = Option<Vec<ErpSyncView>>> + Send {
         async { None }
     }
 }
@@ -24,24 +23,76 @@ impl Probe for store::Db {
         store::Db::ping(self).await.map_err(|e| e.to_string())
     }
 
-    async fn erp_sync(&self) -> Option<serde_json::Value> {
+    async fn erp_sync(&self) -> Option<Vec<ErpSyncView>> {
         let status = store::erp_sync::PgErpSync::new(self.clone()).status().await.ok()?;
         let now = chrono::Utc::now();
         Some(
             status
-                .iter()
-                .map(|s| {
-                    json!({
-                        "kind": s.kind,
-                        "last_success_at": s.last_success_at,
-                        "age_s": s.last_success_at.map(|t| (now - t).num_seconds()),
-                        "erp_as_of": s.as_of,
-                        "last_error": s.last_error,
-                    })
+                .into_iter()
+                .map(|s| ErpSyncView {
+                    age_s: s.last_success_at.map(|t| (now - t).num_seconds()),
+                    kind: s.kind,
+                    last_success_at: s.last_success_at,
+                    erp_as_of: s.as_of,
+                    last_error: s.last_error,
                 })
                 .collect(),
         )
     }
+}
+
+/// How old one copy of ERP data is (stock, partner debt, cost prices): checkout reads these while the ERP is down.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ErpSyncView {
+    pub kind: String,
+    pub last_success_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub age_s: Option<i64>,
+    pub erp_as_of: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// The answer of `GET /health`, 200 when the database answers and 503 when it does not.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct HealthReport {
+    pub status: HealthStatus,
+    pub version: String,
+    pub build: Option<String>,
+    pub environment: String,
+    pub instance: InstanceView,
+    pub database: DatabaseView,
+    pub erp_sync: Option<Vec<ErpSyncView>>,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+    Degraded,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct InstanceView {
+    pub cold_start: bool,
+    pub uptime_s: u64,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct DatabaseView {
+    pub reachable: bool,
+    pub latency_ms: f64,
+}
+
+/// The operations this function serves, for the OpenAPI document.
+pub fn operations() -> Vec<platform::openapi::Operation> {
+    vec![platform::openapi::Operation::new(
+        "GET",
+        "/health",
+        "getHealth",
+        "Report the build and the database's reachability",
+    )
+    .tag("health-api")
+    .answers::<HealthReport>(200, "Healthy.")
+    .answers::<HealthReport>(503, "The database does not answer; retry after `Retry-After`.")]
 }
 
 /// The health handler.
@@ -83,16 +134,27 @@ impl<P: Probe> HttpHandler for HealthApi<P> {
         }
         let healthy = db.is_ok();
         let erp_sync = if healthy { self.db.erp_sync().await } else { None };
-        let body = json!({
-            "status": if healthy { "ok" } else { "degraded" },
-            "version": env!("CARGO_PKG_VERSION"),
-            "build": self.build,
-            "environment": self.environment,
-            "instance": { "cold_start": ctx.cold_start, "uptime_s": self.started.elapsed().as_secs() },
-            "database": { "reachable": healthy, "latency_ms": (latency_ms * 100.0).round() / 100.0 },
+        let body = HealthReport {
+            status: if healthy {
+                HealthStatus::Ok
+            } else {
+                HealthStatus::Degraded
+            },
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            build: self.build.clone(),
+            environment: self.environment.clone(),
+            instance: InstanceView {
+                cold_start: ctx.cold_start,
+                uptime_s: self.started.elapsed().as_secs(),
+            },
+            database: DatabaseView {
+                reachable: healthy,
+                latency_ms: (latency_ms * 100.0).round() / 100.0,
+            },
             // The copies of ERP data checkout reads, and how old they are: they stand while the ERP is down.
-            "erp_sync": erp_sync,
-        });
+            erp_sync,
+        };
+        let body = serde_json::to_value(&body).map_err(Problem::internal)?;
         let mut response = json_response(if healthy { 200 } else { 503 }, &body);
         response
             .headers_mut()

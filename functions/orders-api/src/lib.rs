@@ -19,7 +19,7 @@ use platform::auth::{access_problem, Authenticator};
 use platform::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
 use platform::metrics::{self, Unit};
 use platform::Problem;
-use serde_json::{json, Value};
+use serde_json::Value;
 use supply::RouteError;
 
 /// The header that makes `POST /orders` safe to retry.
@@ -79,11 +79,16 @@ where
                 QuoteCartError::Unavailable(cause) => Problem::unavailable(1, cause),
             })?;
         let shortfall = quote.check_minimum().err().map(|b| b.short_by);
-        let mut doc = serde_json::to_value(&quote).map_err(Problem::internal)?;
-        doc["currency"] = json!("IDR");
-        doc["meets_minimum"] = json!(shortfall.is_none());
-        doc["short_of_minimum"] = json!(shortfall.unwrap_or_default());
-        Ok(private_json(200, &doc))
+        let doc = QuoteView {
+            currency: kernel::Currency::Idr,
+            meets_minimum: shortfall.is_none(),
+            short_of_minimum: shortfall.unwrap_or_default(),
+            quote,
+        };
+        Ok(private_json(
+            200,
+            &serde_json::to_value(&doc).map_err(Problem::internal)?,
+        ))
     }
 
     async fn place(&self, req: &Request, ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
@@ -221,9 +226,14 @@ where
         let next = page
             .next
             .map(|(at, id)| Cursor::from_position(&format!("{}|{id}", at.timestamp_micros())).encode());
+        let doc = OrderList {
+            items: page.items,
+            limit,
+            next_cursor: next,
+        };
         Ok(private_json(
             200,
-            &json!({ "items": page.items, "limit": limit, "next_cursor": next }),
+            &serde_json::to_value(&doc).map_err(Problem::internal)?,
         ))
     }
 
@@ -265,6 +275,101 @@ where
             _ => Err(Problem::not_found("no such route")),
         }
     }
+}
+
+/// `POST /quotes`'s answer: the priced cart and whether it meets the minimum order.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct QuoteView {
+    #[serde(flatten)]
+    pub quote: commercial::Quote,
+    pub currency: kernel::Currency,
+    pub meets_minimum: bool,
+    /// How much more the cart needs to reach the minimum; 0 when it meets it.
+    pub short_of_minimum: kernel::Money,
+}
+
+/// One page of `GET /orders`, newest first.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct OrderList {
+    pub items: Vec<orders::OrderSummary>,
+    pub limit: u32,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A cart, as `POST /quotes` and `POST /orders` take it ([`parse_cart`] reads it and names the bad member).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartRequest {
+    #[schemars(length(min = 1, max = MAX_LINES))]
+    pub lines: Vec<CartLineRequest>,
+}
+
+/// One cart line; each SKU at most once per cart.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartLineRequest {
+    pub sku: Sku,
+    pub quantity: Quantity,
+}
+
+/// The operations this function serves, for the OpenAPI document.
+pub fn operations() -> Vec<platform::openapi::Operation> {
+    use platform::openapi::Operation;
+    let id = serde_json::json!({ "type": "string", "format": "uuid" });
+    vec![
+        Operation::new("POST", "/quotes", "quoteCart", "Price a cart at the caller's tier")
+            .tag("orders-api")
+            .bearer()
+            .acting_for()
+            .json_body::<CartRequest>()
+            .answers::<QuoteView>(200, "The priced cart."),
+        Operation::new("POST", "/orders", "placeOrder", "Place an order")
+            .tag("orders-api")
+            .describe(
+                "Prices the cart, checks credit, routes it to a warehouse and reserves stock in one transaction. \
+                 A retry with the same Idempotency-Key and body gets the first answer (`Idempotent-Replayed: true`).",
+            )
+            .bearer()
+            .acting_for()
+            .idempotency_key()
+            .json_body::<CartRequest>()
+            .answers::<orders::Order>(201, "The order, awaiting payment.")
+            .with_header("Location", "The order's URL.")
+            .link("GetOrder", "getOrder", "id", "$response.body#/id")
+            .link("CancelOrder", "cancelOrder", "id", "$response.body#/id"),
+        Operation::new("GET", "/orders", "listOrders", "List the caller's orders")
+            .tag("orders-api")
+            .bearer()
+            .acting_for()
+            .param_with(
+                "query",
+                "limit",
+                false,
+                "Page size (default 20).",
+                serde_json::json!({ "type": "integer", "minimum": 1, "maximum": 100 }),
+            )
+            .param_with(
+                "query",
+                "cursor",
+                false,
+                "The `next_cursor` of the previous page.",
+                serde_json::json!({ "type": "string" }),
+            )
+            .answers::<OrderList>(200, "A page of orders."),
+        Operation::new("GET", "/orders/{id}", "getOrder", "Read one order")
+            .tag("orders-api")
+            .bearer()
+            .acting_for()
+            .param_with("path", "id", true, "The order's id.", id.clone())
+            .answers::<orders::Order>(200, "The order."),
+        Operation::new("POST", "/orders/{id}/cancel", "cancelOrder", "Cancel an unpaid order")
+            .tag("orders-api")
+            .bearer()
+            .acting_for()
+            .param_with("path", "id", true, "The order's id.", id)
+            .answers::<orders::Order>(200, "The cancelled order; its stock is released."),
+    ]
 }
 
 /// The most lines a cart may have.

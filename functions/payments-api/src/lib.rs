@@ -13,7 +13,6 @@ use lambda_http::{Body, Request};
 use orders::{Notification, OrderStore, Orders, PaymentError};
 use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
 use platform::{Env, Problem};
-use serde_json::json;
 
 /// Settings read at cold start.
 #[derive(Debug, Clone)]
@@ -34,6 +33,50 @@ impl platform::config::FromEnv for PaymentsConfig {
 #[derive(serde::Deserialize)]
 pub struct PaymentSecret {
     pub server_key: String,
+}
+
+/// What a valid notification did to its order.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct CallbackAnswer {
+    pub order_id: uuid::Uuid,
+    /// `applied`, `recorded`, `already_applied`, `conflict` or `duplicate`.
+    pub outcome: String,
+    pub order_status: orders::OrderStatus,
+}
+
+/// A Midtrans-style notification. Every member is a string; `signature_key` is the SHA-512 (hex) of `order_id`,
+/// `status_code`, `gross_amount` and the server key.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct PaymentNotification {
+    #[schemars(length(min = 1, max = 256))]
+    pub order_id: String,
+    #[schemars(length(min = 1, max = 256))]
+    pub status_code: String,
+    /// Rupiah with optional cents, such as `"1250000.00"`.
+    #[schemars(length(min = 1, max = 256))]
+    pub gross_amount: String,
+    #[schemars(length(min = 1, max = 256))]
+    pub signature_key: String,
+    #[schemars(length(min = 1, max = 256))]
+    pub transaction_id: String,
+    /// `settlement`, `capture`, `deny`, `cancel`, `failure`, `expire`, `pending`, …
+    #[schemars(length(min = 1, max = 256))]
+    pub transaction_status: String,
+    pub fraud_status: Option<String>,
+}
+
+/// The operations this function serves, for the OpenAPI document.
+pub fn operations() -> Vec<platform::openapi::Operation> {
+    vec![platform::openapi::Operation::new(
+        "POST",
+        "/payments/callback",
+        "paymentCallback",
+        "Receive the payment gateway's notification",
+    )
+    .tag("payments-api")
+    .describe("Authenticated by its signature, not a token. A repeated notification is a 200 no-op.")
+    .json_body::<PaymentNotification>()
+    .answers::<CallbackAnswer>(200, "What the notification did.")]
 }
 
 #[derive(Debug)]
@@ -73,7 +116,12 @@ impl<S: OrderStore> PaymentsApi<S> {
                 }
                 Ok(private_json(
                     200,
-                    &json!({ "order_id": n.order_id, "outcome": o.outcome, "order_status": o.status }),
+                    &serde_json::to_value(CallbackAnswer {
+                        order_id: n.order_id,
+                        outcome: o.outcome.to_string(),
+                        order_status: o.status,
+                    })
+                    .map_err(Problem::internal)?,
                 ))
             }
             Err(PaymentError::BadSignature) => Err(Problem::client(

@@ -14,7 +14,7 @@ use niaga_aws::files::Files;
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
 use platform::Problem;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 use store::exports::{CreatedExport, Export, PgExports};
 
@@ -28,6 +28,80 @@ pub struct ReportsApi<A> {
     files: Files,
     auth: Authenticator<A>,
     relay: Option<platform::outbox::Relay>,
+}
+
+/// A profit export: its state and, once done, presigned download links.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ExportView {
+    pub id: uuid::Uuid,
+    /// Always `profit`.
+    pub report: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    pub rows: Option<i32>,
+    pub error: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub links: ExportLinks,
+    /// `csv` and `xlsx` links, once done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downloads: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub downloads_expire_in_seconds: Option<u64>,
+}
+
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ExportLinks {
+    #[serde(rename = "self")]
+    pub this: String,
+}
+
+/// `POST /reports/profit-exports`'s body ([`parse_request`] reads it).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// `YYYY-MM`, not in the future.
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}$"))]
+    pub month: String,
+}
+
+/// The operations this function serves, for the OpenAPI document.
+pub fn operations() -> Vec<platform::openapi::Operation> {
+    use platform::openapi::Operation;
+    vec![
+        Operation::new(
+            "POST",
+            "/reports/profit-exports",
+            "createProfitExport",
+            "Export a month's profit report (admins)",
+        )
+        .tag("reports-api")
+        .describe("Written as CSV and XLSX by export-worker; poll the export for its download links.")
+        .bearer()
+        .idempotency_key()
+        .json_body::<ExportRequest>()
+        .answers::<ExportView>(202, "The export, queued.")
+        .with_header("Location", "The export's URL.")
+        .link("GetExport", "getProfitExport", "id", "$response.body#/id"),
+        Operation::new(
+            "GET",
+            "/reports/profit-exports/{id}",
+            "getProfitExport",
+            "An export's state and links (admins)",
+        )
+        .tag("reports-api")
+        .bearer()
+        .param_with(
+            "path",
+            "id",
+            true,
+            "The export's id.",
+            serde_json::json!({ "type": "string", "format": "uuid" }),
+        )
+        .answers::<ExportView>(200, "The export."),
+    ]
 }
 
 /// `{"month": "2026-10"}` → the month's first day. Errors name the member.
@@ -75,14 +149,24 @@ impl<A: Assignments + 'static> ReportsApi<A> {
     }
 
     async fn document(&self, e: &Export) -> Result<Value, Problem> {
-        let mut doc = json!({
-            "id": e.id, "report": "profit", "month": e.month.format("%Y-%m").to_string(), "status": e.status,
-            "rows": e.rows, "error": e.error, "created_at": e.created_at, "finished_at": e.finished_at,
-            "links": { "self": format!("/reports/profit-exports/{}", e.id) },
-        });
+        let mut doc = ExportView {
+            id: e.id,
+            report: "profit".into(),
+            month: e.month.format("%Y-%m").to_string(),
+            status: e.status.clone(),
+            rows: e.rows,
+            error: e.error.clone(),
+            created_at: e.created_at,
+            finished_at: e.finished_at,
+            links: ExportLinks {
+                this: format!("/reports/profit-exports/{}", e.id),
+            },
+            downloads: None,
+            downloads_expire_in_seconds: None,
+        };
         if e.status == "done" {
             let m = e.month.format("%Y-%m");
-            let mut downloads = serde_json::Map::new();
+            let mut downloads = std::collections::BTreeMap::new();
             for (format, key) in [("csv", &e.csv_key), ("xlsx", &e.xlsx_key)] {
                 if let Some(key) = key {
                     let url = self
@@ -90,13 +174,13 @@ impl<A: Assignments + 'static> ReportsApi<A> {
                         .download_link(key, &format!("laba-{m}.{format}"), LINK_VALIDITY)
                         .await
                         .map_err(|err| Problem::unavailable(1, anyhow::anyhow!(err)))?;
-                    downloads.insert(format.into(), json!(url));
+                    downloads.insert(format.to_string(), url);
                 }
             }
-            doc["downloads"] = Value::Object(downloads);
-            doc["downloads_expire_in_seconds"] = json!(LINK_VALIDITY.as_secs());
+            doc.downloads = Some(downloads);
+            doc.downloads_expire_in_seconds = Some(LINK_VALIDITY.as_secs());
         }
-        Ok(doc)
+        serde_json::to_value(&doc).map_err(Problem::internal)
     }
 
     async fn create(&self, req: &Request) -> Result<http::Response<Body>, Problem> {

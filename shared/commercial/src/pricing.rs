@@ -94,7 +94,7 @@ impl PricingPolicy {
 }
 
 /// One priced cart line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PricedLine {
     pub sku: Sku,
     pub quantity: Quantity,
@@ -107,7 +107,7 @@ pub struct PricedLine {
 }
 
 /// A priced cart: what the partner would pay, and how that was reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Quote {
     pub tier: Tier,
     pub multiplier_bp: u32,

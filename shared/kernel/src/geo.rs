@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Latitude and longitude in millionths of a degree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GeoPoint {
     lat_e6: i32,
     lon_e6: i32,

@@ -18,7 +18,7 @@ pub mod tier;
 pub use cursor::{Cursor, CursorError};
 pub use geo::{GeoPoint, GeoPointError};
 pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyKeyError};
-pub use money::{Money, MoneyError};
+pub use money::{Currency, Money, MoneyError};
 pub use quantity::{Quantity, QuantityError};
 pub use secret::SecretString;
 pub use sku::{Sku, SkuError};

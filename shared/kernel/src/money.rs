@@ -133,3 +133,23 @@ mod tests {
         }
     }
 }
+
+impl schemars::JsonSchema for Money {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "description": "An amount in whole rupiah (IDR has no minor unit in use); never a float.",
+        })
+    }
+}
+
+/// The currency of every amount Niaga handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum Currency {
+    #[serde(rename = "IDR")]
+    Idr,
+}

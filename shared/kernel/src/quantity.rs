@@ -44,6 +44,16 @@ impl fmt::Display for Quantity {
     }
 }
 
+impl schemars::JsonSchema for Quantity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": Quantity::MAX })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

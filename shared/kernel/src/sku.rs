@@ -57,6 +57,21 @@ impl fmt::Display for Sku {
     }
 }
 
+/// Lower case is accepted in requests and upper-cased, so the pattern allows both.
+impl schemars::JsonSchema for Sku {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sku".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{2,31}$",
+            "examples": ["SHM-00001"],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

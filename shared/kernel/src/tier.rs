@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A partner's price tier; each tier has its own price list and loyalty multiplier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Bronze,

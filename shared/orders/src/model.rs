@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// One line of an order: a SKU from one warehouse at one price.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct OrderLine {
     pub sku: Sku,
     pub warehouse: String,
@@ -20,7 +20,7 @@ pub struct OrderLine {
 /// An order with its lines: what the store writes and reads, and (serialised) what the API returns.
 ///
 /// Money fields are whole rupiah (`currency` is always IDR).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Order {
     pub id: Uuid,
     pub status: OrderStatus,
@@ -62,7 +62,7 @@ impl Order {
 }
 
 /// A row of `GET /orders`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct OrderSummary {
     pub id: Uuid,
     pub status: OrderStatus,

@@ -6,7 +6,8 @@
 //! ([`metrics`]); `application/problem+json` errors ([`problem`]); HTTP helpers, CDN caching and the entry point
 //! that serves API Gateway events and warm-up pings ([`http`]); bearer tokens and agent masquerade ([`auth`]);
 //! the entry point of job functions ([`job`]); the outbox relay ([`outbox`]); SQS batches with partial failures
-//! and backoff ([`sqs`]); rate limits per route class ([`limits`]).
+//! and backoff ([`sqs`]); rate limits per route class ([`limits`]); the OpenAPI 3.1 document generated from the
+//! handlers' types ([`openapi`]).
 //!
 //! # Layout
 //! A function's `main` is `platform::init` → build its handler → `platform::http::run`. Everything a handler
@@ -21,6 +22,7 @@ pub mod init;
 pub mod job;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod outbox;
 pub mod problem;
 pub mod secrets;

@@ -31,6 +31,55 @@ pub struct NewJob<'a> {
     pub callback_secret: Option<&'a str>,
 }
 
+/// An agent job as clients see it: its status, progress and links.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct JobSummary {
+    pub id: Uuid,
+    /// `generate_product_seo` or `bulk_price_proposal`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `queued`, `running`, `done` or `failed`.
+    pub status: String,
+    /// The job type's parameters (`tier`, `target_margin_bp` for price proposals).
+    pub params: serde_json::Value,
+    pub requested_by: String,
+    pub progress: JobProgress,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub links: JobLinks,
+    /// Present when the job registered a webhook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback: Option<JobCallback>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct JobProgress {
+    pub total_items: usize,
+    pub done_items: usize,
+    pub chunks_done: usize,
+    pub chunk_size: usize,
+    pub percent: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct JobLinks {
+    #[serde(rename = "self")]
+    pub this: String,
+    pub items: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct JobCallback {
+    pub url: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    /// The webhook signing secret, in the creating answer only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
 /// One stored job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {
@@ -435,34 +484,37 @@ impl JobRecord {
     /// The job's public summary: what `GET /agent-jobs/{id}` shows and the completion announcements carry. Never
     /// the callback secret.
     pub fn summary(&self) -> serde_json::Value {
-        let percent = (self.done_items * 100).checked_div(self.total_items).unwrap_or(0);
-        let mut doc = serde_json::json!({
-            "id": self.id,
-            "type": self.kind().as_str(),
-            "status": self.status.as_str(),
-            "params": self.params,
-            "requested_by": self.requested_by,
-            "progress": {
-                "total_items": self.total_items,
-                "done_items": self.done_items,
-                "chunks_done": self.chunks_done,
-                "chunk_size": self.chunk_size,
-                "percent": percent,
+        serde_json::to_value(self.summary_doc()).unwrap_or_default()
+    }
+
+    /// The job as `GET /agent-jobs/{id}` and its webhook show it.
+    pub fn summary_doc(&self) -> JobSummary {
+        JobSummary {
+            id: self.id,
+            kind: self.kind().as_str().to_string(),
+            status: self.status.as_str().to_string(),
+            params: serde_json::to_value(self.params).unwrap_or_default(),
+            requested_by: self.requested_by.clone(),
+            progress: JobProgress {
+                total_items: self.total_items,
+                done_items: self.done_items,
+                chunks_done: self.chunks_done,
+                chunk_size: self.chunk_size,
+                percent: (self.done_items * 100).checked_div(self.total_items).unwrap_or(0),
             },
-            "created_at": self.created_at,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "links": {
-                "self": format!("/agent-jobs/{}", self.id),
-                "items": format!("/agent-jobs/{}/items", self.id),
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            links: JobLinks {
+                this: format!("/agent-jobs/{}", self.id),
+                items: format!("/agent-jobs/{}/items", self.id),
             },
-        });
-        if let Some(url) = &self.callback_url {
-            doc["callback"] = serde_json::json!({
-                "url": url, "status": self.webhook_status.as_deref().unwrap_or("pending"),
-                "attempts": self.webhook_attempts,
-            });
+            callback: self.callback_url.as_ref().map(|url| JobCallback {
+                url: url.clone(),
+                status: self.webhook_status.clone().unwrap_or_else(|| "pending".into()),
+                attempts: self.webhook_attempts,
+                secret: None,
+            }),
         }
-        doc
     }
 }

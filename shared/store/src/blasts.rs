@@ -23,6 +23,34 @@ pub struct NewBlast<'a> {
     pub fingerprint: &'a str,
 }
 
+/// A notification blast as admins see it.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct BlastSummary {
+    pub id: Uuid,
+    pub subject: String,
+    /// Only partners of this tier; all partners when absent.
+    pub tier: Option<String>,
+    pub status: String,
+    pub requested_by: String,
+    pub progress: BlastProgress,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub links: BlastLinks,
+}
+
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct BlastProgress {
+    pub total_recipients: usize,
+    pub sent: usize,
+    pub chunks_done: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct BlastLinks {
+    #[serde(rename = "self")]
+    pub this: String,
+}
+
 /// One stored blast.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Blast {
@@ -43,13 +71,28 @@ pub struct Blast {
 impl Blast {
     /// What `GET /admin/notification-blasts/{id}` shows.
     pub fn summary(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id, "subject": self.subject, "tier": self.tier, "status": self.status,
-            "requested_by": self.requested_by,
-            "progress": { "total_recipients": self.total_recipients, "sent": self.sent, "chunks_done": self.chunks_done },
-            "created_at": self.created_at, "finished_at": self.finished_at,
-            "links": { "self": format!("/admin/notification-blasts/{}", self.id) },
-        })
+        serde_json::to_value(self.summary_doc()).unwrap_or_default()
+    }
+
+    /// The typed form of [`Blast::summary`].
+    pub fn summary_doc(&self) -> BlastSummary {
+        BlastSummary {
+            id: self.id,
+            subject: self.subject.clone(),
+            tier: self.tier.clone(),
+            status: self.status.clone(),
+            requested_by: self.requested_by.clone(),
+            progress: BlastProgress {
+                total_recipients: self.total_recipients,
+                sent: self.sent,
+                chunks_done: self.chunks_done,
+            },
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+            links: BlastLinks {
+                this: format!("/admin/notification-blasts/{}", self.id),
+            },
+        }
     }
 }
 

@@ -433,6 +433,8 @@ pub struct GatewayState {
     invoker: Arc<dyn Invoker>,
     rules: Vec<ScheduledRule>,
     cors: Option<CorsPolicy>,
+    /// The OpenAPI document served at `/openapi.json`, when the manifest's routes all have operations.
+    openapi: Option<String>,
 }
 
 impl GatewayState {
@@ -447,7 +449,14 @@ impl GatewayState {
             invoker,
             rules,
             cors,
+            openapi: None,
         }
+    }
+
+    /// Serves `doc` at `/openapi.json` and the page that renders it at `/docs`.
+    pub fn with_openapi(mut self, doc: Option<String>) -> Self {
+        self.openapi = doc;
+        self
     }
 }
 
@@ -538,8 +547,25 @@ pub fn router(state: Arc<GatewayState>) -> Router {
         .route("/_niaga/routes", get(list_routes))
         .route("/_niaga/schedules", get(list_schedules))
         .route("/_niaga/schedules/{name}/fire", post(fire_schedule))
+        .route("/openapi.json", get(openapi_document))
+        .route("/docs", get(openapi_page))
         .fallback(proxy)
         .with_state(state)
+}
+
+async fn openapi_document(State(state): State<Arc<GatewayState>>) -> Response {
+    match &state.openapi {
+        Some(doc) => ([("content-type", "application/json")], doc.clone()).into_response(),
+        None => gateway_error(StatusCode::NOT_FOUND, "Not Found", "openapi"),
+    }
+}
+
+async fn openapi_page() -> Response {
+    (
+        [("content-type", "text/html; charset=utf-8")],
+        crate::openapi::DOCS_PAGE,
+    )
+        .into_response()
 }
 
 fn gateway_error(status: StatusCode, message: &str, request_id: &str) -> Response {

@@ -61,7 +61,14 @@ impl Gateway {
             .with_context(|| format!("binding the gateway on {bind}"))?;
         let addr = listener.local_addr().context("reading the gateway address")?;
         let cors = http::CorsPolicy::from_manifest(&manifest, &env);
-        let state = Arc::new(http::GatewayState::new(routes, invoker.clone(), rules.clone(), cors));
+        // Served only when the code documents exactly the manifest's routes (test manifests may not).
+        let openapi =
+            crate::openapi::render_with_servers(&manifest, vec![(format!("http://{addr}"), "this gateway".into())])
+                .map(|doc| crate::openapi::to_text(&doc))
+                .map_err(|e| tracing::debug!(error = format!("{e:#}"), "no OpenAPI document for this manifest"))
+                .ok();
+        let state =
+            Arc::new(http::GatewayState::new(routes, invoker.clone(), rules.clone(), cors).with_openapi(openapi));
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx.clone();
         let server = tokio::spawn(async move {
