@@ -1,4 +1,4 @@
-//! `cargo xtask faults [--short]`: scripted fault scenarios against the real functions, each bounded in time and
+//! `cargo xtask faults [--short] [--only <scenario>]`: scripted fault scenarios against the real functions, each bounded in time and
 //! each ending in an invariant check (seed 002 §4.5: what must hold when a dependency fails under load).
 //!
 //! Every scenario runs the same load: partners placing orders through the local gateway (real HTTP, the API
@@ -15,6 +15,22 @@
 //!   of the way in. Checkout needs only PostgreSQL; its after-commit publish to SQS gives up after
 //!   `platform::outbox::FAST_PATH_BUDGET` and leaves the event to the outbox sweeper, so orders keep being placed,
 //!   and an answer slower than that budget plus 2 s is a violation.
+//! - `erp-outage` and `erp-slow`: the backbone behind checkout runs as deployed, and the legacy ERP misbehaves.
+//!   Besides ordering, each client pays one order in [`PAY_EVERY`] with a signed settlement notification to
+//!   `POST /payments/callback` (payments-api), so paid orders flow through the outbox to the `erp-sync` FIFO
+//!   queue, the gateway's SQS poller (the event-source mapping, on for these two only) into erp-sync-worker (its
+//!   reserved concurrency, its default 5 s ERP client timeout, its breaker in DynamoDB on moto), and into a fake
+//!   ERP started in-process; notifications-worker drains the notifications queue and outbox-relay is fired for
+//!   whatever the fast path missed. `erp-outage`: the ERP answers 503 to everything from a sixth of the way in
+//!   until two thirds. `erp-slow`: from a sixth of the way in its replies are held 6 s, longer than the worker
+//!   waits (the ERP takes the order; the worker sees a timeout, and its retry is a repeat the ERP answers from its
+//!   idempotency), from half-way 2 s, and for the last sixth nothing. The breaker keeps its shipped settings
+//!   (`system_config`: 5 failures, 30 s cool-down), so an outage costs at least the cool-down. Checkout never
+//!   calls the ERP, so no order or payment may be answered slower than the emulator scenario's patience, and once
+//!   the load stops (the ERP healthy again) every paid order must reach the ERP within [`ERP_CATCH_UP_LIMIT`]:
+//!   each taken by the ERP as new exactly once under its id (repeats it recognised are counted, not failures),
+//!   nothing taken that was not paid, each order marked `sent_to_erp` with the ERP's number, no event of the run
+//!   left in the outbox, and the `erp-sync` queue and every dead-letter queue empty.
 //!
 //! Then the fault stops and a fresh order must go through within 15 s (the pools recover by themselves), and the
 //! database is checked: every key answered 2xx has exactly its one order; no order exists without its key, its
@@ -27,15 +43,16 @@
 //! key, the payment server key, a bearer token or anything shaped like a JWT, and digit runs that pass the Luhn check
 //! as card numbers do. One hit fails the run.
 //!
-//! The table goes to stdout and `target/bench/faults.md`. `--short` (CI) runs each scenario for 6 s instead of 20.
+//! The table goes to stdout and `target/bench/faults.md`. `--short` (CI) runs each scenario for 6 s instead of 20;
+//! `--only <scenario>` runs one.
 
 use crate::bench::BenchEnv;
 use crate::checkout_bench::{self, HOT_SKU, HOT_WAREHOUSE};
-use crate::localrt::{HttpInvoker, LocalRuntime};
+use crate::localrt::{HttpInvoker, LocalRuntime, RuntimeOptions};
 use crate::manifest::Manifest;
 use crate::services::{self, step, Postgres};
 use anyhow::{bail, Context, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,8 +66,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 const RECOVERY_LIMIT: Duration = Duration::from_secs(15);
 /// How long the emulator stays frozen in `emulator-unreachable`.
 const FREEZE: Duration = Duration::from_secs(6);
-/// The slowest answer allowed while the emulator is frozen: the fast path's budget, plus room for the checkout.
-const EMULATOR_PATIENCE: Duration = Duration::from_secs(platform::outbox::FAST_PATH_BUDGET.as_secs() + 2);
+/// The slowest answer allowed while the emulator is frozen or the ERP is down or slow: the fast path's budget, plus
+/// room for the checkout.
+const PATIENCE: Duration = Duration::from_secs(platform::outbox::FAST_PATH_BUDGET.as_secs() + 2);
+/// In the ERP scenarios each client pays one order in this many, as soon as it is placed.
+const PAY_EVERY: usize = 3;
+/// erp-sync-worker's ERP client timeout (`NIAGA_ERP_TIMEOUT_MS`, its default) and the slow replies either side of it.
+const ERP_CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+const ERP_SLOW_ABOVE: Duration = Duration::from_secs(6);
+const ERP_SLOW_BELOW: Duration = Duration::from_secs(2);
+/// How long, once the ERP is healthy and the load has stopped, every paid order has to reach it.
+const ERP_CATCH_UP_LIMIT: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Scenario {
@@ -58,15 +84,42 @@ enum Scenario {
     PgRestarted,
     FunctionKilled,
     EmulatorUnreachable,
+    ErpOutage,
+    ErpSlow,
 }
 
 impl Scenario {
+    const ALL: [Scenario; 6] = [
+        Scenario::PgConnectionsKilled,
+        Scenario::PgRestarted,
+        Scenario::FunctionKilled,
+        Scenario::EmulatorUnreachable,
+        Scenario::ErpOutage,
+        Scenario::ErpSlow,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Scenario::PgConnectionsKilled => "pg-connections-killed",
             Scenario::PgRestarted => "pg-restarted",
             Scenario::FunctionKilled => "function-killed",
             Scenario::EmulatorUnreachable => "emulator-unreachable",
+            Scenario::ErpOutage => "erp-outage",
+            Scenario::ErpSlow => "erp-slow",
+        }
+    }
+
+    /// The ERP scenarios pay orders and run the backbone behind them: the gateway polls the queues into the
+    /// workers, and erp-sync-worker sends to a fake ERP.
+    fn erp(self) -> bool {
+        matches!(self, Scenario::ErpOutage | Scenario::ErpSlow)
+    }
+
+    /// The slowest answer a client accepts, when the scenario bounds it: checkout must not wait on what is broken.
+    fn patience(self) -> Option<Duration> {
+        match self {
+            Scenario::EmulatorUnreachable | Scenario::ErpOutage | Scenario::ErpSlow => Some(PATIENCE),
+            _ => None,
         }
     }
 }
@@ -84,6 +137,8 @@ struct Tally {
     violations: std::sync::Mutex<Vec<String>>,
     /// key => order id, for every key answered 2xx.
     answered: std::sync::Mutex<BTreeMap<String, String>>,
+    /// Orders whose settlement notification was answered 200 (the ERP scenarios).
+    paid: std::sync::Mutex<BTreeSet<String>>,
 }
 
 impl Tally {
@@ -93,6 +148,29 @@ impl Tally {
             all.push(v);
         }
     }
+
+    /// Counts one answer's time, and a violation when the scenario bounds it and it took longer.
+    fn timed(&self, what: &str, took: Duration, scenario: Scenario) {
+        self.slowest_ms.fetch_max(took.as_millis() as u64, Ordering::SeqCst);
+        if let Some(patience) = scenario.patience() {
+            if took > patience {
+                self.violation(format!(
+                    "{what}: answered after {took:?}, longer than {patience:?} ({} is broken)",
+                    if scenario.erp() { "the ERP" } else { "the emulator" }
+                ));
+            }
+        }
+    }
+}
+
+/// What became of the paid orders in an ERP scenario.
+struct ErpOutcome {
+    paid: usize,
+    /// From the end of the load (the ERP healthy again) until every paid order was in the ERP and marked sent.
+    caught_up_after: Option<Duration>,
+    /// Calls the ERP failed (503 while down, 500) and repeats it answered from its idempotency (`SUDAH_ADA`).
+    failed_calls: usize,
+    repeats: usize,
 }
 
 struct Outcome {
@@ -108,13 +186,39 @@ struct Outcome {
     slowest: Duration,
     violations: Vec<String>,
     recovered_after: Option<Duration>,
+    erp: Option<ErpOutcome>,
     invariants: Result<String, String>,
 }
 
+impl Outcome {
+    fn failed(&self) -> bool {
+        !self.violations.is_empty()
+            || self.invariants.is_err()
+            || self.recovered_after.is_none()
+            || self.erp.as_ref().is_some_and(|e| e.caught_up_after.is_none())
+    }
+}
+
+const USAGE: &str = "cargo xtask faults [--short] [--only <scenario>]";
+
 pub async fn run(args: &[String]) -> Result<()> {
     let short = args.iter().any(|a| a == "--short");
-    if let Some(a) = args.iter().find(|a| *a != "--short") {
-        bail!("unknown argument `{a}`\n\ncargo xtask faults [--short]");
+    let mut only = None;
+    let mut rest = args.iter().filter(|a| *a != "--short");
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--only" => {
+                let name = rest
+                    .next()
+                    .with_context(|| format!("--only takes a scenario\n\n{USAGE}"))?;
+                let scenario = Scenario::ALL.into_iter().find(|s| s.name() == name).with_context(|| {
+                    let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+                    format!("no scenario `{name}`; there are {}", names.join(", "))
+                })?;
+                only = Some(scenario);
+            }
+            other => bail!("unknown argument `{other}`\n\n{USAGE}"),
+        }
     }
     let seconds = if short { 6 } else { 20 };
     let manifest = Manifest::load_workspace()?;
@@ -127,21 +231,17 @@ pub async fn run(args: &[String]) -> Result<()> {
     )?;
     let env = BenchEnv::start().await?;
     create_queues(&env, &manifest).await?;
+    create_tables(&env, &manifest).await?;
+    let log_root = services::state_dir().join("logs/faults");
+    // Only this run's logs are searched for secrets.
+    let _ = std::fs::remove_dir_all(&log_root);
     let mut outcomes = Vec::new();
-    for scenario in [
-        Scenario::PgConnectionsKilled,
-        Scenario::PgRestarted,
-        Scenario::FunctionKilled,
-        Scenario::EmulatorUnreachable,
-    ] {
+    for scenario in Scenario::ALL.into_iter().filter(|s| only.is_none_or(|o| o == *s)) {
         step(format!("{}: {CLIENTS} clients for {seconds} s", scenario.name()));
         let outcome = run_scenario(&env, &manifest, scenario, seconds).await?;
         outcomes.push(outcome);
     }
-    let leaks = scan_logs(
-        &services::state_dir().join("logs/faults"),
-        &[&env.jwt_key, crate::bench::BENCH_PAYMENTS_KEY],
-    )?;
+    let leaks = scan_logs(&log_root, &[&env.jwt_key, crate::bench::BENCH_PAYMENTS_KEY])?;
     let mut table = render(&outcomes);
     table.push_str(&match leaks.as_slice() {
         [] => "\nLogs of the run searched for secrets (signing key, payment key, bearer tokens, JWTs, card numbers): none found.\n".to_string(),
@@ -155,7 +255,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     env.stop()?;
     let failed: Vec<&str> = outcomes
         .iter()
-        .filter(|o| !o.violations.is_empty() || o.invariants.is_err() || o.recovered_after.is_none())
+        .filter(|o| o.failed())
         .map(|o| o.scenario.name())
         .collect();
     if !leaks.is_empty() {
@@ -175,6 +275,52 @@ pub async fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The functions behind an ERP scenario: the whole path from checkout to the ERP, as deployed.
+const ERP_FUNCTIONS: [&str; 5] = [
+    "orders-api",
+    "payments-api",
+    "outbox-relay",
+    "erp-sync-worker",
+    "notifications-worker",
+];
+
+/// The functions of an ERP scenario under one local runtime: orders-api and payments-api with an instance per
+/// client, the workers at their reserved concurrency, erp-sync-worker pointed at `erp_url`.
+async fn start_erp_stack(
+    env: &BenchEnv,
+    manifest: &Manifest,
+    erp_url: &str,
+    log_dir: std::path::PathBuf,
+) -> Result<LocalRuntime> {
+    let specs = env
+        .settings
+        .specs(manifest, "debug")
+        .into_iter()
+        .filter(|s| ERP_FUNCTIONS.contains(&s.name.as_str()))
+        .map(|s| {
+            let f = manifest.functions.iter().find(|f| f.name == s.name);
+            let instances = match s.name.as_str() {
+                "orders-api" | "payments-api" => CLIENTS,
+                _ => f.and_then(|f| f.reserved_concurrency).unwrap_or(1) as usize,
+            };
+            s.with_max_instances(instances)
+                .with_env("NIAGA_ERP_URL", erp_url)
+                .with_env("NIAGA_ERP_TIMEOUT_MS", ERP_CLIENT_TIMEOUT.as_millis().to_string())
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&log_dir);
+    LocalRuntime::start_with(
+        ([127, 0, 0, 1], 0).into(),
+        specs,
+        RuntimeOptions {
+            log_dir: Some(log_dir),
+            echo: false,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, seconds: u64) -> Result<Outcome> {
     let url = env.settings.database_url.clone();
     checkout_bench::prepare(&url).await?;
@@ -183,13 +329,28 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
     let run_started = chrono::Utc::now();
 
     let log_dir = services::state_dir().join("logs/faults").join(scenario.name());
-    let runtime = Arc::new(checkout_bench::start_orders_api(env, manifest, "debug", CLIENTS, &[], log_dir).await?);
+    let erp = match scenario.erp() {
+        true => Some(fake_erp::FakeErp::start(([127, 0, 0, 1], 0).into()).await?),
+        false => None,
+    };
+    let runtime = Arc::new(match &erp {
+        None => checkout_bench::start_orders_api(env, manifest, "debug", CLIENTS, &[], log_dir).await?,
+        Some(erp) => {
+            empty_queues(env, manifest).await?;
+            start_erp_stack(env, manifest, &erp.url(), log_dir).await?
+        }
+    });
     let invoker = Arc::new(HttpInvoker::new(runtime.invoke_url()));
+    // The ERP scenarios need the event-source mappings: the gateway polls the queues into the workers.
+    let aws = match scenario.erp() {
+        true => Some(env.moto.sdk_config().await),
+        false => None,
+    };
     let gateway = crate::gateway::Gateway::start(
         ([127, 0, 0, 1], 0).into(),
         manifest.clone(),
         invoker,
-        None,
+        aws,
         crate::LOCAL_ENV.into(),
     )
     .await?;
@@ -221,7 +382,10 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
                 while Instant::now() < deadline {
                     let token = &tokens[(c * 7 + n) % tokens.len()];
                     let key = format!("fault-{run}-{c}-{n}");
-                    order_with_retries(&http, &base, token, &key, &tally, scenario).await;
+                    let placed = order_with_retries(&http, &base, token, &key, &tally, scenario).await;
+                    if let (true, Some((id, total))) = (scenario.erp() && n.is_multiple_of(PAY_EVERY), placed) {
+                        pay_with_retries(&http, &base, &id, total, &tally, scenario).await;
+                    }
                     n += 1;
                 }
             })
@@ -232,12 +396,14 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
     let fault = {
         let (stop, faults, url, runtime) = (stop.clone(), faults.clone(), url.clone(), runtime.clone());
         let (pg_port, moto_pid) = (env.pg.port, env.moto.pid());
+        let erp = erp.as_ref().map(|e| e.switches());
         tokio::spawn(async move {
             let targets = Targets {
                 database_url: &url,
                 pg_port,
                 moto_pid,
                 runtime: &runtime,
+                erp,
             };
             inject(scenario, targets, seconds, &stop, &faults).await
         })
@@ -245,6 +411,9 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
     futures::future::join_all(clients).await;
     stop.store(true, Ordering::SeqCst);
     fault.await.context("the fault task")??;
+    if let Some(erp) = &erp {
+        erp.switches().clear();
+    }
 
     // The pools must heal by themselves: a fresh order goes through within the limit.
     let healing = Instant::now();
@@ -260,6 +429,13 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // The ERP is healthy again: every paid order must reach it, once, within the limit.
+    let paid = tally.paid.lock().unwrap().clone();
+    let caught_up = match &erp {
+        Some(_) => Some(erp_catch_up(env, &base, &http, run_started).await?),
+        None => None,
+    };
+
     gateway.shutdown().await;
     match Arc::try_unwrap(runtime) {
         Ok(mut runtime) => runtime.shutdown().await,
@@ -267,9 +443,31 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
     }
 
     let answered = tally.answered.lock().unwrap().clone();
-    let invariants = check(&url, &run, run_started, &before, &answered)
+    let mut invariants = check(&url, &run, run_started, &before, &answered)
         .await
         .map_err(|e| format!("{e:#}"));
+    let erp_outcome = match &erp {
+        None => None,
+        Some(erp) => {
+            let checked = check_erp(env, manifest, erp, run_started, &paid)
+                .await
+                .map_err(|e| format!("{e:#}"));
+            invariants = match (invariants, checked) {
+                (Ok(a), Ok(b)) => Ok(format!("{a}; {b}")),
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+            };
+            let attempts = erp.attempts();
+            Some(ErpOutcome {
+                paid: paid.len(),
+                caught_up_after: caught_up.flatten(),
+                failed_calls: attempts.iter().filter(|a| a.status >= 500).count(),
+                repeats: erp.received().iter().filter(|r| !r.new).count(),
+            })
+        }
+    };
+    if let Some(erp) = erp {
+        erp.stop().await;
+    }
     let violations = tally.violations.lock().unwrap().clone();
     Ok(Outcome {
         scenario,
@@ -284,6 +482,7 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
         slowest: Duration::from_millis(tally.slowest_ms.load(Ordering::SeqCst)),
         violations,
         recovered_after,
+        erp: erp_outcome,
         invariants,
     })
 }
@@ -294,19 +493,50 @@ struct Targets<'a> {
     pg_port: u16,
     moto_pid: u32,
     runtime: &'a LocalRuntime,
+    erp: Option<fake_erp::SwitchesHandle>,
 }
 
-/// The manifest's queues on the environment's moto, as terraform/persistence would create them, so orders-api
-/// publishes its events after commit (the fast path) as it does when deployed.
+/// The manifest's queues on the environment's moto, as terraform/persistence creates them (each with its
+/// dead-letter queue after `max_receive_count` receives, and its visibility timeout), so orders-api publishes its
+/// events after commit (the fast path) as it does when deployed, and the workers see SQS's redelivery rules.
 async fn create_queues(env: &BenchEnv, manifest: &Manifest) -> Result<()> {
+    use aws_sdk_sqs::types::QueueAttributeName;
     let conf = env.moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&conf);
     for q in &manifest.queues {
+        let mut dlq = sqs.create_queue().queue_name(dlq_physical_name(q));
+        if q.fifo {
+            dlq = dlq.attributes(QueueAttributeName::FifoQueue, "true");
+        }
+        let dlq_url = dlq
+            .send()
+            .await
+            .with_context(|| format!("creating the dead-letter queue of {}", q.name))?
+            .queue_url
+            .context("a queue URL")?;
+        let dlq_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .context("the dead-letter queue's ARN")?;
         let mut create = sqs
             .create_queue()
-            .queue_name(crate::queue_physical_name(crate::LOCAL_ENV, &q.name, q.fifo));
+            .queue_name(crate::queue_physical_name(crate::LOCAL_ENV, &q.name, q.fifo))
+            .attributes(
+                QueueAttributeName::VisibilityTimeout,
+                q.visibility_timeout_s.to_string(),
+            )
+            .attributes(
+                QueueAttributeName::RedrivePolicy,
+                serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count })
+                    .to_string(),
+            );
         if q.fifo {
-            create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+            create = create.attributes(QueueAttributeName::FifoQueue, "true");
         }
         create
             .send()
@@ -314,6 +544,219 @@ async fn create_queues(env: &BenchEnv, manifest: &Manifest) -> Result<()> {
             .with_context(|| format!("creating queue {}", q.name))?;
     }
     Ok(())
+}
+
+/// `niaga-<env>-<queue>-dlq`, `.fifo` for FIFO queues, as terraform/persistence names it.
+fn dlq_physical_name(q: &crate::manifest::Queue) -> String {
+    format!(
+        "niaga-{}-{}-dlq{}",
+        crate::LOCAL_ENV,
+        q.name,
+        if q.fifo { ".fifo" } else { "" }
+    )
+}
+
+/// The manifest's DynamoDB tables (the breaker's state, the rate limits, the settings cache) on the environment's
+/// moto.
+async fn create_tables(env: &BenchEnv, manifest: &Manifest) -> Result<()> {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let ddb = aws_sdk_dynamodb::Client::new(&env.moto.sdk_config().await);
+    for t in &manifest.tables {
+        ddb.create_table()
+            .table_name(crate::table_physical_name(crate::LOCAL_ENV, &t.name))
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(&t.hash_key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(&t.hash_key)
+                    .key_type(KeyType::Hash)
+                    .build()?,
+            )
+            .send()
+            .await
+            .with_context(|| format!("creating table {}", t.name))?;
+    }
+    Ok(())
+}
+
+/// The URL of every queue and dead-letter queue, by physical name.
+async fn queue_urls(sqs: &aws_sdk_sqs::Client, manifest: &Manifest) -> Result<Vec<(String, String)>> {
+    let mut urls = Vec::new();
+    for q in &manifest.queues {
+        for name in [
+            crate::queue_physical_name(crate::LOCAL_ENV, &q.name, q.fifo),
+            dlq_physical_name(q),
+        ] {
+            let url = sqs
+                .get_queue_url()
+                .queue_name(&name)
+                .send()
+                .await
+                .with_context(|| format!("finding queue {name}"))?
+                .queue_url
+                .context("a queue URL")?;
+            urls.push((name, url));
+        }
+    }
+    Ok(urls)
+}
+
+/// Starts an ERP scenario with every queue empty: the earlier scenarios' `order.placed` events are not its load.
+async fn empty_queues(env: &BenchEnv, manifest: &Manifest) -> Result<()> {
+    let sqs = aws_sdk_sqs::Client::new(&env.moto.sdk_config().await);
+    for (name, url) in queue_urls(&sqs, manifest).await? {
+        sqs.purge_queue()
+            .queue_url(&url)
+            .send()
+            .await
+            .with_context(|| format!("purging {name}"))?;
+    }
+    Ok(())
+}
+
+/// Messages in a queue, visible or in flight.
+async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<u64> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await?
+        .attributes
+        .unwrap_or_default();
+    Ok([
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+        A::ApproximateNumberOfMessagesDelayed,
+    ]
+    .iter()
+    .filter_map(|a| attrs.get(a).and_then(|v| v.parse::<u64>().ok()))
+    .sum())
+}
+
+/// Waits (at most [`ERP_CATCH_UP_LIMIT`]) until every order paid since `since` is marked sent to the ERP and the
+/// erp-sync queue is empty; fires the outbox sweep first, as its schedule would, for anything the fast path missed.
+/// `None` when it did not catch up in time.
+async fn erp_catch_up(
+    env: &BenchEnv,
+    base: &str,
+    http: &reqwest::Client,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Duration>> {
+    let started = Instant::now();
+    let c = checkout_bench::connect(&env.settings.database_url).await?;
+    c.batch_execute("SET statement_timeout = 0").await?;
+    let sqs = aws_sdk_sqs::Client::new(&env.moto.sdk_config().await);
+    let queue = sqs
+        .get_queue_url()
+        .queue_name(crate::queue_physical_name(crate::LOCAL_ENV, "erp-sync", true))
+        .send()
+        .await?
+        .queue_url
+        .context("the erp-sync queue")?;
+    let mut swept = None::<Instant>;
+    while started.elapsed() < ERP_CATCH_UP_LIMIT {
+        let pending: i64 = c
+            .query_one(
+                "SELECT count(*) FROM outbox WHERE created_at >= $1 AND published_at IS NULL",
+                &[&since],
+            )
+            .await?
+            .get(0);
+        if pending > 0 && swept.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+            let _ = http
+                .post(format!("{base}/_niaga/schedules/outbox-sweep/fire"))
+                .send()
+                .await;
+            swept = Some(Instant::now());
+        }
+        let unsent: i64 = c
+            .query_one(
+                "SELECT count(*) FROM orders WHERE placed_at >= $1 AND status = 'paid'",
+                &[&since],
+            )
+            .await?
+            .get(0);
+        if pending == 0 && unsent == 0 && queue_depth(&sqs, &queue).await? == 0 {
+            return Ok(Some(started.elapsed()));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(None)
+}
+
+/// Exactly once, by the ERP's own record: every order paid during the run (by the database, which includes any
+/// payment whose answer a client missed) was taken by the ERP once as new, under its id, and nothing else was;
+/// each is marked sent with the number the ERP gave it; no event of the run is left in the outbox, and no queue or
+/// dead-letter queue holds anything.
+async fn check_erp(
+    env: &BenchEnv,
+    manifest: &Manifest,
+    erp: &fake_erp::FakeErp,
+    since: chrono::DateTime<chrono::Utc>,
+    answered_paid: &BTreeSet<String>,
+) -> Result<String> {
+    let c = checkout_bench::connect(&env.settings.database_url).await?;
+    c.batch_execute("SET statement_timeout = 0").await?;
+    let rows = c
+        .query(
+            "SELECT o.id::text, o.status, o.erp_order_no FROM orders o
+              WHERE o.placed_at >= $1 AND EXISTS (
+                    SELECT 1 FROM outbox e WHERE e.aggregate_id = o.id::text AND e.event_type = 'order.paid')",
+            &[&since],
+        )
+        .await?;
+    let paid: BTreeMap<String, (String, Option<String>)> =
+        rows.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect();
+    if let Some(missing) = answered_paid.iter().find(|id| !paid.contains_key(*id)) {
+        bail!("order {missing} was answered paid but has no order.paid event");
+    }
+    let mut taken: BTreeMap<String, String> = BTreeMap::new();
+    for r in erp.received().into_iter().filter(|r| r.new) {
+        if let Some(first) = taken.insert(r.no_ref.to_ascii_lowercase(), r.no_pesanan.clone()) {
+            bail!("the ERP took {} twice as new ({first}, {})", r.no_ref, r.no_pesanan);
+        }
+    }
+    for (id, (status, erp_no)) in &paid {
+        let Some(no) = taken.get(id) else {
+            bail!("paid order {id} never reached the ERP (status {status})");
+        };
+        if status != "sent_to_erp" || erp_no.as_deref() != Some(no.as_str()) {
+            bail!("order {id} is {status} with ERP number {erp_no:?}, but the ERP took it as {no}");
+        }
+    }
+    if let Some(extra) = taken.keys().find(|k| !paid.contains_key(*k)) {
+        bail!("the ERP took {extra}, which is not an order paid in this run");
+    }
+    let pending: i64 = c
+        .query_one(
+            "SELECT count(*) FROM outbox WHERE created_at >= $1 AND published_at IS NULL",
+            &[&since],
+        )
+        .await?
+        .get(0);
+    if pending > 0 {
+        bail!("{pending} outbox events of the run were never published");
+    }
+    let sqs = aws_sdk_sqs::Client::new(&env.moto.sdk_config().await);
+    for (name, url) in queue_urls(&sqs, manifest).await? {
+        let depth = queue_depth(&sqs, &url).await?;
+        if depth > 0 && (name.contains("-dlq") || name.contains("erp-sync")) {
+            bail!("{name} holds {depth} messages after the run");
+        }
+    }
+    Ok(format!(
+        "{} paid orders each in the ERP exactly once and marked sent; erp-sync, every DLQ and the outbox empty",
+        paid.len()
+    ))
 }
 
 /// Breaks what the scenario says until `stop`, counting each blow.
@@ -329,6 +772,7 @@ async fn inject(
         pg_port,
         moto_pid,
         runtime,
+        erp,
     } = targets;
     let admin = url
         .rsplit_once('/')
@@ -388,11 +832,36 @@ async fn inject(
             tokio::time::sleep(FREEZE).await;
             signal("-CONT")?;
         }
+        // Down from a sixth of the way in until two thirds, then healthy.
+        Scenario::ErpOutage => {
+            let erp = erp.context("the ERP scenarios have a fake ERP")?;
+            let sixth = Duration::from_secs(seconds) / 6;
+            tokio::time::sleep(sixth).await;
+            erp.set_outage(true);
+            faults.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(sixth * 3).await;
+            erp.set_outage(false);
+        }
+        // From a sixth of the way in: slower than the worker waits (the ERP takes the order, the worker sees a
+        // timeout), from half-way slow but within it, and healthy for the last sixth.
+        Scenario::ErpSlow => {
+            let erp = erp.context("the ERP scenarios have a fake ERP")?;
+            let sixth = Duration::from_secs(seconds) / 6;
+            tokio::time::sleep(sixth).await;
+            erp.set_slow(ERP_SLOW_ABOVE);
+            faults.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(sixth * 2).await;
+            erp.set_slow(ERP_SLOW_BELOW);
+            faults.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(sixth * 2).await;
+            erp.set_slow(Duration::ZERO);
+        }
     }
     Ok(())
 }
 
-/// One order: POST until an answer that settles it, with the same key, honouring `Retry-After`.
+/// One order: POST until an answer that settles it, with the same key, honouring `Retry-After`. The order's id
+/// and total when it was placed.
 async fn order_with_retries(
     http: &reqwest::Client,
     base: &str,
@@ -400,40 +869,33 @@ async fn order_with_retries(
     key: &str,
     tally: &Tally,
     scenario: Scenario,
-) {
+) -> Option<(String, i64)> {
     for attempt in 0..ATTEMPTS {
         tally.attempts.fetch_add(1, Ordering::SeqCst);
         let asked = Instant::now();
         let answer = post_order(http, base, token, key).await;
-        let took = asked.elapsed();
-        tally.slowest_ms.fetch_max(took.as_millis() as u64, Ordering::SeqCst);
-        if scenario == Scenario::EmulatorUnreachable && took > EMULATOR_PATIENCE {
-            tally.violation(format!(
-                "{key}: answered after {took:?}, waiting on the frozen emulator"
-            ));
-        }
+        tally.timed(key, asked.elapsed(), scenario);
         match answer {
             Ok((200 | 201, _, body)) => {
                 tally.placed.fetch_add(1, Ordering::SeqCst);
-                match serde_json::from_str::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v["id"].as_str().map(str::to_string))
-                {
-                    Some(id) => {
-                        tally.answered.lock().unwrap().insert(key.to_string(), id);
+                let v = serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
+                match (v["id"].as_str(), v["total"].as_i64()) {
+                    (Some(id), Some(total)) => {
+                        tally.answered.lock().unwrap().insert(key.to_string(), id.to_string());
+                        return Some((id.to_string(), total));
                     }
-                    None => tally.violation(format!("{key}: a 2xx without an order id: {body}")),
+                    _ => tally.violation(format!("{key}: a 2xx without an order id and total: {body}")),
                 }
-                return;
+                return None;
             }
             Ok((409 | 422, _, _)) => {
                 tally.refused.fetch_add(1, Ordering::SeqCst);
-                return;
+                return None;
             }
             Ok((status @ (503 | 429), retry_after, body)) => {
                 let Some(wait) = retry_after else {
                     tally.violation(format!("{key}: {status} without Retry-After: {body}"));
-                    return;
+                    return None;
                 };
                 if attempt + 1 < ATTEMPTS {
                     tally.retried.fetch_add(1, Ordering::SeqCst);
@@ -449,10 +911,70 @@ async fn order_with_retries(
             }
             Ok((status, _, body)) => {
                 tally.violation(format!("{key}: answered {status}: {body}"));
-                return;
+                return None;
             }
             Err(e) => {
                 tally.violation(format!("{key}: no answer from the gateway: {e:#}"));
+                return None;
+            }
+        }
+    }
+    tally.gave_up.fetch_add(1, Ordering::SeqCst);
+    None
+}
+
+/// Pays an order as the payment gateway does: a signed settlement notification to `POST /payments/callback`,
+/// sent again on 503/429 after `Retry-After` (the gateway retries until it gets a 200). A repeat is a no-op.
+async fn pay_with_retries(
+    http: &reqwest::Client,
+    base: &str,
+    order_id: &str,
+    total: i64,
+    tally: &Tally,
+    scenario: Scenario,
+) {
+    let amount = format!("{total}.00");
+    let key = kernel::SecretString::new(crate::bench::BENCH_PAYMENTS_KEY);
+    let body = serde_json::json!({
+        "order_id": order_id, "status_code": "200", "gross_amount": amount,
+        "transaction_id": format!("fault-{order_id}"), "transaction_status": "settlement",
+        "fraud_status": "accept", "currency": "IDR",
+        "signature_key": orders::payment::signature(order_id, "200", &amount, &key),
+    });
+    let what = format!("payment of {order_id}");
+    for attempt in 0..ATTEMPTS {
+        tally.attempts.fetch_add(1, Ordering::SeqCst);
+        let asked = Instant::now();
+        let answer = http.post(format!("{base}/payments/callback")).json(&body).send().await;
+        tally.timed(&what, asked.elapsed(), scenario);
+        let answer = match answer {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let retry_after = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                (status, retry_after, r.text().await.unwrap_or_default())
+            }
+            Err(e) => {
+                tally.violation(format!("{what}: no answer from the gateway: {e:#}"));
+                return;
+            }
+        };
+        match answer {
+            (200, _, _) => {
+                tally.paid.lock().unwrap().insert(order_id.to_string());
+                return;
+            }
+            (503 | 429, Some(wait), _) => {
+                if attempt + 1 < ATTEMPTS {
+                    tally.retried.fetch_add(1, Ordering::SeqCst);
+                }
+                tokio::time::sleep(Duration::from_secs(wait).min(MAX_BACKOFF)).await;
+            }
+            (status, _, body) => {
+                tally.violation(format!("{what}: answered {status}: {body}"));
                 return;
             }
         }
@@ -572,19 +1094,36 @@ async fn check(
 
 fn render(outcomes: &[Outcome]) -> String {
     let mut t = String::from(
-        "| scenario | load | faults injected | attempts | placed | refused (409/422) | retried after 503/429 + Retry-After | retried after a crash | gave up | slowest answer | violations | recovered after | invariants |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| scenario | load | faults injected | attempts | placed | refused (409/422) | retried after 503/429 + Retry-After | retried after a crash | gave up | slowest answer | violations | recovered after | paid orders to the ERP | invariants |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for o in outcomes {
         t.push_str(&format!(
-            "| {} | {CLIENTS} clients × {} s | {} | {} | {} | {} | {} | {} | {} | {:.1} s | {} | {} | {} |\n",
+            "| {} | {CLIENTS} clients × {} s{} | {} | {} | {} | {} | {} | {} | {} | {:.1} s | {} | {} | {} | {} |\n",
             o.scenario.name(),
             o.seconds,
+            if o.scenario.erp() {
+                format!(", paying 1 order in {PAY_EVERY}")
+            } else {
+                String::new()
+            },
             match o.scenario {
                 Scenario::PgConnectionsKilled => format!("{} connections killed", o.faults),
                 Scenario::PgRestarted => format!("{} restart", o.faults),
                 Scenario::FunctionKilled => format!("{} instances killed", o.faults),
                 Scenario::EmulatorUnreachable => format!("{} freeze of {} s", o.faults, FREEZE.as_secs()),
+                Scenario::ErpOutage => format!(
+                    "ERP down (503) for {:.0} s",
+                    o.seconds as f64 / 2.0
+                ),
+                Scenario::ErpSlow => format!(
+                    "ERP replies held {} s (worker timeout {} s) for {:.1} s, then {} s for {:.1} s",
+                    ERP_SLOW_ABOVE.as_secs(),
+                    ERP_CLIENT_TIMEOUT.as_secs(),
+                    o.seconds as f64 / 3.0,
+                    ERP_SLOW_BELOW.as_secs(),
+                    o.seconds as f64 / 3.0
+                ),
             },
             o.attempts,
             o.placed,
@@ -596,6 +1135,19 @@ fn render(outcomes: &[Outcome]) -> String {
             o.violations.len(),
             o.recovered_after
                 .map_or("not within 15 s".to_string(), |d| format!("{:.1} s", d.as_secs_f64())),
+            match &o.erp {
+                None => "-".to_string(),
+                Some(e) => format!(
+                    "{} paid; all in the ERP {} after the load; {} ERP calls failed, {} repeats answered from its idempotency",
+                    e.paid,
+                    e.caught_up_after.map_or(
+                        format!("NOT within {} s", ERP_CATCH_UP_LIMIT.as_secs()),
+                        |d| format!("{:.1} s", d.as_secs_f64())
+                    ),
+                    e.failed_calls,
+                    e.repeats
+                ),
+            },
             match &o.invariants {
                 Ok(s) => s.clone(),
                 Err(e) => format!("FAILED: {e}"),

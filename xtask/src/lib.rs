@@ -10,11 +10,13 @@
 //! - [`cron`]: EventBridge `cron(...)` / `rate(...)` expressions, evaluated in UTC.
 //! - [`sam`]: `template.yaml` (AWS SAM) generated from the manifest.
 //! - [`faults`]: fault scenarios under load, each ending in an invariant check.
+//! - [`audit`]: the dependency audit (cargo-deny: bans, licenses, sources).
 //! - [`stack_check`]: the infrastructure gauntlet (fmt, checkov, the arm64 zips from [`zips`], terraform apply and
 //!   destroy of every layer on moto).
 //!
 //! This crate is never deployed; no function may depend on it.
 
+pub mod audit;
 pub mod backbone_bench;
 pub mod bench;
 pub mod checkout_bench;

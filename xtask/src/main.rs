@@ -25,8 +25,12 @@ cargo xtask <command>
                    and checkout latency and flash-sale throughput against bare SQL and pgbench
   redrive QUEUE [--env ENV]
                    move every message in QUEUE's dead-letter queue back to QUEUE (local moto by default)
-  faults [--short] fault scenarios under load (PostgreSQL connections killed, PostgreSQL restarted), each
-                   ending in an invariant check; prints a table and writes target/bench/faults.md
+  faults [--short] [--only SCENARIO]
+                   fault scenarios under load (PostgreSQL connections killed and restarted, functions killed,
+                   the emulator frozen, the ERP down and slow), each ending in an invariant check; prints a
+                   table and writes target/bench/faults.md
+  audit            the dependency audit: cargo deny --offline check bans licenses sources against deny.toml
+                   (installs cargo-deny first when missing)
   stack-check [--no-build]
                    the infrastructure gauntlet: terraform fmt, checkov, the arm64 zips, then terraform apply
                    and destroy of every layer against a fresh moto, checked against niaga.json
@@ -68,6 +72,7 @@ fn main() -> Result<()> {
         "redrive" => rt.block_on(xtask::redrive::run(&rest)),
         "stack-check" => rt.block_on(xtask::stack_check::run(&rest)),
         "faults" => rt.block_on(xtask::faults::run(&rest)),
+        "audit" => xtask::audit::run(&rest),
         "help" | "--help" | "-h" => {
             println!("{HELP}");
             Ok(())
