@@ -9,9 +9,14 @@
 //!
 //! - Checkout (see [`crate::checkout_bench`]): `POST /orders` server-side time against the bare SQL it runs, and
 //!   flash-sale throughput against pgbench.
+//! - Endpoints (see [`crate::endpoints_bench`]): warm p50/p99 of each read endpoint against the bare SQL it runs,
+//!   and peak RSS per function under load against hello-lambda's.
+//! - The async backbone ([`crate::backbone_bench`]) and exports ([`crate::exports_bench`]).
 //!
-//! Results print as Markdown tables and go to `target/bench/checkout.md` and `target/bench/skeleton.md`.
-//! `--only cold|checkout|backbone|exports` runs one part; `--no-zip` skips the arm64 packaging.
+//! Each part's table prints, goes to `target/bench/<part>.md`, and replaces the part's block in README.md's
+//! Performance section (between `<!-- bench:<part> -->` and `<!-- /bench:<part> -->`), so the README's figures
+//! are always this command's output. `--only cold|checkout|endpoints|backbone|exports` runs one part; `--no-zip`
+//! skips the arm64 packaging.
 
 use crate::localrt::{FunctionSpec, LocalRuntime, RuntimeOptions};
 use crate::manifest::Manifest;
@@ -51,8 +56,8 @@ pub async fn run(args: &[String]) -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .map(String::as_str);
     if let Some(o) = only {
-        if !matches!(o, "cold" | "checkout" | "backbone" | "exports") {
-            bail!("--only takes `cold`, `checkout`, `backbone` or `exports`, not `{o}`");
+        if !matches!(o, "cold" | "checkout" | "endpoints" | "backbone" | "exports") {
+            bail!("--only takes `cold`, `checkout`, `endpoints`, `backbone` or `exports`, not `{o}`");
         }
     }
     let manifest = Manifest::load_workspace()?;
@@ -69,31 +74,32 @@ pub async fn run(args: &[String]) -> Result<()> {
     let mut build = services::cargo();
     build.args(["build", "--release", "--quiet", "-p", crate::checkout_bench::SQL_BENCH]);
     build.args(["-p", crate::exports_bench::PROBE]);
-    for n in &names {
+    // One part builds only what it runs (fat-LTO release links are minutes each on two cores).
+    let built: Vec<String> = match only {
+        Some("endpoints") => crate::endpoints_bench::FUNCTIONS
+            .iter()
+            .map(|f| f.to_string())
+            .chain([HELLO.to_string()])
+            .collect(),
+        _ => names.clone(),
+    };
+    for n in &built {
         build.args(["-p", n]);
     }
     services::run_visible(&mut build, "cargo build --release")?;
 
     let env = BenchEnv::start().await?;
-    let out = crate::target_dir().join("bench");
-    std::fs::create_dir_all(&out)?;
     if only.is_none() || only == Some("backbone") {
-        let table = crate::backbone_bench::run(&env, &manifest).await?;
-        println!("\n{table}");
-        std::fs::write(out.join("backbone.md"), &table)?;
-        step(format!("wrote {}", out.join("backbone.md").display()));
+        publish("backbone", &crate::backbone_bench::run(&env, &manifest).await?)?;
     }
     if only.is_none() || only == Some("exports") {
-        let table = crate::exports_bench::run(&env.pg).await?;
-        println!("\n{table}");
-        std::fs::write(out.join("exports.md"), &table)?;
-        step(format!("wrote {}", out.join("exports.md").display()));
+        publish("exports", &crate::exports_bench::run(&env.pg).await?)?;
     }
     if only.is_none() || only == Some("checkout") {
-        let table = crate::checkout_bench::run(&env, &manifest).await?;
-        println!("\n{table}");
-        std::fs::write(out.join("checkout.md"), &table)?;
-        step(format!("wrote {}", out.join("checkout.md").display()));
+        publish("checkout", &crate::checkout_bench::run(&env, &manifest).await?)?;
+    }
+    if only.is_none() || only == Some("endpoints") {
+        publish("endpoints", &crate::endpoints_bench::run(&env, &manifest).await?)?;
     }
     if only.is_some_and(|o| o != "cold") {
         return env.stop();
@@ -138,10 +144,20 @@ pub async fn run(args: &[String]) -> Result<()> {
          A function's cold start includes fetching its secrets from the emulator and opening its database connections \
          (the phases column), which hello-lambda does not do.\n"
     ));
-    println!("\n{table}");
-    std::fs::write(out.join("skeleton.md"), &table)?;
-    step(format!("wrote {}", out.join("skeleton.md").display()));
-    Ok(())
+    if sizes.is_empty() {
+        // Without the zips the table has no sizes: the README keeps the last full figures.
+        println!("\n{table}");
+        let out = crate::target_dir().join("bench");
+        std::fs::create_dir_all(&out)?;
+        std::fs::write(out.join("skeleton.md"), &table)?;
+        step(format!(
+            "wrote {} (README.md left as it is: no zip sizes)",
+            out.join("skeleton.md").display()
+        ));
+        Ok(())
+    } else {
+        publish("skeleton", &table)
+    }
 }
 
 /// Builds each function's release arm64 zip with cargo-lambda and returns the sizes.
@@ -168,6 +184,41 @@ pub struct BenchEnv {
 }
 
 impl BenchEnv {
+    /// The manifest's DynamoDB tables (the breaker's state, the rate limits, the settings cache) on the
+    /// environment's moto, as terraform/persistence creates them; a table that exists already is kept.
+    pub async fn create_tables(&self, manifest: &Manifest) -> Result<()> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let ddb = aws_sdk_dynamodb::Client::new(&self.moto.sdk_config().await);
+        for t in &manifest.tables {
+            let created = ddb
+                .create_table()
+                .table_name(crate::table_physical_name(crate::LOCAL_ENV, &t.name))
+                .billing_mode(BillingMode::PayPerRequest)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(&t.hash_key)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()?,
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(&t.hash_key)
+                        .key_type(KeyType::Hash)
+                        .build()?,
+                )
+                .send()
+                .await;
+            match created {
+                Ok(_) => {}
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+                Err(e) => return Err(anyhow::Error::new(e).context(format!("creating table {}", t.name))),
+            }
+        }
+        Ok(())
+    }
+
     pub async fn start() -> Result<BenchEnv> {
         let pg = Postgres::start(
             std::env::var("NIAGA_PG_PORT")
@@ -308,11 +359,54 @@ fn init_phases() -> std::collections::BTreeMap<String, [f64; 3]> {
         .collect()
 }
 
+/// Prints a part's table, writes `target/bench/<part>.md`, and replaces the part's block in README.md.
+pub fn publish(part: &str, table: &str) -> Result<()> {
+    println!("\n{table}");
+    let out = crate::target_dir().join("bench");
+    std::fs::create_dir_all(&out)?;
+    let file = out.join(format!("{part}.md"));
+    std::fs::write(&file, table)?;
+    step(format!("wrote {}", file.display()));
+    let readme_path = crate::workspace_root().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path)?;
+    match replace_block(&readme, part, table) {
+        Some(updated) => {
+            std::fs::write(&readme_path, updated)?;
+            step(format!("updated README.md's `{part}` figures"));
+        }
+        None => step(format!("README.md has no `<!-- bench:{part} -->` block; left as it is")),
+    }
+    Ok(())
+}
+
+/// `text` with the lines between `<!-- bench:<part> -->` and `<!-- /bench:<part> -->` replaced by `table`.
+fn replace_block(text: &str, part: &str, table: &str) -> Option<String> {
+    let (open, close) = (format!("<!-- bench:{part} -->\n"), format!("<!-- /bench:{part} -->"));
+    let start = text.find(&open)? + open.len();
+    let end = start + text[start..].find(&close)?;
+    Some(format!("{}{}\n{}", &text[..start], table.trim_end(), &text[end..]))
+}
+
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     match v.len() {
         0 => f64::NAN,
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_s_block_in_the_readme_is_replaced_and_the_rest_kept() {
+        let readme = "intro\n<!-- bench:checkout -->\nold | table\n<!-- /bench:checkout -->\nafter\n";
+        assert_eq!(
+            replace_block(readme, "checkout", "new | table\n").unwrap(),
+            "intro\n<!-- bench:checkout -->\nnew | table\n<!-- /bench:checkout -->\nafter\n"
+        );
+        assert_eq!(replace_block(readme, "exports", "x"), None);
     }
 }

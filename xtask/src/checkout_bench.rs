@@ -190,8 +190,30 @@ fn order_event(token: &str, key: &str) -> Value {
 
 /// Latencies (ms) from `sql-bench`, without its warm-up transactions.
 fn sql_bench(url: &str, transactions: usize) -> Result<Vec<f64>> {
+    run_sql_bench(url, &script(), &defines(), transactions, WARMUP)
+}
+
+/// Latencies (ms) of `xtask/bench/endpoints/<script>` run bare by `sql-bench`, without `warmup` transactions.
+pub(crate) fn sql_bench_script(
+    url: &str,
+    script: &str,
+    defines: &[String],
+    transactions: usize,
+    warmup: usize,
+) -> Result<Vec<f64>> {
+    let path = crate::workspace_root().join("xtask/bench/endpoints").join(script);
+    run_sql_bench(url, &path, defines, transactions, warmup)
+}
+
+fn run_sql_bench(
+    url: &str,
+    script: &std::path::Path,
+    defines: &[String],
+    transactions: usize,
+    warmup: usize,
+) -> Result<Vec<f64>> {
     let mut c = Command::new(crate::bin_path("release", SQL_BENCH));
-    c.arg(url).arg(script()).arg(transactions.to_string()).args(defines());
+    c.arg(url).arg(script).arg(transactions.to_string()).args(defines);
     let out = services::run(&mut c, "sql-bench")?;
     let all: Vec<f64> = out
         .lines()
@@ -201,7 +223,7 @@ fn sql_bench(url: &str, transactions: usize) -> Result<Vec<f64>> {
     if all.len() != transactions {
         bail!("sql-bench reported {} of {transactions} transactions", all.len());
     }
-    Ok(all.into_iter().skip(WARMUP).collect())
+    Ok(all.into_iter().skip(warmup).collect())
 }
 
 async fn start_runtime(env: &BenchEnv, manifest: &Manifest, instances: usize, logs: &str) -> Result<LocalRuntime> {

@@ -231,7 +231,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     )?;
     let env = BenchEnv::start().await?;
     create_queues(&env, &manifest).await?;
-    create_tables(&env, &manifest).await?;
+    env.create_tables(&manifest).await?;
     let log_root = services::state_dir().join("logs/faults");
     // Only this run's logs are searched for secrets.
     let _ = std::fs::remove_dir_all(&log_root);
@@ -554,34 +554,6 @@ fn dlq_physical_name(q: &crate::manifest::Queue) -> String {
         q.name,
         if q.fifo { ".fifo" } else { "" }
     )
-}
-
-/// The manifest's DynamoDB tables (the breaker's state, the rate limits, the settings cache) on the environment's
-/// moto.
-async fn create_tables(env: &BenchEnv, manifest: &Manifest) -> Result<()> {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    let ddb = aws_sdk_dynamodb::Client::new(&env.moto.sdk_config().await);
-    for t in &manifest.tables {
-        ddb.create_table()
-            .table_name(crate::table_physical_name(crate::LOCAL_ENV, &t.name))
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(&t.hash_key)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(&t.hash_key)
-                    .key_type(KeyType::Hash)
-                    .build()?,
-            )
-            .send()
-            .await
-            .with_context(|| format!("creating table {}", t.name))?;
-    }
-    Ok(())
 }
 
 /// The URL of every queue and dead-letter queue, by physical name.

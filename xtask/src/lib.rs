@@ -21,6 +21,7 @@ pub mod backbone_bench;
 pub mod bench;
 pub mod checkout_bench;
 pub mod cron;
+pub mod endpoints_bench;
 pub mod exports_bench;
 pub mod faults;
 pub mod fuzz;
