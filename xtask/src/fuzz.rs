@@ -33,18 +33,9 @@ pub const FUZZ_BUDGET_PER_MINUTE: i64 = 10_000;
 pub async fn run(url: &str, options: Options) -> Result<()> {
     let st = services::ensure_venv_tool("schemathesis", "schemathesis")?;
     let http = reqwest::Client::new();
-    let partner = token(&http, url, &[("grant_type", "password"), ("username", "p-00001")]).await?;
-    let admin = token(&http, url, &[("grant_type", "password"), ("username", "admin")]).await?;
-    let agent = token(
-        &http,
-        url,
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", "seo-bot"),
-            ("client_secret", store::seed::DEV_AGENT_SECRET),
-        ],
-    )
-    .await?;
+    let partner = crate::smoke::login(&http, url, "p-00001", store::seed::DEV_PASSWORD).await?;
+    let admin = crate::smoke::login(&http, url, "admin", store::seed::DEV_PASSWORD).await?;
+    let agent = crate::smoke::agent_login(&http, url).await?;
     let (examples, seed) = if options.short {
         (100, 1u64)
     } else {
@@ -94,26 +85,6 @@ pub async fn run(url: &str, options: Options) -> Result<()> {
         Some(n) => bail!("schemathesis generated {n} cases, fewer than the {MIN_CASES} the API must be tried with"),
         None => bail!("could not read how many cases schemathesis generated from its summary"),
     }
-}
-
-async fn token(http: &reqwest::Client, url: &str, grant: &[(&str, &str)]) -> Result<String> {
-    let mut form: Vec<(&str, &str)> = grant.to_vec();
-    if grant.iter().any(|(k, _)| *k == "username") {
-        form.push(("password", store::seed::DEV_PASSWORD));
-    }
-    let answer: serde_json::Value = http
-        .post(format!("{url}/auth/token"))
-        .form(&form)
-        .send()
-        .await?
-        .error_for_status()
-        .with_context(|| format!("logging in with {:?}", grant.first()))?
-        .json()
-        .await?;
-    answer["access_token"]
-        .as_str()
-        .map(str::to_string)
-        .context("the token answer has no access_token")
 }
 
 /// `3699 generated, ...` in schemathesis's summary.

@@ -5,13 +5,28 @@ use anyhow::{bail, Context, Result};
 
 /// Logs in with the password grant (a form body, as OAuth2 clients send it) and returns the access token.
 pub async fn login(http: &reqwest::Client, url: &str, username: &str, password: &str) -> Result<String> {
+    let form = [
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password),
+    ];
+    token(http, url, &form, username).await
+}
+
+/// A token for the seeded AI agent, `seo-bot` (client credentials).
+pub async fn agent_login(http: &reqwest::Client, url: &str) -> Result<String> {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "seo-bot"),
+        ("client_secret", store::seed::DEV_AGENT_SECRET),
+    ];
+    token(http, url, &form, "seo-bot").await
+}
+
+async fn token(http: &reqwest::Client, url: &str, form: &[(&str, &str)], who: &str) -> Result<String> {
     let answer: serde_json::Value = http
         .post(format!("{url}/auth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-        ])
+        .form(form)
         .send()
         .await?
         .json()
@@ -19,7 +34,7 @@ pub async fn login(http: &reqwest::Client, url: &str, username: &str, password: 
     answer["access_token"]
         .as_str()
         .map(str::to_string)
-        .with_context(|| format!("POST /auth/token as {username}: {answer}"))
+        .with_context(|| format!("POST /auth/token as {who}: {answer}"))
 }
 
 /// Logs in as a seeded partner, quotes, orders (retrying once to see the replay), waits for the order's
@@ -197,20 +212,8 @@ async fn webhook_receiver() -> Result<(String, tokio::sync::mpsc::UnboundedRecei
 /// callback, and is told of completion by a signed webhook (no polling) once the job has gone through the outbox,
 /// the agent-jobs queue and agent-jobs-worker; the job then reads `succeeded` with every item done.
 pub async fn agent_job(http: &reqwest::Client, url: &str) -> Result<()> {
-    let token: serde_json::Value = http
-        .post(format!("{url}/auth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "seo-bot"),
-            ("client_secret", store::seed::DEV_AGENT_SECRET),
-        ])
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = token["access_token"]
-        .as_str()
-        .with_context(|| format!("seo-bot token: {token}"))?;
+    let token = agent_login(http, url).await?;
+    let token = token.as_str();
     let mut skus = Vec::new();
     let mut cursor: Option<String> = None;
     while skus.len() < 60 {

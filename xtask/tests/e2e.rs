@@ -662,20 +662,7 @@ async fn bad_inputs_to_every_writing_endpoint_are_clear_4xx_problems_that_change
     let admin = xtask::smoke::login(&http, &url, "admin", store::seed::DEV_PASSWORD)
         .await
         .unwrap();
-    let agent: Value = http
-        .post(format!("{url}/auth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "seo-bot"),
-            ("client_secret", store::seed::DEV_AGENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let agent = agent["access_token"].as_str().unwrap().to_string();
+    let agent = xtask::smoke::agent_login(&http, &url).await.unwrap();
     let huge_cart = format!(
         "{{\"lines\":[{}]}}",
         vec![r#"{"sku":"SHM-00001","quantity":1}"#; 5000].join(",")

@@ -442,20 +442,7 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
         .tag("agent-jobs-api")
         .bearer()
         .param_with("path", "id", true, "The job's id.", id)
-        .param_with(
-            "query",
-            "limit",
-            false,
-            "Page size (default 100).",
-            serde_json::json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
-        )
-        .param_with(
-            "query",
-            "cursor",
-            false,
-            "The `next_cursor` of the previous page.",
-            serde_json::json!({ "type": "string" }),
-        )
+        .paged(100, 500)
         .answers::<JobItemsPage>(200, "A page of outputs."),
     ]
 }

@@ -155,20 +155,7 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
             )
             .param_with("query", "category", false, "Only this category.", filter.clone())
             .param_with("query", "brand", false, "Only this brand.", filter)
-            .param_with(
-                "query",
-                "limit",
-                false,
-                "Page size (default 20); a larger value is refused, not clamped.",
-                schema!({ "type": "integer", "minimum": 1, "maximum": catalog::MAX_LIMIT }),
-            )
-            .param_with(
-                "query",
-                "cursor",
-                false,
-                "The `next_cursor` of the previous page.",
-                schema!({ "type": "string" }),
-            )
+            .paged(catalog::DEFAULT_LIMIT, catalog::MAX_LIMIT)
             .answers::<ProductList>(200, "A page of products."),
         Operation::new("GET", "/products/{sku}", "getProduct", "Read one product")
             .tag("catalog-api")

@@ -342,20 +342,7 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
             .tag("orders-api")
             .bearer()
             .acting_for()
-            .param_with(
-                "query",
-                "limit",
-                false,
-                "Page size (default 20).",
-                serde_json::json!({ "type": "integer", "minimum": 1, "maximum": 100 }),
-            )
-            .param_with(
-                "query",
-                "cursor",
-                false,
-                "The `next_cursor` of the previous page.",
-                serde_json::json!({ "type": "string" }),
-            )
+            .paged(20, 100)
             .answers::<OrderList>(200, "A page of orders."),
         Operation::new("GET", "/orders/{id}", "getOrder", "Read one order")
             .tag("orders-api")

@@ -42,7 +42,7 @@ struct Param {
     name: &'static str,
     location: &'static str,
     required: bool,
-    description: &'static str,
+    description: String,
     schema: ParamSchema,
 }
 
@@ -149,7 +149,7 @@ impl Operation {
             name,
             location,
             required,
-            description,
+            description: description.to_string(),
             schema: ParamSchema::Of(schema_of::<T>),
         });
         self
@@ -161,14 +161,14 @@ impl Operation {
         location: &'static str,
         name: &'static str,
         required: bool,
-        description: &'static str,
+        description: impl Into<String>,
         schema: Value,
     ) -> Self {
         self.params.push(Param {
             name,
             location,
             required: required || location == "path",
-            description,
+            description: description.into(),
             schema: ParamSchema::Literal(schema),
         });
         self
@@ -193,6 +193,25 @@ impl Operation {
             false,
             "A sales agent acts for this assigned partner; both identities are audited.",
             json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
+        )
+    }
+
+    /// Keyset paging: `limit` (1 to `max`, `default` when absent; a larger value is refused, not clamped) and the
+    /// opaque `cursor` of the previous page.
+    pub fn paged(self, default: u32, max: u32) -> Self {
+        self.param_with(
+            "query",
+            "limit",
+            false,
+            format!("Page size: {default} when absent; above {max} is refused, not clamped."),
+            json!({ "type": "integer", "minimum": 1, "maximum": max }),
+        )
+        .param_with(
+            "query",
+            "cursor",
+            false,
+            "The `next_cursor` of the previous page.",
+            json!({ "type": "string" }),
         )
     }
 
