@@ -605,22 +605,28 @@ fn render(outcomes: &[Outcome]) -> String {
     t
 }
 
-/// Every log line under `dir` that holds one of the `secrets`, a bearer token, something shaped like a JWT, or a
-/// card number (15 to 19 digits passing the Luhn check), as `file:line: what`.
-fn scan_logs(dir: &std::path::Path, secrets: &[&str]) -> Result<Vec<String>> {
+/// Every log line in the files under `dir` (and its folders) that holds one of the `secrets`, a bearer token,
+/// something shaped like a JWT, or a card number (15 to 19 digits passing the Luhn check), as `file:line: what`.
+/// Fails when there is no file to search, so a run that logged nowhere cannot pass for a clean one.
+pub(crate) fn scan_logs(dir: &std::path::Path, secrets: &[&str]) -> Result<Vec<String>> {
     let mut found = Vec::new();
     let mut files = 0;
-    for entry in std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .flatten()
-    {
-        let scenario = entry.path();
-        for log in std::fs::read_dir(&scenario).into_iter().flatten().flatten() {
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder)
+            .with_context(|| format!("reading {}", folder.display()))?
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
             files += 1;
-            let text = std::fs::read_to_string(log.path())?;
+            let text = std::fs::read_to_string(&path)?;
             for (n, line) in text.lines().enumerate() {
                 if let Some(what) = leak(line, secrets) {
-                    found.push(format!("{}:{}: {what}", log.path().display(), n + 1));
+                    found.push(format!("{}:{}: {what}", path.display(), n + 1));
                 }
             }
         }

@@ -10,6 +10,8 @@
 //! - [`cron`]: EventBridge `cron(...)` / `rate(...)` expressions, evaluated in UTC.
 //! - [`sam`]: `template.yaml` (AWS SAM) generated from the manifest.
 //! - [`faults`]: fault scenarios under load, each ending in an invariant check.
+//! - [`load`]: the load test (Locust's journeys against the whole stack), its knee, peak RSS and invariants.
+//! - [`stack`]: the whole local system started in one call, as `up` and `load` run it.
 //! - [`stack_check`]: the infrastructure gauntlet (fmt, checkov, the arm64 zips from [`zips`], terraform apply and
 //!   destroy of every layer on moto).
 //!
@@ -22,6 +24,7 @@ pub mod cron;
 pub mod exports_bench;
 pub mod faults;
 pub mod gateway;
+pub mod load;
 pub mod localdb;
 pub mod localrt;
 pub mod manifest;
