@@ -704,7 +704,27 @@ fn luhn(digits: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::leak;
+    use super::{leak, scan_logs};
+
+    #[test]
+    fn the_log_scan_reads_every_file_under_its_folder_and_refuses_an_empty_one() {
+        let dir = std::env::temp_dir().join(format!("niaga-scan-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(dir.join("scenario")).unwrap();
+        assert!(scan_logs(&dir, &[]).is_err(), "no file searched must not pass");
+        std::fs::write(dir.join("orders-api.log"), "{\"message\":\"order placed\"}\n").unwrap();
+        std::fs::write(
+            dir.join("scenario/auth-api.log"),
+            "{\"message\":\"ok\"}\n{\"key\":\"k3y-0f-th3-t3st-that-is-long-enough\"}\n",
+        )
+        .unwrap();
+        let found = scan_logs(&dir, &["k3y-0f-th3-t3st-that-is-long-enough"]).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].ends_with("scenario/auth-api.log:2: a configured secret"),
+            "{found:?}"
+        );
+    }
 
     #[test]
     fn the_log_scan_finds_what_it_looks_for_and_passes_ordinary_lines() {

@@ -54,6 +54,8 @@ struct Profile {
     build: &'static str,
     /// (users, seconds) per stage of the ramp.
     stages: Vec<(u32, u32)>,
+    /// The first stages only warm up (instances' cold starts, the first logins): shown, not counted for the knee.
+    warm_up_stages: usize,
     spawn_rate: f64,
     /// Sellable units of each flash-sale SKU.
     hot_units: i32,
@@ -68,10 +70,11 @@ impl Profile {
         Profile {
             name: "full",
             build: "release",
-            stages: vec![(10, 25), (20, 25), (40, 25), (60, 25), (80, 25), (110, 25), (140, 25)],
+            stages: vec![(10, 20), (20, 25), (40, 25), (60, 25), (80, 25), (110, 25), (140, 25)],
+            warm_up_stages: 1,
             spawn_rate: 10.0,
             hot_units: 150,
-            flash_opens_after_s: 25,
+            flash_opens_after_s: 30,
             ai_agents: 2,
             erp_drain: Duration::from_secs(20),
         }
@@ -82,6 +85,7 @@ impl Profile {
             name: "short",
             build: "debug",
             stages: vec![(3, 20), (6, 20), (10, 25)],
+            warm_up_stages: 1,
             spawn_rate: 3.0,
             hot_units: 20,
             flash_opens_after_s: 20,
@@ -222,6 +226,7 @@ async fn run_on(pg: &Postgres, manifest: &Manifest, profile: &Profile, locust: &
         failures.push(format!("secrets in the function logs:\n  {}", leaks.join("\n  ")));
     }
     let summary = Summary::of(&records, profile);
+    let server = server_side(&log_dir)?;
     if summary.total.requests == 0 {
         failures.push("no request was recorded: the load never ran".into());
     }
@@ -232,7 +237,7 @@ async fn run_on(pg: &Postgres, manifest: &Manifest, profile: &Profile, locust: &
             records.first_errors(5).join(" | ")
         ));
     }
-    let markdown = render(profile, summary, &driven, &checks, &leaks, &hot);
+    let markdown = render(profile, summary, &server, &driven, &checks, &leaks, &hot);
     Ok(Report { markdown, failures })
 }
 
@@ -713,9 +718,9 @@ impl Stage {
     }
 }
 
-/// The first stage whose p99 is over the target or that had errors, as (index, p99, errors).
-fn knee(stages: &mut [Stage]) -> Option<(usize, f64, u64)> {
-    stages.iter_mut().enumerate().find_map(|(i, s)| {
+/// The first stage from `from` on whose p99 is over the target or that had errors, as (index, p99, errors).
+fn knee(stages: &mut [Stage], from: usize) -> Option<(usize, f64, u64)> {
+    stages.iter_mut().enumerate().skip(from).find_map(|(i, s)| {
         if s.figures.requests == 0 {
             return None;
         }
@@ -783,6 +788,25 @@ impl Summary {
             jobs: records.of_kind("job").count() as u64,
         }
     }
+}
+
+/// Each route's latency as its function measured it around the handler (the EMF `latency` line it logs per
+/// request), read from the run's function logs: the client's figure less the gateway, the local runtime's queue
+/// and the network.
+fn server_side(log_dir: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
+    let mut routes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for entry in std::fs::read_dir(log_dir)?.flatten() {
+        let text = std::fs::read_to_string(entry.path())?;
+        for line in text.lines().filter(|l| l.contains("\"_aws\"")) {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if let (Some(route), Some(latency)) = (v["route"].as_str(), v["latency"].as_f64()) {
+                routes.entry(route.to_string()).or_default().push(latency);
+            }
+        }
+    }
+    Ok(routes)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1046,8 +1070,8 @@ async fn paid_to_erp(
         .count();
     Ok(if broken.is_empty() {
         Ok(format!(
-            "held: {} paid orders, {sent} in the ERP's book once each, {queued} published to the erp-sync queue; \
-             {denied} payments denied",
+            "held: {} paid orders, {sent} in the ERP's book once each, {queued} on the erp-sync queue (event \
+             published, not yet in the ERP); {denied} payments denied",
             rows.len()
         ))
     } else {
@@ -1069,9 +1093,11 @@ fn ms(v: f64) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render(
     profile: &Profile,
     mut s: Summary,
+    server: &BTreeMap<String, Vec<f64>>,
     driven: &Driven,
     checks: &[Check],
     leaks: &[String],
@@ -1081,7 +1107,7 @@ fn render(
     let mut t = String::new();
     t.push_str(&format!(
         "Load ({}: {} build, up to {} users over {} s, {HTTP_INSTANCES} instances per HTTP function), {} requests in {:.0} s: \
-         {:.1} requests/s, {:.2}% errors, {} orders placed ({:.1} orders/s), {} paid.\n\n",
+         {:.1} requests/s, {:.2}% errors, {} orders placed ({:.1} orders/s), {} payment callbacks answered paid.\n\n",
         profile.name,
         profile.build,
         profile.max_users(),
@@ -1095,9 +1121,10 @@ fn render(
         s.paid,
     ));
     t.push_str(
-        "| endpoint | requests | RPS | p50 | p95 | p99 | errors | 409/422 (business) | retried after 503/429 | 304 |\n",
+        "| endpoint | requests | RPS | p50 | p95 | p99 | in the function: p50 / p99 | errors | 409/422 (business) | \
+         retried after 503/429 | 304 |\n",
     );
-    t.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    t.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut rows: Vec<(String, Figures)> = s.endpoints.clone().into_iter().collect();
     rows.push(("all".into(), s.total.clone()));
     for (name, mut f) in rows {
@@ -1107,8 +1134,18 @@ fn render(
         } else {
             format!("`{name}`")
         };
+        let mut inside = if name == "all" {
+            server.values().flatten().copied().collect()
+        } else {
+            server.get(&name).cloned().unwrap_or_default()
+        };
+        let inside = format!(
+            "{} / {}",
+            ms(percentile(&mut inside, 0.5)),
+            ms(percentile(&mut inside, 0.99))
+        );
         t.push_str(&format!(
-            "| {label} | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {label} | {} | {:.1} | {} | {} | {} | {inside} | {} | {} | {} | {} |\n",
             f.requests,
             f.requests as f64 / secs,
             ms(p50),
@@ -1125,8 +1162,9 @@ fn render(
     for (i, st) in s.stages.iter_mut().enumerate() {
         let rps = st.rps();
         let p99 = st.figures.percentile(0.99);
+        let warm_up = if i < profile.warm_up_stages { " (warm-up)" } else { "" };
         t.push_str(&format!(
-            "| {} | {} | {} | {} | {rps:.1} | {} | {} |\n",
+            "| {}{warm_up} | {} | {} | {} | {rps:.1} | {} | {} |\n",
             i + 1,
             st.users,
             st.seconds,
@@ -1135,7 +1173,7 @@ fn render(
             st.figures.errors
         ));
     }
-    let knee_line = match knee(&mut s.stages) {
+    let knee_line = match knee(&mut s.stages, profile.warm_up_stages) {
         Some((i, p99, errors)) => {
             let st = &s.stages[i];
             let why = match (p99 > P99_TARGET_MS, errors > 0) {
@@ -1271,22 +1309,28 @@ mod tests {
         records.extend((0..98).map(|_| req(1, 30.0, "ok")));
         records.extend((0..2).map(|_| req(1, 250.0, "ok")));
         records.extend((0..100).map(|_| req(2, 400.0, "ok")));
-        assert_eq!(knee(&mut stages(&records)).map(|k| k.0), Some(1));
+        assert_eq!(knee(&mut stages(&records), 0).map(|k| k.0), Some(1));
 
         // One slow request in a hundred is within p99.
         let mut records: Vec<Record> = (0..99).map(|_| req(0, 20.0, "ok")).collect();
         records.push(req(0, 900.0, "ok"));
-        assert_eq!(knee(&mut stages(&records)), None);
+        assert_eq!(knee(&mut stages(&records), 0), None);
 
         // An error is a knee whatever the latency.
         let mut records: Vec<Record> = (0..100).map(|_| req(0, 5.0, "ok")).collect();
         records.push(req(0, 5.0, "error"));
-        assert_eq!(knee(&mut stages(&records)), Some((0, 5.0, 1)));
+        assert_eq!(knee(&mut stages(&records), 0), Some((0, 5.0, 1)));
+
+        // Warm-up stages are not counted.
+        let mut records: Vec<Record> = (0..100).map(|_| req(0, 900.0, "ok")).collect();
+        records.extend((0..100).map(|_| req(1, 20.0, "ok")));
+        records.extend((0..100).map(|_| req(2, 300.0, "ok")));
+        assert_eq!(knee(&mut stages(&records), 1).map(|k| k.0), Some(2));
 
         // Business answers and retries are not errors.
         let mut records: Vec<Record> = (0..100).map(|_| req(0, 5.0, "business")).collect();
         records.extend((0..100).map(|_| req(0, 5.0, "retry")));
-        assert_eq!(knee(&mut stages(&records)), None);
+        assert_eq!(knee(&mut stages(&records), 0), None);
     }
 
     #[test]
