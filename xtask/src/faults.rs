@@ -1129,22 +1129,28 @@ fn render(outcomes: &[Outcome]) -> String {
     t
 }
 
-/// Every log line under `dir` that holds one of the `secrets`, a bearer token, something shaped like a JWT, or a
-/// card number (15 to 19 digits passing the Luhn check), as `file:line: what`.
-fn scan_logs(dir: &std::path::Path, secrets: &[&str]) -> Result<Vec<String>> {
+/// Every log line in the files under `dir` (and its folders) that holds one of the `secrets`, a bearer token,
+/// something shaped like a JWT, or a card number (15 to 19 digits passing the Luhn check), as `file:line: what`.
+/// Fails when there is no file to search, so a run that logged nowhere cannot pass for a clean one.
+pub(crate) fn scan_logs(dir: &std::path::Path, secrets: &[&str]) -> Result<Vec<String>> {
     let mut found = Vec::new();
     let mut files = 0;
-    for entry in std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .flatten()
-    {
-        let scenario = entry.path();
-        for log in std::fs::read_dir(&scenario).into_iter().flatten().flatten() {
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder)
+            .with_context(|| format!("reading {}", folder.display()))?
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
             files += 1;
-            let text = std::fs::read_to_string(log.path())?;
+            let text = std::fs::read_to_string(&path)?;
             for (n, line) in text.lines().enumerate() {
                 if let Some(what) = leak(line, secrets) {
-                    found.push(format!("{}:{}: {what}", log.path().display(), n + 1));
+                    found.push(format!("{}:{}: {what}", path.display(), n + 1));
                 }
             }
         }
@@ -1222,7 +1228,27 @@ fn luhn(digits: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::leak;
+    use super::{leak, scan_logs};
+
+    #[test]
+    fn the_log_scan_reads_every_file_under_its_folder_and_refuses_an_empty_one() {
+        let dir = std::env::temp_dir().join(format!("niaga-scan-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(dir.join("scenario")).unwrap();
+        assert!(scan_logs(&dir, &[]).is_err(), "no file searched must not pass");
+        std::fs::write(dir.join("orders-api.log"), "{\"message\":\"order placed\"}\n").unwrap();
+        std::fs::write(
+            dir.join("scenario/auth-api.log"),
+            "{\"message\":\"ok\"}\n{\"key\":\"k3y-0f-th3-t3st-that-is-long-enough\"}\n",
+        )
+        .unwrap();
+        let found = scan_logs(&dir, &["k3y-0f-th3-t3st-that-is-long-enough"]).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].ends_with("scenario/auth-api.log:2: a configured secret"),
+            "{found:?}"
+        );
+    }
 
     #[test]
     fn the_log_scan_finds_what_it_looks_for_and_passes_ordinary_lines() {

@@ -6,11 +6,16 @@
 //! - [`manifest`]: typed `niaga.json`.
 //! - [`localrt`]: a local Lambda service: the Runtime API for function processes and the Invoke API for callers.
 //! - [`gateway`]: API Gateway HTTP API v2 emulation, SQS event-source pollers, EventBridge schedule firing.
-//! - [`bench`]: package size and cold-start benchmarks.
+//! - [`bench`]: the benchmarks (package size, cold start, [`checkout_bench`], [`endpoints_bench`],
+//!   [`backbone_bench`], [`exports_bench`]), each part rewriting its figures in README.md.
 //! - [`cron`]: EventBridge `cron(...)` / `rate(...)` expressions, evaluated in UTC.
 //! - [`sam`]: `template.yaml` (AWS SAM) generated from the manifest.
+//! - [`openapi`]: `openapi.json` assembled from the HTTP functions' operations and checked against the manifest.
+//! - [`fuzz`]: schemathesis against the whole stack, driven by that document.
 //! - [`faults`]: fault scenarios under load, each ending in an invariant check.
 //! - [`audit`]: the dependency audit (cargo-deny: bans, licenses, sources).
+//! - [`load`]: the load test (Locust's journeys against the whole stack), its knee, peak RSS and invariants.
+//! - [`stack`]: the whole local system started in one call, as `up`, `fuzz` and `load` run it.
 //! - [`stack_check`]: the infrastructure gauntlet (fmt, checkov, the arm64 zips from [`zips`], terraform apply and
 //!   destroy of every layer on moto).
 //!
@@ -26,6 +31,7 @@ pub mod exports_bench;
 pub mod faults;
 pub mod fuzz;
 pub mod gateway;
+pub mod load;
 pub mod localdb;
 pub mod localrt;
 pub mod manifest;

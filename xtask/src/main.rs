@@ -3,10 +3,9 @@
 use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::Arc;
 use xtask::manifest::Manifest;
 use xtask::services::{self, step, Moto, Postgres};
-use xtask::stack::StackSettings;
+use xtask::stack::{LocalStack, Scale, StackOptions};
 
 const HELP: &str = "\
 cargo xtask <command>
@@ -21,14 +20,20 @@ cargo xtask <command>
   gen              regenerate template.yaml from niaga.json and openapi.json from the functions' operations
   seed             migrate and seed the local database (what `up` does first)
   down             stop the local PostgreSQL cluster and any moto this project left running
-  bench            build release zips and measure package size and cold start against a hello-world lambda,
-                   and checkout latency and flash-sale throughput against bare SQL and pgbench
+  bench [--only PART] [--no-zip]
+                   build release zips and measure package size and cold start against a hello-world lambda,
+                   checkout latency and flash-sale throughput against bare SQL and pgbench, each read
+                   endpoint's latency against its SQL and peak RSS under load; rewrites README's figures
   redrive QUEUE [--env ENV]
                    move every message in QUEUE's dead-letter queue back to QUEUE (local moto by default)
   faults [--short] [--only SCENARIO]
                    fault scenarios under load (PostgreSQL connections killed and restarted, functions killed,
                    the emulator frozen, the ERP down and slow), each ending in an invariant check; prints a
                    table and writes target/bench/faults.md
+  load [--short]   the load test: Locust's journeys (browsing, partners' checkout and payment, sales agents,
+                   AI agents' jobs, a flash sale) ramping against the whole stack in release until the knee;
+                   then invariants in PostgreSQL and a secret scan of the logs. Writes target/bench/load.md
+                   and Locust's load.html. --short (CI): the debug build, a small ramp, about a minute
   audit            the dependency audit: cargo deny --offline check bans licenses sources against deny.toml
                    (installs cargo-deny first when missing)
   stack-check [--no-build]
@@ -37,7 +42,7 @@ cargo xtask <command>
 
 Environment: NIAGA_PG_PORT (54329), NIAGA_MOTO_PORT (5000; tests use 5010), NIAGA_GATEWAY_PORT (3000),
 NIAGA_INVOKE_PORT (9000), NIAGA_ERP_PORT (7070, the fake ERP), NIAGA_STACK_CHECK_PORT (5030),
-NIAGA_BENCH_MOTO_PORT (5020, bench and faults), NIAGA_TEST_MOTO_PORT (5010).";
+NIAGA_BENCH_MOTO_PORT (5020, bench, faults and load), NIAGA_TEST_MOTO_PORT (5010).";
 
 fn port(var: &str, default: u16) -> Result<u16> {
     match std::env::var(var) {
@@ -72,6 +77,7 @@ fn main() -> Result<()> {
         "redrive" => rt.block_on(xtask::redrive::run(&rest)),
         "stack-check" => rt.block_on(xtask::stack_check::run(&rest)),
         "faults" => rt.block_on(xtask::faults::run(&rest)),
+        "load" => rt.block_on(xtask::load::run(&rest)),
         "audit" => xtask::audit::run(&rest),
         "help" | "--help" | "-h" => {
             println!("{HELP}");
@@ -120,75 +126,6 @@ fn gen() -> Result<()> {
     Ok(())
 }
 
-/// The local application secrets, generated once per checkout and kept in `.niaga/` (git-ignored).
-fn local_secret_values() -> Result<serde_json::Value> {
-    let path = services::state_dir().join("local-secrets.json");
-    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let fresh = serde_json::json!({
-        "app": { "jwt_signing_key": key },
-        "database": { "username": "postgres", "password": "local-cluster-trusts-loopback" },
-        "payments": { "server_key": format!("SB-Mid-server-{}", uuid::Uuid::new_v4().simple()) },
-    });
-    let mut v: serde_json::Value = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_else(|| serde_json::json!({}));
-    // Keep the values a checkout already has; add any secret the manifest gained since.
-    let (Some(have), Some(defaults)) = (v.as_object_mut(), fresh.as_object()) else {
-        bail!("{} is not a JSON object; delete it to regenerate", path.display());
-    };
-    for (name, value) in defaults {
-        have.entry(name.clone()).or_insert_with(|| value.clone());
-    }
-    std::fs::create_dir_all(services::state_dir())?;
-    std::fs::write(&path, serde_json::to_string_pretty(&v)?)?;
-    Ok(v)
-}
-
-/// Applies the persistence layer (queues, tables, secrets, bucket) to moto with the project's terraform.
-/// Applies terraform/persistence to `moto`, keeping terraform's state in `data_dir` (the wrapper's default when
-/// `None`), so a second stack beside `up` has state of its own.
-fn apply_terraform(moto: &Moto, secrets: &serde_json::Value, data_dir: Option<&std::path::Path>) -> Result<()> {
-    if services::which("terraform").is_none() {
-        bail!(
-            "terraform is required to create the local queues, tables and secrets from terraform/: install it \
-             (https://developer.hashicorp.com/terraform/install) and run again"
-        );
-    }
-    step("applying terraform/persistence to moto (queues, tables, secrets)");
-    let secret_values: serde_json::Map<String, serde_json::Value> = secrets
-        .as_object()
-        .context("local secrets are an object")?
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.to_string())))
-        .collect();
-    let wrapper = xtask::workspace_root().join("terraform/tf");
-    let mut cmd = Command::new("bash");
-    cmd.arg(&wrapper)
-        .args([
-            "local",
-            "persistence",
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-        ])
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env(
-            "TF_VAR_secret_values",
-            serde_json::Value::Object(secret_values).to_string(),
-        )
-        .env("TF_IN_AUTOMATION", "1");
-    if let Some(dir) = data_dir {
-        cmd.env("NIAGA_TF_DATA_DIR", dir);
-    }
-    let out = services::run(&mut cmd, "terraform apply (persistence, local)")?;
-    if let Some(line) = out.lines().find(|l| l.contains("Apply complete")) {
-        step(line.trim());
-    }
-    Ok(())
-}
-
 /// What `up` does once the stack is up.
 #[derive(Debug, Clone, Copy)]
 enum Mode {
@@ -204,7 +141,7 @@ async fn up(mode: Mode) -> Result<()> {
     let started = std::time::Instant::now();
     let check = !matches!(mode, Mode::Serve);
     let fuzz = matches!(mode, Mode::Fuzz(_));
-    // `fuzz` keeps off `up`'s ports and data: ports 60 above, and its own database.
+    // `fuzz` keeps off `up`'s ports and data: ports 60 above, its own database and terraform state.
     let shift: u16 = if fuzz { 60 } else { 0 };
     let database = if fuzz { "niaga_fuzz" } else { "niaga" };
     let manifest = Manifest::load_workspace()?;
@@ -216,71 +153,41 @@ async fn up(mode: Mode) -> Result<()> {
     if fuzz {
         raise_rate_limits(&pg.url(database)).await?;
     }
-    let moto = Moto::start(port("NIAGA_MOTO_PORT", 5000 + shift)?)?;
-    // The legacy ERP's stand-in, with its switches at <url>/_fake/switches.
-    let erp_port = port("NIAGA_ERP_PORT", 7070 + shift)?;
-    let fake_erp = fake_erp::FakeErp::start(([127, 0, 0, 1], erp_port).into())
-        .await
-        .with_context(|| format!("starting the fake ERP on 127.0.0.1:{erp_port}"))?;
-    step(format!("fake ERP on {}", fake_erp.url()));
     // Not needed to run the stack, but the README's `cargo lambda invoke` against it is.
     if let Err(e) = services::ensure_pip("cargo-lambda", "cargo-lambda") {
         step(format!(
             "cargo-lambda could not be installed ({e:#}); `cargo lambda invoke` will not be available"
         ));
     }
-    let secrets = local_secret_values()?;
-    let tf_data = fuzz.then(|| services::state_dir().join("fuzz/terraform"));
-    apply_terraform(&moto, &secrets, tf_data.as_deref())?;
-
     step("building the functions (cargo build --bins)");
     services::run_visible(
         services::cargo().args(["build", "--quiet", "--workspace", "--bins"]),
         "cargo build",
     )?;
 
-    let settings = StackSettings {
-        database_url: pg.url(database),
-        aws_endpoint: moto.endpoint(),
-        app_secret_id: xtask::secret_physical_name(xtask::LOCAL_ENV, "app"),
-        db_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "database")),
-        payments_secret_id: Some(xtask::secret_physical_name(xtask::LOCAL_ENV, "payments")),
-        log: std::env::var("NIAGA_LOG").unwrap_or_else(|_| "info".into()),
-        extra_env: vec![
-            // Notifications land in a file anyone can tail.
-            (
-                "NIAGA_NOTIFY_SENDER".into(),
-                format!("file:{}", services::state_dir().join("notifications.jsonl").display()),
-            ),
-            ("NIAGA_ERP_URL".into(), fake_erp.url()),
-        ],
-    };
-    let invoke_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_INVOKE_PORT", 9000 + shift)?).into();
-    let gateway_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_GATEWAY_PORT", 3000 + shift)?).into();
     let logs = services::state_dir().join(if fuzz { "logs/fuzz" } else { "logs" });
-    let options = xtask::localrt::RuntimeOptions {
-        log_dir: Some(logs.clone()),
-        echo: !check,
-        ..Default::default()
-    };
-    let mut runtime =
-        xtask::localrt::LocalRuntime::start_with(invoke_addr, settings.specs(&manifest, "debug"), options)
-            .await
-            .context("starting the local Lambda runtime")?;
-    // `cargo lambda invoke` dials [::1] by default; forward it to the Invoke API when IPv6 loopback exists.
-    let forwarder = forward_ipv6_loopback(invoke_addr.port()).await;
-    // The gateway reaches the functions through the Invoke API, as API Gateway reaches Lambda.
-    let invoker = Arc::new(xtask::localrt::HttpInvoker::new(runtime.invoke_url()));
-    let aws = moto.sdk_config().await;
-    let gateway = xtask::gateway::Gateway::start(
-        gateway_addr,
-        manifest.clone(),
-        invoker,
-        Some(aws),
-        xtask::LOCAL_ENV.into(),
+    let invoke_addr: SocketAddr = ([127, 0, 0, 1], port("NIAGA_INVOKE_PORT", 9000 + shift)?).into();
+    let stack = LocalStack::start(
+        &manifest,
+        StackOptions {
+            profile: "debug",
+            database_url: pg.url(database),
+            moto_port: port("NIAGA_MOTO_PORT", 5000 + shift)?,
+            gateway: ([127, 0, 0, 1], port("NIAGA_GATEWAY_PORT", 3000 + shift)?).into(),
+            invoke: invoke_addr,
+            erp: ([127, 0, 0, 1], port("NIAGA_ERP_PORT", 7070 + shift)?).into(),
+            log_dir: logs.clone(),
+            echo: !check,
+            scale: Scale::One,
+            tf_data_dir: fuzz.then(|| services::state_dir().join("fuzz/terraform")),
+            log: std::env::var("NIAGA_LOG").unwrap_or_else(|_| "info".into()),
+        },
     )
     .await?;
-    let url = gateway.url();
+    // `cargo lambda invoke` dials [::1] by default; forward it to the Invoke API when IPv6 loopback exists.
+    let forwarder = forward_ipv6_loopback(invoke_addr.port()).await;
+    let (runtime, fake_erp, moto) = (&stack.runtime, &stack.fake_erp, &stack.moto);
+    let url = stack.gateway.url();
     println!();
     println!(
         "Niaga is running locally (ready in {:.1} s)",
@@ -325,7 +232,7 @@ async fn up(mode: Mode) -> Result<()> {
     let outcome = if let Mode::Fuzz(options) = mode {
         xtask::fuzz::run(&url, options).await
     } else if check {
-        smoke_check(&url).await
+        smoke_check(&url, &stack.payments_server_key()?).await
     } else {
         println!("Press Ctrl-C to stop.");
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
@@ -336,9 +243,7 @@ async fn up(mode: Mode) -> Result<()> {
     if let Some(f) = forwarder {
         f.abort();
     }
-    gateway.shutdown().await;
-    runtime.shutdown().await;
-    drop(moto);
+    stack.shutdown().await;
     if pg.started_here() {
         pg.stop()?;
     }
@@ -376,7 +281,7 @@ async fn forward_ipv6_loopback(port: u16) -> Option<tokio::task::JoinHandle<()>>
 }
 
 /// `up --check`: the promises a new user relies on, through the gateway.
-async fn smoke_check(url: &str) -> Result<()> {
+async fn smoke_check(url: &str, server_key: &str) -> Result<()> {
     let http = reqwest::Client::new();
     let get = |path: &str| http.get(format!("{url}{path}")).send();
     let r = get("/health").await?;
@@ -401,11 +306,7 @@ async fn smoke_check(url: &str) -> Result<()> {
     }
     xtask::smoke::cors(&http, url).await?;
     xtask::smoke::checkout(&http, url).await?;
-    let server_key = local_secret_values()?["payments"]["server_key"]
-        .as_str()
-        .context("the local payments secret has a server_key")?
-        .to_string();
-    xtask::smoke::erp_sync(&http, url, &server_key).await?;
+    xtask::smoke::erp_sync(&http, url, server_key).await?;
     xtask::smoke::agent_job(&http, url).await?;
     xtask::smoke::blast(&http, url).await?;
     let invoke_url = format!("http://127.0.0.1:{}", port("NIAGA_INVOKE_PORT", 9000)?);
