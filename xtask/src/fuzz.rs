@@ -17,6 +17,9 @@ use crate::services::{self, step};
 use anyhow::{bail, Context, Result};
 use std::process::Command;
 
+/// The schemathesis release `xtask/fuzz/schemathesis.toml` is written for.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
 /// The fewest test cases a run may generate across the API.
 pub const MIN_CASES: u64 = 2000;
 
@@ -31,7 +34,7 @@ pub const FUZZ_BUDGET_PER_MINUTE: i64 = 10_000;
 
 /// Runs schemathesis against the gateway at `url`; fails on any failure it reports or too few cases.
 pub async fn run(url: &str, options: Options) -> Result<()> {
-    let st = services::ensure_venv_tool("schemathesis", "schemathesis")?;
+    let st = services::ensure_venv_tool("schemathesis", "schemathesis", SCHEMATHESIS_VERSION)?;
     let http = reqwest::Client::new();
     let partner = crate::smoke::login(&http, url, "p-00001", store::seed::DEV_PASSWORD).await?;
     let admin = crate::smoke::login(&http, url, "admin", store::seed::DEV_PASSWORD).await?;

@@ -4,7 +4,7 @@
 //! It owns the run, not the traffic: the journeys are Locust's, in `xtask/load/locustfile.py`. A run
 //!
 //! 1. builds the functions (release; `--short`, which CI runs, uses the debug build `cargo xtask up` uses), and
-//!    installs Locust from PyPI into `.niaga/tools/locust` when it is missing;
+//!    installs Locust (pinned) from PyPI into `.niaga/tools/` when it is missing;
 //! 2. clones a fresh `niaga_load` database from a migrated, seeded template, and stocks the flash-sale SKUs with a
 //!    known number of sellable units;
 //! 3. starts the stack exactly as `cargo xtask up` does ([`crate::stack::LocalStack`]: moto with
@@ -33,6 +33,9 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// The Locust release `xtask/load/locustfile.py` is written for.
+const LOCUST_VERSION: &str = "2.47.0";
 
 /// The database a run uses, cloned afresh from [`TEMPLATE`] every run.
 const DATABASE: &str = "niaga_load";
@@ -124,7 +127,7 @@ pub async fn run(args: &[String]) -> Result<()> {
             "cargo build",
         )?;
     }
-    let locust = services::ensure_venv_tool("locust", "locust")?;
+    let locust = services::ensure_venv_tool("locust", "locust", LOCUST_VERSION)?;
 
     let pg_port = std::env::var("NIAGA_PG_PORT")
         .ok()

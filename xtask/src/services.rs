@@ -144,19 +144,20 @@ pub fn ensure_pip(program: &str, package: &str) -> Result<PathBuf> {
         .with_context(|| format!("installed {package} but `{program}` is not on PATH"))
 }
 
-/// A Python tool from PyPI in its own virtual environment, `.niaga/tools/<package>`, unless `program` is already on
-/// PATH. Tools such as checkov pin old versions of botocore; installed beside moto and awscli they would replace the
+/// A Python tool from PyPI, pinned to `version`, in its own virtual environment
+/// (`.niaga/tools/<package>-<version>`), whatever else the machine has: a new release cannot change what CI runs,
+/// and tools such as checkov pin old versions of botocore, which installed beside moto and awscli would replace the
 /// versions those rely on.
-pub fn ensure_venv_tool(program: &str, package: &str) -> Result<PathBuf> {
-    if let Some(p) = which(program) {
-        return Ok(p);
-    }
-    let venv = state_dir().join("tools").join(package);
+pub fn ensure_venv_tool(program: &str, package: &str, version: &str) -> Result<PathBuf> {
+    let venv = state_dir().join("tools").join(format!("{package}-{version}"));
     let exe = venv.join("bin").join(program);
     if exe.is_file() {
         return Ok(exe);
     }
-    step(format!("installing {package} from PyPI into {}", venv.display()));
+    step(format!(
+        "installing {package} {version} from PyPI into {}",
+        venv.display()
+    ));
     let make_venv = || {
         run(
             Command::new("python3").args(["-m", "venv"]).arg(&venv),
@@ -169,8 +170,13 @@ pub fn ensure_venv_tool(program: &str, package: &str) -> Result<PathBuf> {
         make_venv()?;
     }
     run_visible(
-        Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", "--disable-pip-version-check", package]),
-        &format!("pip install {package}"),
+        Command::new(venv.join("bin").join("pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &format!("{package}=={version}"),
+        ]),
+        &format!("pip install {package}=={version}"),
     )?;
     if !exe.is_file() {
         bail!(

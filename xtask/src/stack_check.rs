@@ -35,6 +35,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+/// The checkov release the inline skips in terraform/ were written against.
+const CHECKOV_VERSION: &str = "3.3.30";
+
 /// The layers, in the order they are applied (and destroyed in reverse).
 const LAYERS: [&str; 4] = ["network", "persistence", "compute", "observability"];
 /// Twice terraform's default: the emulator answers in parallel, and compute alone has about 180 resources.
@@ -120,7 +123,7 @@ fn physical(function: &str) -> String {
 /// checkov over terraform/, installed from PyPI into its own virtual environment when missing. `--skip-download`
 /// keeps it offline.
 fn checkov(root: &Path) -> Result<()> {
-    let exe = services::ensure_venv_tool("checkov", "checkov")?;
+    let exe = services::ensure_venv_tool("checkov", "checkov", CHECKOV_VERSION)?;
     step("checkov -d terraform --framework terraform");
     let out = Command::new(exe)
         .args([
