@@ -300,41 +300,15 @@ async fn load(rt: &Arc<LocalRuntime>, endpoints: &[Endpoint]) -> Result<()> {
     Ok(())
 }
 
-/// The largest `VmHWM` (kB) among each function's live instances.
+/// The largest `VmHWM` (kB) among each measured function's live instances.
 fn peak_rss(rt: &LocalRuntime) -> Result<BTreeMap<String, u64>> {
-    let mut out = BTreeMap::new();
-    for f in FUNCTIONS.iter().chain(std::iter::once(&HELLO)) {
-        let stats = rt.stats(f).with_context(|| format!("{f} ran"))?;
-        let peak = stats
-            .instances
-            .iter()
-            .filter(|i| i.alive)
-            .filter_map(|i| i.pid)
-            .filter_map(vm_hwm_kb)
-            .max()
-            .with_context(|| format!("no live {f} instance to read"))?;
-        out.insert(f.to_string(), peak);
-    }
-    Ok(out)
-}
-
-/// A process's peak resident set in kB, from `/proc/<pid>/status`.
-pub fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn this_process_has_a_peak_resident_set() {
-        let kb = vm_hwm_kb(std::process::id()).expect("VmHWM is readable on Linux");
-        assert!(kb > 100, "{kb} kB");
-        assert_eq!(vm_hwm_kb(u32::MAX), None);
-    }
+    let all = rt.peak_rss_kb();
+    FUNCTIONS
+        .iter()
+        .chain(std::iter::once(&HELLO))
+        .map(|f| {
+            let kb = all.get(*f).with_context(|| format!("no live {f} instance to read"))?;
+            Ok((f.to_string(), *kb))
+        })
+        .collect()
 }

@@ -525,25 +525,12 @@ async fn drive(
     })
 }
 
-/// The highest `VmHWM` (peak resident set, kB) seen per function over its live instances.
+/// The highest `VmHWM` (peak resident set, kB) seen per function so far, over instances that may since have gone.
 fn sample_rss(runtime: &LocalRuntime, peaks: &mut BTreeMap<String, u64>) {
-    for name in runtime.functions() {
-        let Some(stats) = runtime.stats(&name) else { continue };
-        for pid in stats.instances.iter().filter(|i| i.alive).filter_map(|i| i.pid) {
-            if let Some(kb) = vm_hwm_kb(pid) {
-                let peak = peaks.entry(name.clone()).or_default();
-                *peak = (*peak).max(kb);
-            }
-        }
+    for (name, kb) in runtime.peak_rss_kb() {
+        let peak = peaks.entry(name).or_default();
+        *peak = (*peak).max(kb);
     }
-}
-
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Sweeps the outbox until no `order.paid` event is left unpublished (at most 20 s), then gives the ERP sync up
@@ -1334,12 +1321,5 @@ mod tests {
         let mut records: Vec<Record> = (0..100).map(|_| req(0, 5.0, "business")).collect();
         records.extend((0..100).map(|_| req(0, 5.0, "retry")));
         assert_eq!(knee(&mut stages(&records), 0), None);
-    }
-
-    #[test]
-    fn peak_rss_is_read_from_proc() {
-        let kb = vm_hwm_kb(std::process::id()).expect("this process has a VmHWM");
-        assert!(kb > 0);
-        assert_eq!(vm_hwm_kb(u32::MAX), None);
     }
 }

@@ -1031,6 +1031,26 @@ impl LocalRuntime {
         })
     }
 
+    /// The largest peak resident set (`VmHWM`, kB) among each function's live instances; functions with no live
+    /// instance are left out. `VmHWM` is the process's high-water mark, so one read after a load sees its peak.
+    pub fn peak_rss_kb(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut peaks = std::collections::BTreeMap::new();
+        for name in self.functions() {
+            let Some(stats) = self.stats(&name) else { continue };
+            let peak = stats
+                .instances
+                .iter()
+                .filter(|i| i.alive)
+                .filter_map(|i| i.pid)
+                .filter_map(vm_hwm_kb)
+                .max();
+            if let Some(kb) = peak {
+                peaks.insert(name, kb);
+            }
+        }
+        peaks
+    }
+
     /// SIGKILLs every instance of `function` and waits until they are gone; an invocation they were running
     /// fails with `Runtime.ExitError`, and the next invocation is a cold start. Returns how many were killed.
     pub async fn kill_instances(&self, function: &str) -> Result<usize, InvokeError> {
@@ -1122,6 +1142,15 @@ impl Invoker for LocalRuntime {
 }
 
 /// Resolves a function name or ARN (`arn:aws:lambda:region:account:function:name[:qualifier]`).
+/// A process's peak resident set in kB, from `/proc/<pid>/status`.
+pub fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 fn function_name(name_or_arn: &str) -> &str {
     match name_or_arn.split_once(":function:") {
         Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
@@ -1393,6 +1422,13 @@ impl Invoker for HttpInvoker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_peak_resident_set_is_read_from_proc() {
+        let kb = vm_hwm_kb(std::process::id()).expect("this process has a VmHWM");
+        assert!(kb > 100, "{kb} kB");
+        assert_eq!(vm_hwm_kb(u32::MAX), None);
+    }
 
     #[test]
     fn function_names_and_arns_resolve_to_the_name() {
