@@ -112,17 +112,9 @@ pub async fn run(env: &BenchEnv, manifest: &Manifest) -> Result<String> {
     Ok(t)
 }
 
-pub(crate) async fn connect(url: &str) -> Result<tokio_postgres::Client> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .context("connecting to the bench database")?;
-    tokio::spawn(conn);
-    Ok(client)
-}
-
 /// Every request should place an order: no minimum, no credit ceiling, unlimited hot stock.
 pub(crate) async fn prepare(url: &str) -> Result<()> {
-    let c = connect(url).await?;
+    let c = crate::localdb::connect(url).await?;
     c.batch_execute(&format!(
         "UPDATE system_config SET value = '0' WHERE key = 'pricing.minimum_order_total';
          UPDATE partners SET credit_limit = 1000000000000000, erp_debt = 0;
@@ -161,7 +153,7 @@ pub(crate) async fn partner_tokens(env: &BenchEnv) -> Result<Vec<String>> {
 }
 
 async fn partners(url: &str) -> Result<Vec<(String, PartnerAttrs)>> {
-    let c = connect(url).await?;
+    let c = crate::localdb::connect(url).await?;
     c.query("SELECT code, id, tier, lat_e6, lon_e6 FROM partners ORDER BY id", &[])
         .await?
         .iter()
@@ -419,7 +411,7 @@ pub(crate) async fn check_not_over_reserved(c: &tokio_postgres::Client) -> Resul
 
 /// After both runs: no row over-reserved, and each idempotency key has at most one order.
 async fn check_invariants(url: &str) -> Result<()> {
-    let c = connect(url).await?;
+    let c = crate::localdb::connect(url).await?;
     check_not_over_reserved(&c).await?;
     let keys: i64 = c
         .query_one(

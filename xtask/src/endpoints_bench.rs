@@ -243,7 +243,7 @@ async fn invoke(rt: &LocalRuntime, function: &str, event: Value) -> Result<Value
 }
 
 async fn placed_at(url: &str, id: &str) -> Result<String> {
-    let c = checkout_bench::connect(url).await?;
+    let c = crate::localdb::connect(url).await?;
     let id: uuid::Uuid = id.parse()?;
     let row = c
         .query_one(

@@ -624,7 +624,7 @@ async fn erp_catch_up(
     since: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Duration>> {
     let started = Instant::now();
-    let c = checkout_bench::connect(&env.settings.database_url).await?;
+    let c = crate::localdb::connect(&env.settings.database_url).await?;
     c.batch_execute("SET statement_timeout = 0").await?;
     let sqs = aws_sdk_sqs::Client::new(&env.moto.sdk_config().await);
     let queue = sqs
@@ -676,7 +676,7 @@ async fn check_erp(
     since: chrono::DateTime<chrono::Utc>,
     answered_paid: &BTreeSet<String>,
 ) -> Result<String> {
-    let c = checkout_bench::connect(&env.settings.database_url).await?;
+    let c = crate::localdb::connect(&env.settings.database_url).await?;
     c.batch_execute("SET statement_timeout = 0").await?;
     let rows = c
         .query(
@@ -973,7 +973,7 @@ async fn post_order(http: &reqwest::Client, base: &str, token: &str, key: &str) 
 }
 
 async fn reserved(url: &str) -> Result<i64> {
-    let c = checkout_bench::connect(url).await?;
+    let c = crate::localdb::connect(url).await?;
     Ok(c.query_one(
         "SELECT reserved::bigint FROM inventory WHERE sku = $1 AND warehouse_code = $2",
         &[&HOT_SKU, &HOT_WAREHOUSE],
@@ -990,7 +990,7 @@ async fn check(
     reserved_before: &i64,
     answered: &BTreeMap<String, String>,
 ) -> Result<String> {
-    let c = checkout_bench::connect(url).await?;
+    let c = crate::localdb::connect(url).await?;
     // The role's default statement timeout is for the functions; these checks scan what the run wrote.
     c.batch_execute("SET statement_timeout = 0").await?;
     let pattern = format!("fault-{run}-%");

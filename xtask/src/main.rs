@@ -252,8 +252,7 @@ async fn up(mode: Mode) -> Result<()> {
 
 /// The fuzz database's rate-limit budgets, raised so schemathesis reaches the handlers rather than the limiter.
 async fn raise_rate_limits(url: &str) -> Result<()> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
+    let client = xtask::localdb::connect(url).await?;
     let budget = serde_json::json!(xtask::fuzz::FUZZ_BUDGET_PER_MINUTE);
     client
         .execute(
