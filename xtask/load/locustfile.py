@@ -12,7 +12,10 @@ Journeys (user classes):
   pays through the payment gateway's callback (Midtrans shape, SHA-512 signature), reads the order back;
 - SalesAgent: a sales agent placing orders for its assigned partners (X-Act-For-Partner);
 - AiAgent: the seeded AI agent (client credentials) submitting SEO and price-proposal jobs and polling them;
-- FlashBuyer: partners waiting on a handful of hot SKUs, then all ordering them at once when the sale opens.
+- FlashBuyer: partners waiting on a handful of hot SKUs, then all ordering them at once when the sale opens;
+- Warehouse: the ERP's warehouse (through the fake ERP's admin API): ships the orders the ERP holds, whole or a unit
+  at a time, takes the odd unit back as a return, and fires the stock-sync schedule, so shipments, returns and
+  stock snapshots interleave with checkout as they do on a working day.
 
 Every attempt answered 503 or 429 with Retry-After (or 409 for a key still in flight) is retried after that many
 seconds with the same request, Idempotency-Key included. 409 out-of-stock and 422 (credit, minimum) are answers of
@@ -392,6 +395,61 @@ class FlashBuyer(NiagaUser):
         placed = self.order(lines, flash=True)
         if placed:
             self.pay(placed)
+
+
+class Warehouse(NiagaUser):
+    """The ERP's warehouse: ships what the ERP holds, takes returns, and lets the stock sync read its book."""
+
+    fixed_count = 1
+    wait_time = between(0.5, 1.5)
+
+    def erp(self, path, name, body=None):
+        """One call to the fake ERP's admin API: 2xx, or 422 when there is nothing to do (nothing left to ship,
+        not enough on the shelf); anything else is an error of the run."""
+        started = time.time()
+        with self.client.request("POST" if body is not None else "GET", PLAN["erp"] + path, name=name, json=body,
+                                 catch_response=True, timeout=40) as resp:
+            status = resp.status_code or 0
+            ok = 200 <= status < 300 or status == 422
+            if ok:
+                resp.success()
+            else:
+                resp.failure(f"{status}")
+        record(kind="req" if not ok else "warehouse", t=started, stage=STAGE["index"], name=name, status=status,
+               outcome="ok" if 200 <= status < 300 else ("business" if ok else "error"),
+               detail=None if ok else (resp.text or "")[:300])
+        try:
+            return status, resp.json()
+        except ValueError:
+            return status, None
+
+    @task
+    def work(self):
+        _, received = self.erp("/_fake/received", "ERP: sales orders")
+        orders = {}
+        for r in received or []:
+            orders[r["no_ref"]] = r["document"].get("Detail", [])
+        if not orders:
+            return
+        no_ref = random.choice(sorted(orders))
+        roll = random.random()
+        if roll < 0.55:
+            self.erp("/_fake/kirim", "ERP: ship all", {"NoRef": no_ref})
+        elif roll < 0.85:
+            line = random.choice(orders[no_ref])
+            self.erp("/_fake/kirim", "ERP: ship one unit",
+                     {"NoRef": no_ref, "Detail": [{"KodeGudang": line["KodeGudang"],
+                                                   "KodeBarang": line["KodeBarang"], "Qty": 1}]})
+        else:
+            line = random.choice(orders[no_ref])
+            self.erp("/_fake/retur", "ERP: return one unit",
+                     {"NoRef": no_ref, "Detail": [{"KodeGudang": line["KodeGudang"],
+                                                   "KodeBarang": line["KodeBarang"], "Qty": 1}]})
+        if random.random() < 0.3:
+            answer = self.send("POST", "/_niaga/schedules/stock-sync/fire", "schedule: stock-sync", auth=False)
+            if answer.status == 200 and '"error"' in answer.body:
+                record(kind="req", t=time.time(), stage=STAGE["index"], name="schedule: stock-sync", status=500,
+                       outcome="error", detail=answer.body[:300])
 
 
 PLAN_STARTED = {"at": time.time()}

@@ -5,7 +5,13 @@
 //!
 //! Advisories are not checked: the RustSec database is fetched from GitHub, which Niaga's machines and CI cannot
 //! reach. `--offline` keeps cargo-deny from trying to fetch anything; it reads `Cargo.lock` and the crates cargo
-//! already downloaded.
+//! has downloaded.
+//!
+//! cargo-deny reads the metadata of every platform's crates in the lock file (`deny.toml` names no targets), while
+//! a build downloads only the host's. So the audit first runs `cargo fetch --locked`, which downloads the crates
+//! of every platform, and never depends on what the machine's cargo cache happens to hold. `--cold` proves it: the
+//! fetch and the check run with `CARGO_HOME` pointed at a new, empty folder, as on a machine that has never built
+//! Niaga. CI runs the audit that way.
 
 use crate::services::{self, step};
 use anyhow::{bail, Context, Result};
@@ -17,17 +23,54 @@ use std::time::Instant;
 pub const CARGO_DENY_VERSION: &str = "0.20.2";
 
 pub fn run(args: &[String]) -> Result<()> {
-    if let Some(a) = args.first() {
-        bail!("unknown argument `{a}`\n\ncargo xtask audit");
+    let mut cold = false;
+    for a in args {
+        match a.as_str() {
+            "--cold" => cold = true,
+            _ => bail!("unknown argument `{a}`\n\ncargo xtask audit [--cold]"),
+        }
     }
     let deny = ensure_cargo_deny()?;
+    let cargo_home = if cold {
+        let home = services::state_dir().join("audit-cargo-home");
+        if home.exists() {
+            std::fs::remove_dir_all(&home).with_context(|| format!("emptying {}", home.display()))?;
+        }
+        std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+        step(format!(
+            "--cold: the audit runs with CARGO_HOME={}, a new and empty cargo cache",
+            home.display()
+        ));
+        Some(home)
+    } else {
+        None
+    };
+    let with_home = |c: &mut Command| {
+        if let Some(home) = &cargo_home {
+            c.env("CARGO_HOME", home);
+        }
+    };
+
+    step("cargo fetch --locked: the crates of every platform in Cargo.lock, which cargo-deny reads");
+    let started = Instant::now();
+    let mut fetch = services::cargo();
+    fetch.args(["fetch", "--locked"]);
+    with_home(&mut fetch);
+    services::run_visible(&mut fetch, "cargo fetch")?;
+    step(format!("fetched in {:.0} s", started.elapsed().as_secs_f64()));
+
     step("cargo deny --offline check bans licenses sources (deny.toml; advisories need GitHub and are left out)");
-    services::run_visible(
-        Command::new(&deny)
-            .args(["--offline", "check", "bans", "licenses", "sources"])
-            .current_dir(crate::workspace_root()),
-        "cargo deny check",
-    )
+    let mut check = Command::new(&deny);
+    check
+        .args(["--offline", "check", "bans", "licenses", "sources"])
+        .current_dir(crate::workspace_root());
+    with_home(&mut check);
+    let checked = services::run_visible(&mut check, "cargo deny check");
+    if let Some(home) = &cargo_home {
+        // Gigabytes of sources nobody reads again; a failed removal leaves only disk behind.
+        let _ = std::fs::remove_dir_all(home);
+    }
+    checked
 }
 
 /// Where this project keeps its cargo-deny: `.niaga/tools/cargo-deny-<version>/bin/cargo-deny`, the release

@@ -12,10 +12,12 @@
 //!    HTTP functions allowed [`HTTP_INSTANCES`] instances each and queue workers their event-source concurrency;
 //! 4. runs Locust headless through the plan's ramp (a `LoadTestShape` that stops by itself), sampling every
 //!    function instance's peak RSS (`VmHWM` in `/proc/<pid>/status`) meanwhile;
-//! 5. lets the outbox and the ERP sync settle, stops the stack, and checks PostgreSQL and the fake ERP against
-//!    what the clients were told: stock never negative nor over-reserved and reserved exactly what the live orders
-//!    hold; one order per idempotency key and every answered key holding its order; every paid order on its way
-//!    to the ERP (its `order.paid` event published, or the order sent and in the ERP's book, once);
+//! 5. lets the outbox and the ERP sync settle, runs the stock sync once more, stops the stack, and checks
+//!    PostgreSQL against the fake ERP, the book of record, and against what the clients were told: stock never
+//!    negative nor over-reserved; reserved exactly the units of live orders the ERP has not shipped, every
+//!    order's shipped and returned units the ERP's, and on hand the ERP's count; one order per idempotency key and
+//!    every answered key holding its order; every paid order on its way to the ERP (its `order.paid` event
+//!    published, or the order sent and in the ERP's book, once);
 //! 6. searches every log line the functions wrote for secrets ([`crate::faults::scan_logs`]);
 //! 7. prints the summary (RPS, p50/p95/p99 per endpoint, errors, business answers, orders/s, the knee, peak RSS
 //!    per function) and writes it to `target/bench/load.md`, beside Locust's `load.html` and CSVs.
@@ -193,8 +195,18 @@ async fn run_on(pg: &Postgres, manifest: &Manifest, profile: &Profile, locust: &
     )
     .await?;
     let secrets = [stack.jwt_signing_key()?, stack.payments_server_key()?];
+    // The ERP's stock book starts where Niaga's copy does: the warehouse user ships and takes returns against it.
+    stack.fake_erp.set_stock(
+        before
+            .iter()
+            .map(|((sku, warehouse), (on_hand, _))| fake_erp::StockRow::new(warehouse, sku, *on_hand))
+            .collect(),
+    );
     let driven = drive(&stack, profile, &hot, data, locust, &out, &work, &url).await;
-    // Stop the functions before reading the ERP's book, so nothing reaches it after the check has looked.
+    // Goods move only when the warehouse user (Locust, now stopped) moves them, so the ERP's book is final here.
+    let erp_stock = stack.fake_erp.stock();
+    let movements = stack.fake_erp.movements();
+    // Stop the functions before reading the ERP's orders, so nothing reaches it after the check has looked.
     let received = stack.shutdown().await;
     let driven = driven?;
 
@@ -210,7 +222,12 @@ async fn run_on(pg: &Postgres, manifest: &Manifest, profile: &Profile, locust: &
             failures.push(format!("Locust wrote no {}", out.join(file).display()));
         }
     }
-    let checks = check_invariants(&url, &before, &hot, profile.hot_units, &records, &received).await?;
+    let erp = ErpBook {
+        received: &received,
+        stock: &erp_stock,
+        movements: &movements,
+    };
+    let checks = check_invariants(&url, &before, &hot, profile.hot_units, &records, &erp).await?;
     for c in &checks {
         if let Err(e) = &c.1 {
             failures.push(format!("invariant broken: {}: {e}", c.0));
@@ -269,6 +286,12 @@ async fn fresh_database(pg: &Postgres) -> Result<String> {
     }
     // Migrations added since the template was made.
     crate::localdb::prepare(&admin_url, DATABASE, None).await?;
+    // Stock is due a sync at every run of the stock-sync schedule, which the warehouse user fires as it ships: the
+    // feeds interleave with checkout as often as a bounded run allows.
+    crate::localdb::connect(&pg.url(DATABASE))
+        .await?
+        .batch_execute("UPDATE system_config SET value = '0' WHERE key = 'supply.stock_sync_interval_minutes'")
+        .await?;
     step(format!("{DATABASE}: a fresh copy of the seeded template"));
     Ok(pg.url(DATABASE))
 }
@@ -433,6 +456,7 @@ async fn drive(
     data["ai_agents"] = profile.ai_agents.into();
     data["attempts"] = ATTEMPTS.into();
     data["records"] = records.display().to_string().into();
+    data["erp"] = stack.fake_erp.url().into();
     std::fs::write(&plan, serde_json::to_vec_pretty(&data)?)?;
 
     step(format!(
@@ -502,8 +526,18 @@ async fn drive(
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
-    step("load done; letting the outbox and the ERP sync settle");
+    step("load done; letting the outbox and the ERP sync settle, then the stock sync reads the ERP's book");
     let erp_backlog = settle(&http, &base, url, profile.erp_drain).await?;
+    let synced: serde_json::Value = http
+        .post(format!("{base}/_niaga/schedules/stock-sync/fire"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    if synced.to_string().contains("\"error\"") {
+        bail!("the last stock sync failed: {synced}");
+    }
     sample_rss(&stack.runtime, &mut peaks);
 
     let mut functions = BTreeMap::new();
@@ -805,13 +839,20 @@ fn server_side(log_dir: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
 
 type Check = (&'static str, Result<String, String>);
 
+/// The fake ERP's book at the end of a run.
+struct ErpBook<'a> {
+    received: &'a [fake_erp::Received],
+    stock: &'a [fake_erp::StockRow],
+    movements: &'a [fake_erp::MovementRow],
+}
+
 async fn check_invariants(
     url: &str,
     before: &Inventory,
     hot: &[String],
     hot_units: i32,
     records: &Records,
-    received: &[fake_erp::Received],
+    erp: &ErpBook<'_>,
 ) -> Result<Vec<Check>> {
     let c = crate::localdb::connect(url).await?;
     // The role's default statement timeout is for the functions; these checks read everything the run wrote.
@@ -820,8 +861,8 @@ async fn check_invariants(
     let mut checks = Vec::new();
     checks.push(("stock never negative nor over-reserved", stock_bounds(&c).await));
     checks.push((
-        "reserved stock is exactly what live orders hold",
-        reserved_matches(&c, before, &after).await?,
+        "reserved is what live orders hold unshipped, shipped and on hand are the ERP's",
+        stock_matches_the_erp(&c, before, &after, erp).await?,
     ));
     checks.push((
         "the flash sale sold at most its stock",
@@ -830,7 +871,7 @@ async fn check_invariants(
     checks.push(("one order per idempotency key", keys(&c, records).await?));
     checks.push((
         "every paid order on its way to the ERP, once",
-        paid_to_erp(&c, records, received).await?,
+        paid_to_erp(&c, records, erp.received).await?,
     ));
     Ok(checks)
 }
@@ -850,39 +891,94 @@ async fn stock_bounds(c: &tokio_postgres::Client) -> Result<String, String> {
     Ok("held".into())
 }
 
-async fn reserved_matches(
+/// Against the ERP's book, after the last stock sync has read it: per (sku, warehouse), reserved grew by exactly
+/// the units of live orders the ERP has not shipped; every order line's shipped and returned units are the ERP's;
+/// on hand is the ERP's count. Counting a shipped unit as still reserved (or as still on hand) fails here.
+async fn stock_matches_the_erp(
     c: &tokio_postgres::Client,
     before: &Inventory,
     after: &Inventory,
+    erp: &ErpBook<'_>,
 ) -> Result<Result<String, String>> {
-    let held: BTreeMap<(String, String), i64> = c
+    // (order, sku, warehouse) → (shipped, returned), from the ERP's delivery notes and returns.
+    let mut moved: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
+    for m in erp.movements {
+        for l in &m.lines {
+            let e = moved
+                .entry((m.no_ref.clone(), l.sku.clone(), l.warehouse.clone()))
+                .or_default();
+            if m.kind == "KIRIM" {
+                e.0 += l.qty;
+            } else {
+                e.1 += l.qty;
+            }
+        }
+    }
+    let lines = c
         .query(
-            "SELECT l.sku, l.warehouse_code, sum(l.quantity)::bigint FROM order_lines l
-               JOIN orders o ON o.id = l.order_id AND o.placed_at = l.placed_at
-              WHERE o.status NOT IN ('cancelled', 'expired') GROUP BY 1, 2",
+            "SELECT o.id::text, o.status, l.sku, l.warehouse_code, l.quantity::int8, l.shipped::int8, l.returned::int8
+               FROM order_lines l JOIN orders o ON o.id = l.order_id AND o.placed_at = l.placed_at",
             &[],
         )
-        .await?
-        .iter()
-        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
-        .collect();
+        .await?;
     let mut wrong = Vec::new();
+    let mut held: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let (mut shipped_units, mut returned_units) = (0, 0);
+    for r in &lines {
+        let (id, status, sku, warehouse): (String, String, String, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
+        let (quantity, shipped, returned): (i64, i64, i64) = (r.get(4), r.get(5), r.get(6));
+        let (erp_shipped, erp_returned) = moved
+            .get(&(id.clone(), sku.clone(), warehouse.clone()))
+            .copied()
+            .unwrap_or_default();
+        shipped_units += erp_shipped;
+        returned_units += erp_returned;
+        if (shipped, returned) != (erp_shipped, erp_returned) {
+            wrong.push(format!(
+                "order {id} {sku} at {warehouse}: shipped/returned {shipped}/{returned}, the ERP's {erp_shipped}/{erp_returned}"
+            ));
+        }
+        let live = status
+            .parse::<orders::OrderStatus>()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .holds_stock();
+        if live {
+            *held.entry((sku, warehouse)).or_default() += quantity - erp_shipped;
+        }
+    }
+    let erp_count: BTreeMap<(String, String), i64> = erp
+        .stock
+        .iter()
+        .map(|r| ((r.sku.clone(), r.warehouse.clone()), r.on_hand))
+        .collect();
     let mut units = 0;
-    for (row, (_, reserved)) in after {
+    for (row, (on_hand, reserved)) in after {
         let was = before.get(row).map_or(0, |(_, r)| *r);
         let expected = held.get(row).copied().unwrap_or(0);
         units += expected;
         if reserved - was != expected {
             wrong.push(format!(
-                "{} at {}: reserved grew by {}, live orders hold {expected}",
+                "{} at {}: reserved grew by {}, live orders hold {expected} unshipped",
                 row.0,
                 row.1,
                 reserved - was
             ));
         }
+        if let Some(count) = erp_count.get(row) {
+            if on_hand != count {
+                wrong.push(format!(
+                    "{} at {}: on hand {on_hand}, the ERP counts {count}",
+                    row.0, row.1
+                ));
+            }
+        }
     }
     Ok(if wrong.is_empty() {
-        Ok(format!("held: {units} units reserved by live orders"))
+        Ok(format!(
+            "held: {units} units reserved by live orders; {shipped_units} shipped and {returned_units} returned in \
+             {} ERP movements, every one counted once",
+            erp.movements.len()
+        ))
     } else {
         Err(format!(
             "{} rows: {}",
@@ -1007,7 +1103,7 @@ async fn paid_to_erp(
                     (SELECT count(*) FROM outbox e WHERE e.event_type = 'order.paid' AND e.aggregate_id = o.id::text),
                     (SELECT count(*) FROM outbox e WHERE e.event_type = 'order.paid' AND e.aggregate_id = o.id::text
                         AND e.published_at IS NOT NULL)
-               FROM orders o WHERE o.status IN ('paid', 'sent_to_erp', 'fulfilled')",
+               FROM orders o WHERE o.status IN ('paid', 'sent_to_erp', 'partly_shipped', 'fulfilled')",
             &[],
         )
         .await?;

@@ -34,8 +34,9 @@ cargo xtask <command>
                    AI agents' jobs, a flash sale) ramping against the whole stack in release until the knee;
                    then invariants in PostgreSQL and a secret scan of the logs. Writes target/bench/load.md
                    and Locust's load.html. --short (CI): the debug build, a small ramp, about a minute
-  audit            the dependency audit: cargo deny --offline check bans licenses sources against deny.toml
-                   (installs cargo-deny first when missing)
+  audit [--cold]   the dependency audit: cargo fetch --locked (every platform's crates), then cargo deny
+                   --offline check bans licenses sources against deny.toml (installs cargo-deny first when
+                   missing). --cold: both with CARGO_HOME in a new, empty folder, as on a fresh machine
   stack-check [--no-build]
                    the infrastructure gauntlet: terraform fmt, checkov, the arm64 zips, then terraform apply
                    and destroy of every layer against a fresh moto, checked against niaga.json

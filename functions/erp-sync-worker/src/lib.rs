@@ -208,7 +208,7 @@ impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, 
             .map_err(retry)?
             .ok_or_else(|| poison(format!("order {id} does not exist")))?;
         match order.status {
-            OrderStatus::SentToErp | OrderStatus::Fulfilled => return Ok(()),
+            OrderStatus::SentToErp | OrderStatus::PartlyShipped | OrderStatus::Fulfilled => return Ok(()),
             OrderStatus::Paid => {}
             other => return Err(poison(format!("order {id} is {other}, not paid"))),
         }

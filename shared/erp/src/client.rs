@@ -1,6 +1,6 @@
 //! The port Niaga calls the ERP through, and its HTTP implementation.
 
-use crate::snapshot::{ErpBalance, ErpCostPrice, ErpStock, Snapshot};
+use crate::snapshot::{ErpBalance, ErpCostPrice, ErpMovement, ErpStock, Snapshot};
 use crate::translate;
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
 use std::error::Error as _;
@@ -55,6 +55,11 @@ pub trait ErpClient: Send + Sync {
 
     /// Physical stock per warehouse and SKU.
     fn stock(&self) -> impl Future<Output = Result<Snapshot<ErpStock>, ErpError>> + Send;
+
+    /// Shipments and returns booked after the ERP's movement `since` (its `Urutan`), in booking order. The
+    /// snapshot's `seq` is the last movement the ERP had booked; a movement that does not translate is skipped
+    /// whole and counted.
+    fn movements(&self, since: u64) -> impl Future<Output = Result<Snapshot<ErpMovement>, ErpError>> + Send;
 
     /// Receivable balances per partner.
     fn balances(&self) -> impl Future<Output = Result<Snapshot<ErpBalance>, ErpError>> + Send;
@@ -159,6 +164,15 @@ impl ErpClient for HttpErp {
 
     async fn stock(&self) -> Result<Snapshot<ErpStock>, ErpError> {
         self.feed("stock", "/api/v1/stok", translate::stock_row).await
+    }
+
+    async fn movements(&self, since: u64) -> Result<Snapshot<ErpMovement>, ErpError> {
+        self.feed(
+            "movements",
+            &format!("/api/v1/mutasi?sejak={since}"),
+            translate::movement_row,
+        )
+        .await
     }
 
     async fn balances(&self) -> Result<Snapshot<ErpBalance>, ErpError> {

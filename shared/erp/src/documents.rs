@@ -52,7 +52,33 @@ pub(crate) struct Penolakan {
 pub(crate) struct Daftar {
     pub data: Vec<serde_json::Value>,
     pub per: String,
+    /// The last movement (shipment or return) the ERP had booked: stock rows include every movement up to it.
+    #[serde(default)]
+    pub urutan: Option<u64>,
 }
+
+/// A row of `GET /api/v1/mutasi`: a delivery note (`KIRIM`) or a return into stock (`RETUR`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MutasiBaris {
+    pub no_dok: String,
+    pub jenis: String,
+    pub urutan: u64,
+    pub no_ref: String,
+    pub detail: Vec<MutasiDetail>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MutasiDetail {
+    pub kode_gudang: String,
+    pub kode_barang: String,
+    /// Signed on the wire; a movement with a line of 0 or less is skipped whole at translation.
+    pub qty: i64,
+}
+
+pub(crate) const KIRIM: &str = "KIRIM";
+pub(crate) const RETUR: &str = "RETUR";
 
 /// A row of `GET /api/v1/stok`.
 #[derive(Debug, Clone, Deserialize)]

@@ -4,7 +4,8 @@
 //!
 //! The ERP speaks Indonesian field names, amounts as decimal strings and WIB wall-clock dates. All of that stays
 //! in this crate: no other Niaga code may see ERP document shapes (the `documents` module is private), only
-//! [`orders::Order`] going in and [`Snapshot`]s of [`ErpStock`], [`ErpBalance`] and [`ErpCostPrice`] coming out.
+//! [`orders::Order`] going in and [`Snapshot`]s of [`ErpStock`], [`ErpMovement`], [`ErpBalance`] and
+//! [`ErpCostPrice`] coming out.
 //!
 //! This crate must not be depended on by domain crates (kernel, catalog, identity, commercial, supply, orders): it
 //! does I/O. Jobs and functions that sync with the ERP use it; they must not depend on `fake-erp`, which is only for
@@ -32,4 +33,4 @@ mod translate;
 
 pub use breaker::{Admission, BreakerSettings, BreakerState};
 pub use client::{Delivery, ErpClient, ErpError, HttpErp};
-pub use snapshot::{ErpBalance, ErpCostPrice, ErpStock, Snapshot};
+pub use snapshot::{ErpBalance, ErpCostPrice, ErpMovement, ErpStock, MovedLine, MovementKind, Snapshot};

@@ -1,4 +1,5 @@
-//! What the ERP's feeds mean to Niaga, in Niaga's types: stock on hand, receivable balances and cost prices.
+//! What the ERP's feeds mean to Niaga, in Niaga's types: stock on hand, the movements of goods for Niaga's orders
+//! (shipments and returns), receivable balances and cost prices.
 
 use chrono::{DateTime, Utc};
 use kernel::{Money, Sku};
@@ -10,9 +11,17 @@ use kernel::{Money, Sku};
 pub struct Snapshot<T> {
     /// The ERP's `Per`: when its numbers were true.
     pub as_of: DateTime<Utc>,
+    /// The ERP's `Urutan`: the last movement it had booked. Stock numbers include every movement up to it, and a
+    /// movement feed holds nothing after it. `None` when the ERP did not say.
+    pub seq: Option<u64>,
     pub rows: Vec<T>,
     pub skipped: usize,
 }
+
+/// A shipment or return the ERP booked, in supply's terms: the ERP is where goods move, supply says what that does
+/// to Niaga's stock.
+pub type ErpMovement = supply::movements::Movement;
+pub use supply::movements::{MovedLine, MovementKind};
 
 /// Physical stock the ERP counts at one warehouse. It knows nothing of Niaga's reservations or buffers.
 #[derive(Debug, Clone, PartialEq, Eq)]

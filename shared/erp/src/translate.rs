@@ -4,10 +4,10 @@
 use crate::amount::{format_amount, parse_amount, parse_non_negative};
 use crate::client::{Delivery, ErpError};
 use crate::documents::{
-    Daftar, HargaPokokBaris, Penolakan, Pesanan, PesananDetail, PesananJawaban, PiutangBaris, StokBaris, DITERIMA,
-    SUDAH_ADA,
+    Daftar, HargaPokokBaris, MutasiBaris, Penolakan, Pesanan, PesananDetail, PesananJawaban, PiutangBaris, StokBaris,
+    DITERIMA, KIRIM, RETUR, SUDAH_ADA,
 };
-use crate::snapshot::{ErpBalance, ErpCostPrice, ErpStock, Snapshot};
+use crate::snapshot::{ErpBalance, ErpCostPrice, ErpMovement, ErpStock, MovedLine, MovementKind, Snapshot};
 use crate::time::{format_wib, parse_wib};
 use kernel::Sku;
 use orders::Order;
@@ -104,7 +104,61 @@ where
             }
         }
     }
-    Ok(Snapshot { as_of, rows, skipped })
+    Ok(Snapshot {
+        as_of,
+        seq: daftar.urutan,
+        rows,
+        skipped,
+    })
+}
+
+/// A movement, whole: a line that does not translate skips the movement, since applying part of a delivery note
+/// would leave the rest unaccounted for.
+pub(crate) fn movement_row(row: MutasiBaris) -> Result<ErpMovement, String> {
+    let kind = match row.jenis.trim() {
+        KIRIM => MovementKind::Shipment,
+        RETUR => MovementKind::Return,
+        other => return Err(format!("Jenis {other:?} is neither {KIRIM} nor {RETUR}")),
+    };
+    let document_no = row.no_dok.trim();
+    if document_no.is_empty() {
+        return Err("empty NoDok".into());
+    }
+    if row.urutan == 0 {
+        return Err("Urutan 0: movements are numbered from 1".into());
+    }
+    if row.detail.is_empty() {
+        return Err(format!("{document_no}: empty Detail"));
+    }
+    let lines = row
+        .detail
+        .into_iter()
+        .map(|d| {
+            let warehouse = d.kode_gudang.trim();
+            if warehouse.is_empty() {
+                return Err(format!("{document_no}: empty KodeGudang"));
+            }
+            let sku = Sku::parse(&d.kode_barang)
+                .map_err(|e| format!("{document_no}: KodeBarang {:?}: {e}", d.kode_barang))?;
+            let quantity = u32::try_from(d.qty)
+                .ok()
+                .filter(|q| *q > 0)
+                .ok_or_else(|| format!("{document_no}: Qty {} is out of range", d.qty))?;
+            Ok(MovedLine {
+                warehouse: warehouse.to_string(),
+                sku,
+                quantity,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let no_ref = row.no_ref.trim();
+    Ok(ErpMovement {
+        document_no: document_no.to_string(),
+        kind,
+        seq: row.urutan,
+        order_ref: (!no_ref.is_empty()).then(|| no_ref.to_string()),
+        lines,
+    })
 }
 
 pub(crate) fn stock_row(row: StokBaris) -> Result<ErpStock, String> {
@@ -167,6 +221,8 @@ mod tests {
             list_price: unit_price,
             unit_price,
             line_total: unit_price.times(quantity).unwrap(),
+            shipped: 0,
+            returned: 0,
         }
     }
 
@@ -335,6 +391,37 @@ mod tests {
             }]
         );
         assert_eq!(snap.skipped, 1);
+    }
+
+    #[test]
+    fn a_movement_translates_whole_or_is_skipped_whole() {
+        let body = json!({
+            "Per": "28/11/2026 10:15:07",
+            "Urutan": 9,
+            "Data": [
+                {"NoDok": "SJ-000008", "Jenis": "KIRIM", "Urutan": 8, "NoRef": "abc", "NoPesanan": "SO-1",
+                 "Tanggal": "28/11/2026 10:00:00",
+                 "Detail": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "Qty": 3}]},
+                // One bad line spoils the delivery note: applying half of it would lose the other half.
+                {"NoDok": "SJ-000009", "Jenis": "KIRIM", "Urutan": 9, "NoRef": "abc",
+                 "Detail": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "Qty": 1},
+                            {"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00002", "Qty": 0}]},
+                {"NoDok": "XX-1", "Jenis": "PINJAM", "Urutan": 10, "NoRef": "abc",
+                 "Detail": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "Qty": 1}]},
+                {"NoDok": "RT-000011", "Jenis": "RETUR", "Urutan": 11, "NoRef": "",
+                 "Detail": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "Qty": 2}]}
+            ]
+        });
+        let snap = snapshot("movements", body.to_string().as_bytes(), movement_row).unwrap();
+        assert_eq!((snap.seq, snap.skipped), (Some(9), 2));
+        assert_eq!(snap.rows.len(), 2);
+        assert_eq!(snap.rows[0].kind, MovementKind::Shipment);
+        assert_eq!(snap.rows[0].order_ref.as_deref(), Some("abc"));
+        assert_eq!(snap.rows[0].lines[0].quantity, 3);
+        assert_eq!(
+            (snap.rows[1].kind, snap.rows[1].order_ref.as_deref()),
+            (MovementKind::Return, None)
+        );
     }
 
     #[test]

@@ -30,6 +30,8 @@ fn line(sku: &str, warehouse: &str, quantity: u32, unit_price: i64) -> OrderLine
         list_price: unit_price,
         unit_price,
         line_total: unit_price.times(quantity).unwrap(),
+        shipped: 0,
+        returned: 0,
     }
 }
 
@@ -299,4 +301,84 @@ async fn the_port_works_behind_a_generic_bound_on_a_spawned_task() {
     let fake = fake().await;
     fake.set_stock(vec![StockRow::new("JKT-CKR", "SHM-00001", 1)]);
     assert_eq!(sync_stock(std::sync::Arc::new(client(&fake, TIMEOUT))).await, 1);
+}
+
+#[tokio::test]
+async fn shipments_and_returns_come_through_the_movement_feed_in_booking_order_and_stock_says_which_it_includes() {
+    let fake = fake().await;
+    fake.set_stock(vec![
+        fake_erp::StockRow::new("JKT-CKR", "SHM-00001", 40),
+        fake_erp::StockRow::new("SBY-RKT", "SHM-00002", 5),
+    ]);
+    let erp = client(&fake, TIMEOUT);
+    let order = order();
+    erp.send_order(&order).await.unwrap();
+    let no_ref = order.id.to_string();
+
+    let before = erp.stock().await.unwrap();
+    assert_eq!(before.seq, Some(0), "no movement booked yet");
+    fake.ship(
+        &no_ref,
+        Some(vec![fake_erp::MovementLine::new("JKT-CKR", "SHM-00001", 5)]),
+    )
+    .unwrap();
+    fake.ship(&no_ref, None).unwrap();
+    fake.receive_return(&no_ref, vec![fake_erp::MovementLine::new("SBY-RKT", "SHM-00002", 1)])
+        .unwrap();
+
+    let feed = erp.movements(0).await.unwrap();
+    assert_eq!(feed.seq, Some(3));
+    type Seen = (u64, erp::MovementKind, Vec<(String, String, u32)>);
+    let seen: Vec<Seen> = feed
+        .rows
+        .iter()
+        .map(|m| {
+            assert_eq!(m.order_ref.as_deref(), Some(no_ref.as_str()));
+            let lines = m
+                .lines
+                .iter()
+                .map(|l| (l.warehouse.clone(), l.sku.to_string(), l.quantity))
+                .collect();
+            (m.seq, m.kind, lines)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                1,
+                erp::MovementKind::Shipment,
+                vec![("JKT-CKR".into(), "SHM-00001".into(), 5)]
+            ),
+            (
+                2,
+                erp::MovementKind::Shipment,
+                vec![
+                    ("JKT-CKR".into(), "SHM-00001".into(), 7),
+                    ("SBY-RKT".into(), "SHM-00002".into(), 1)
+                ]
+            ),
+            (
+                3,
+                erp::MovementKind::Return,
+                vec![("SBY-RKT".into(), "SHM-00002".into(), 1)]
+            ),
+        ]
+    );
+    assert_eq!(
+        erp.movements(2).await.unwrap().rows.len(),
+        1,
+        "only what came after the cursor"
+    );
+    let after = erp.stock().await.unwrap();
+    assert_eq!(after.seq, Some(3));
+    let counts: Vec<u32> = after.rows.iter().map(|r| r.on_hand).collect();
+    assert_eq!(counts, [28, 5], "40 - 12 shipped; 5 - 1 shipped + 1 returned");
+
+    // The ERP refuses what it cannot book, and nothing moves.
+    assert!(fake.ship(&no_ref, None).is_err(), "nothing left to ship");
+    assert!(fake
+        .receive_return(&no_ref, vec![fake_erp::MovementLine::new("SBY-RKT", "SHM-00002", 2)])
+        .is_err());
+    assert_eq!(fake.movements().len(), 3);
 }

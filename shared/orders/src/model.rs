@@ -15,6 +15,10 @@ pub struct OrderLine {
     pub list_price: Money,
     pub unit_price: Money,
     pub line_total: Money,
+    /// Units the ERP has shipped; the rest (`quantity - shipped`) is still reserved while the order is live.
+    pub shipped: u32,
+    /// Units that came back into stock (never more than shipped).
+    pub returned: u32,
 }
 
 /// An order with its lines: what the store writes and reads, and (serialised) what the API returns.
@@ -85,6 +89,10 @@ impl OutboxEvent {
     pub const PAID: &'static str = "order.paid";
     pub const CANCELLED: &'static str = "order.cancelled";
     pub const EXPIRED: &'static str = "order.expired";
+    /// The ERP shipped some of the order (a delivery note), and more is to come.
+    pub const SHIPPED: &'static str = "order.shipped";
+    /// The ERP shipped the last unit.
+    pub const FULFILLED: &'static str = "order.fulfilled";
 
     pub fn for_order(event_type: &'static str, order: &Order) -> OutboxEvent {
         OutboxEvent {

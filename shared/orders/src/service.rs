@@ -281,7 +281,12 @@ impl<S: OrderStore> Orders<S> {
                 .await
                 .map_err(unavailable::<OrderError>)?
                 .ok_or(OrderError::NotFound)?;
-            if matches!(order.status, OrderStatus::SentToErp | OrderStatus::Fulfilled) {
+            if order.status == OrderStatus::SentToErp || order.status.has_shipped() {
+                // A delivery note can be read before the worker records the ERP's answer: keep the number.
+                if order.erp_order_no.is_none() {
+                    order.erp_order_no = Some(erp_order_no.to_string());
+                    tx.update_status(&order, now).await.map_err(unavailable::<OrderError>)?;
+                }
                 return Ok(order);
             }
             order.status = order.status.apply(OrderEvent::SendToErp)?;
@@ -415,12 +420,9 @@ impl<S: OrderStore> Orders<S> {
 /// for a cancelled one): the notification changes nothing and is not a conflict.
 fn already_reflects(status: OrderStatus, event: OrderEvent) -> bool {
     match event {
-        OrderEvent::Pay => matches!(
-            status,
-            OrderStatus::Paid | OrderStatus::SentToErp | OrderStatus::Fulfilled
-        ),
+        OrderEvent::Pay => matches!(status, OrderStatus::Paid | OrderStatus::SentToErp) || status.has_shipped(),
         OrderEvent::Cancel | OrderEvent::Expire => status.is_exit(),
-        OrderEvent::SendToErp | OrderEvent::Fulfil => false,
+        OrderEvent::SendToErp | OrderEvent::Ship | OrderEvent::Fulfil => false,
     }
 }
 
@@ -545,6 +547,8 @@ async fn place_in<T: OrderTx>(
             list_price: p.list_price,
             unit_price: p.unit_price,
             line_total: p.unit_price.times(a.quantity).map_err(|_| QuoteError::Overflow)?,
+            shipped: 0,
+            returned: 0,
         });
     }
     let order = Order {

@@ -1,13 +1,21 @@
 //! The order state machine.
 //!
 //! ```text
-//! pending_payment ──pay──▶ paid ──send_to_erp──▶ sent_to_erp ──fulfil──▶ fulfilled
-//!        │
-//!        ├──cancel──▶ cancelled
-//!        └──expire──▶ expired
+//! pending_payment ──pay──▶ paid ──send_to_erp──▶ sent_to_erp ──ship──▶ partly_shipped ──fulfil──▶ fulfilled
+//!        │                  │                        │    ▲  ship  │
+//!        ├──cancel──▶ cancelled                      │    └────────┘
+//!        └──expire──▶ expired                        └───────────fulfil───────────────────────▶ fulfilled
 //! ```
 //! Cancelled and expired are the exits, and only an unpaid order can take them: once money has moved, undoing
 //! the order is a refund, which the ERP owns. Anything else is an [`IllegalTransition`] (HTTP 409).
+//!
+//! Shipping is the ERP's to say: a delivery note that leaves units still to ship is `ship`, the one that ships
+//! the last unit is `fulfil`. Both are legal from `paid` as well, since a delivery note proves the ERP has the
+//! order even when Niaga has not yet recorded that it does. A return changes no status: it puts units back on
+//! hand, and the order stays what its shipments made it.
+//!
+//! Every live order (not cancelled, expired or fulfilled) holds a reservation for the units it has not yet been
+//! shipped: [`OrderStatus::holds_stock`].
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -19,6 +27,7 @@ pub enum OrderStatus {
     PendingPayment,
     Paid,
     SentToErp,
+    PartlyShipped,
     Fulfilled,
     Cancelled,
     Expired,
@@ -29,6 +38,9 @@ pub enum OrderStatus {
 pub enum OrderEvent {
     Pay,
     SendToErp,
+    /// The ERP shipped some units, and some are still to ship.
+    Ship,
+    /// The ERP shipped the last unit.
     Fulfil,
     Cancel,
     Expire,
@@ -42,9 +54,10 @@ pub struct IllegalTransition {
 }
 
 impl OrderEvent {
-    pub const ALL: [OrderEvent; 5] = [
+    pub const ALL: [OrderEvent; 6] = [
         OrderEvent::Pay,
         OrderEvent::SendToErp,
+        OrderEvent::Ship,
         OrderEvent::Fulfil,
         OrderEvent::Cancel,
         OrderEvent::Expire,
@@ -54,6 +67,7 @@ impl OrderEvent {
         match self {
             OrderEvent::Pay => "paid",
             OrderEvent::SendToErp => "sent to the ERP",
+            OrderEvent::Ship => "shipped",
             OrderEvent::Fulfil => "fulfilled",
             OrderEvent::Cancel => "cancelled",
             OrderEvent::Expire => "expired",
@@ -62,10 +76,11 @@ impl OrderEvent {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 6] = [
+    pub const ALL: [OrderStatus; 7] = [
         OrderStatus::PendingPayment,
         OrderStatus::Paid,
         OrderStatus::SentToErp,
+        OrderStatus::PartlyShipped,
         OrderStatus::Fulfilled,
         OrderStatus::Cancelled,
         OrderStatus::Expired,
@@ -76,6 +91,7 @@ impl OrderStatus {
             OrderStatus::PendingPayment => "pending_payment",
             OrderStatus::Paid => "paid",
             OrderStatus::SentToErp => "sent_to_erp",
+            OrderStatus::PartlyShipped => "partly_shipped",
             OrderStatus::Fulfilled => "fulfilled",
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Expired => "expired",
@@ -91,7 +107,8 @@ impl OrderStatus {
             (S::PendingPayment, E::Cancel) => Ok(S::Cancelled),
             (S::PendingPayment, E::Expire) => Ok(S::Expired),
             (S::Paid, E::SendToErp) => Ok(S::SentToErp),
-            (S::SentToErp, E::Fulfil) => Ok(S::Fulfilled),
+            (S::Paid | S::SentToErp | S::PartlyShipped, E::Ship) => Ok(S::PartlyShipped),
+            (S::Paid | S::SentToErp | S::PartlyShipped, E::Fulfil) => Ok(S::Fulfilled),
             (from, event) => Err(IllegalTransition { from, event }),
         }
     }
@@ -99,6 +116,20 @@ impl OrderStatus {
     /// True when the order still holds reserved stock that nobody will ship (releasing it on exit).
     pub const fn holds_unpaid_reservation(self) -> bool {
         matches!(self, OrderStatus::PendingPayment)
+    }
+
+    /// True while the order holds a reservation for every unit the ERP has not yet shipped: from checkout until
+    /// it is fulfilled, cancelled or expired.
+    pub const fn holds_stock(self) -> bool {
+        !matches!(
+            self,
+            OrderStatus::Fulfilled | OrderStatus::Cancelled | OrderStatus::Expired
+        )
+    }
+
+    /// True once the ERP has shipped at least one unit of the order.
+    pub const fn has_shipped(self) -> bool {
+        matches!(self, OrderStatus::PartlyShipped | OrderStatus::Fulfilled)
     }
 
     pub const fn is_exit(self) -> bool {
@@ -139,6 +170,40 @@ mod tests {
     }
 
     #[test]
+    fn shipments_in_parts_end_fulfilled_and_the_erp_may_ship_before_niaga_records_it_has_the_order() {
+        let s = OrderStatus::SentToErp.apply(OrderEvent::Ship).unwrap();
+        assert_eq!(s, OrderStatus::PartlyShipped);
+        assert_eq!(s.apply(OrderEvent::Ship).unwrap(), OrderStatus::PartlyShipped);
+        assert_eq!(s.apply(OrderEvent::Fulfil).unwrap(), OrderStatus::Fulfilled);
+        assert_eq!(
+            OrderStatus::Paid.apply(OrderEvent::Ship).unwrap(),
+            OrderStatus::PartlyShipped
+        );
+        for unshippable in [
+            OrderStatus::PendingPayment,
+            OrderStatus::Cancelled,
+            OrderStatus::Expired,
+        ] {
+            assert!(unshippable.apply(OrderEvent::Ship).is_err(), "{unshippable}");
+            assert!(unshippable.apply(OrderEvent::Fulfil).is_err(), "{unshippable}");
+        }
+    }
+
+    #[test]
+    fn every_live_order_holds_stock_until_it_is_fulfilled_or_leaves() {
+        let holding: Vec<OrderStatus> = OrderStatus::ALL.into_iter().filter(|s| s.holds_stock()).collect();
+        assert_eq!(
+            holding,
+            [
+                OrderStatus::PendingPayment,
+                OrderStatus::Paid,
+                OrderStatus::SentToErp,
+                OrderStatus::PartlyShipped
+            ]
+        );
+    }
+
+    #[test]
     fn exits_are_terminal_and_a_paid_order_cannot_be_cancelled() {
         for exit in [OrderStatus::Cancelled, OrderStatus::Expired, OrderStatus::Fulfilled] {
             for e in OrderEvent::ALL {
@@ -150,13 +215,14 @@ mod tests {
     }
 
     #[test]
-    fn exactly_five_transitions_are_legal() {
+    fn exactly_the_drawn_transitions_are_legal() {
         let legal = OrderStatus::ALL
             .iter()
             .flat_map(|s| OrderEvent::ALL.iter().map(move |e| s.apply(*e)))
             .filter(Result::is_ok)
             .count();
-        assert_eq!(legal, 5);
+        // pay, cancel, expire; send_to_erp; ship and fulfil from paid, sent_to_erp and partly_shipped.
+        assert_eq!(legal, 10);
     }
 
     #[test]

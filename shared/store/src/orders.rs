@@ -169,7 +169,7 @@ async fn load_order(
     let placed_at: DateTime<Utc> = r.get(6);
     let lines = client
         .query_typed(
-            "SELECT sku, warehouse_code, quantity, list_price, unit_price FROM order_lines
+            "SELECT sku, warehouse_code, quantity, list_price, unit_price, shipped, returned FROM order_lines
              WHERE order_id = $1 AND placed_at = $2 ORDER BY line_no",
             &[(&id, Type::UUID), (&placed_at, Type::TIMESTAMPTZ)],
         )
@@ -186,6 +186,8 @@ async fn load_order(
                 list_price: Money::from_minor(l.get(3)),
                 unit_price,
                 line_total: unit_price.times(quantity)?,
+                shipped: u32::try_from(l.get::<_, i32>(5))?,
+                returned: u32::try_from(l.get::<_, i32>(6))?,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -415,7 +417,9 @@ impl OrderTx for PgTx {
         let skus: Vec<&str> = sorted.iter().map(|c| c.0.as_str()).collect();
         let warehouses: Vec<&str> = sorted.iter().map(|c| c.1.as_str()).collect();
         let deltas: Vec<i64> = sorted.iter().map(|c| c.2).collect();
-        // Lock first, in the fixed order (a no-op for rows this transaction already holds), then update.
+        // Lock first, in the fixed order (a no-op for rows this transaction already holds), then update. Only a
+        // reservation is bounded by on hand: a release must go through even when on hand has fallen below what is
+        // reserved (the ERP shipped goods whose delivery note is not read yet, or sold them elsewhere).
         self.rows(
             "SELECT 1 FROM inventory i JOIN unnest($1::text[], $2::text[]) AS x(s, w)
                ON i.sku = x.s AND i.warehouse_code = x.w
@@ -428,7 +432,7 @@ impl OrderTx for PgTx {
                 "UPDATE inventory i SET reserved = i.reserved + x.d, updated_at = now()
                  FROM unnest($1::text[], $2::text[], $3::int8[]) AS x(s, w, d)
                  WHERE i.sku = x.s AND i.warehouse_code = x.w
-                   AND i.reserved + x.d >= 0 AND i.reserved + x.d <= i.on_hand",
+                   AND i.reserved + x.d >= 0 AND (x.d <= 0 OR i.reserved + x.d <= i.on_hand)",
                 &[
                     (&skus, Type::TEXT_ARRAY),
                     (&warehouses, Type::TEXT_ARRAY),

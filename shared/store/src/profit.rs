@@ -35,7 +35,7 @@ WITH bounds AS (
            sum(l.quantity::int8 * l.unit_price) AS revenue, sum(l.quantity::int8 * l.unit_cost) AS cogs
     FROM orders o JOIN order_lines l ON l.order_id = o.id AND l.placed_at = o.placed_at, bounds b
     WHERE o.placed_at >= b.lo AND o.placed_at < b.hi
-      AND o.status IN ('paid', 'sent_to_erp', 'fulfilled')
+      AND o.status IN ('paid', 'sent_to_erp', 'partly_shipped', 'fulfilled')
       AND o.partner_id IN (SELECT id FROM scope)
     GROUP BY o.partner_id
 ), back AS (

@@ -20,7 +20,10 @@
 //! - `stock`: [`StockLevel`] (sellable stock, [`StockLevel::reserve`] and [`StockLevel::release`]) and
 //!   [`lock_order`].
 //! - `routing`: [`Warehouse`], [`Demand`] and [`route`], producing a [`RoutePlan`] or a [`RouteError`].
+//! - [`movements`]: shipments and returns from the ERP, and how each moves reserved and on hand so that no unit
+//!   is counted twice.
 
+pub mod movements;
 mod routing;
 mod stock;
 

@@ -16,7 +16,11 @@
 //!   already taken; 422 `{"Pesan": ...}` for a document it refuses (not JSON, fields missing, empty `Detail`, a
 //!   `Qty` of 0, an amount without exactly two decimals, a `TglPesan` not `dd/mm/yyyy HH:MM:SS`, or a `Total`
 //!   that is not Σ Qty × Harga).
-//! - `GET /api/v1/stok`, `GET /api/v1/piutang`, `GET /api/v1/harga-pokok`: `{"Data": [...], "Per": "..."}`.
+//! - `GET /api/v1/stok`, `GET /api/v1/piutang`, `GET /api/v1/harga-pokok`: `{"Data": [...], "Per": "...",
+//!   "Urutan": n}`, where `Urutan` is the last movement booked: the stock rows include every movement up to it.
+//! - `GET /api/v1/mutasi?sejak=n`: the shipments (`KIRIM`) and returns (`RETUR`) booked after `Urutan` n, in
+//!   booking order, in the same envelope. The fake is a book: shipping lowers its stock rows and a return raises
+//!   them, so the stock feed and the movement feed always agree.
 //!
 //! Switches apply in this order: `outage` answers 503; otherwise the call is counted and `error_rate` may answer
 //! 500; otherwise the call is processed, and `malformed` replaces a 200/201 body with `{"Hasil": "OK", "Data":
@@ -31,6 +35,10 @@
 //! - `GET /_fake/attempts`: every `POST /api/v1/pesanan` with the status it got, failures included.
 //! - `PUT /_fake/stock`, `PUT /_fake/balances`, `PUT /_fake/cost-prices`: replace a feed's rows (a JSON array of
 //!   rows in the feed's own shape).
+//! - `POST /_fake/kirim` `{"NoRef": "...", "Detail": [{"KodeGudang", "KodeBarang", "Qty"}]}`: ship (everything still
+//!   to ship when `Detail` is absent); `POST /_fake/retur` with the same body: take goods back into stock. 201 with
+//!   the movement booked, or 422 with nothing booked (unknown NoRef, more than is open, not enough stock).
+//!   `GET /_fake/mutasi`: every movement.
 //! - `POST /_fake/reset`: forget everything, as if just started.
 
 pub mod server;
@@ -39,4 +47,4 @@ pub mod wire;
 
 pub use server::{Attempt, FakeErp, Received, SwitchesHandle};
 pub use switches::{InvalidSwitch, Switches, SwitchesUpdate};
-pub use wire::{BalanceRow, CostPriceRow, StockRow};
+pub use wire::{BalanceRow, CostPriceRow, MovementLine, MovementRow, StockRow};

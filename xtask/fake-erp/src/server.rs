@@ -1,7 +1,7 @@
 //! The HTTP server: the ERP's API, the admin API, and what the fake remembers.
 
 use crate::switches::{fails, rate_ppm, InvalidSwitch, Switches, SwitchesUpdate};
-use crate::wire::{now_wib, BalanceRow, CostPriceRow, Pesanan, StockRow};
+use crate::wire::{now_wib, BalanceRow, CostPriceRow, MovementLine, MovementRow, Pesanan, StockRow};
 use anyhow::Context as _;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -79,6 +79,22 @@ struct Inner {
     last_order_no: u64,
     received: Vec<Received>,
     attempts: Vec<Attempt>,
+    /// NoRef → what the sales order asked for per (warehouse, SKU), and how much of it moved.
+    books: HashMap<String, Vec<BookLine>>,
+    /// Every shipment and return, in booking order.
+    movements: Vec<MovementRow>,
+    /// The `Urutan` of the last movement; the stock rows include every movement up to it.
+    last_seq: u64,
+}
+
+/// One (warehouse, SKU) of a sales order as the ERP books it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BookLine {
+    warehouse: String,
+    sku: String,
+    ordered: i64,
+    shipped: i64,
+    returned: i64,
 }
 
 impl Shared {
@@ -172,6 +188,41 @@ impl FakeErp {
     /// Every `POST /api/v1/pesanan`, in arrival order, including those rejected or failed by a switch.
     pub fn attempts(&self) -> Vec<Attempt> {
         self.shared.lock().attempts.clone()
+    }
+
+    /// Ships goods of a sales order the ERP holds: `lines`, or everything still to ship when `None`. The stock
+    /// rows go down by what left, and the delivery note is booked with the next `Urutan`. Refused, with nothing
+    /// booked, for an unknown NoRef, more than is still to ship, or more than the warehouse has on hand.
+    pub fn ship(&self, no_ref: &str, lines: Option<Vec<MovementLine>>) -> Result<MovementRow, String> {
+        self.shared.lock().ship(no_ref, lines)
+    }
+
+    /// Books goods of a sales order coming back into stock: the stock rows go up by `lines`. Refused, with
+    /// nothing booked, for an unknown NoRef or more than was shipped and not yet returned.
+    pub fn receive_return(&self, no_ref: &str, lines: Vec<MovementLine>) -> Result<MovementRow, String> {
+        self.shared.lock().receive_return(no_ref, lines)
+    }
+
+    /// Stock that comes or goes outside Niaga's orders (a receipt from a supplier, a counter sale): the row
+    /// moves by `delta`, never below zero, and no movement is booked. Returns the new count.
+    pub fn adjust_stock(&self, warehouse: &str, sku: &str, delta: i64) -> Result<i64, String> {
+        self.shared.lock().adjust_stock(warehouse, sku, delta)
+    }
+
+    /// What the stock feed would say for one row now (0 for a row the ERP does not have).
+    pub fn stock_of(&self, warehouse: &str, sku: &str) -> i64 {
+        let inner = self.shared.lock();
+        inner.stock_row(warehouse, sku).map_or(0, |i| inner.stock[i].on_hand)
+    }
+
+    /// The stock book: every row the stock feed serves, as it stands now.
+    pub fn stock(&self) -> Vec<StockRow> {
+        self.shared.lock().stock.clone()
+    }
+
+    /// Every shipment and return booked, in `Urutan` order.
+    pub fn movements(&self) -> Vec<MovementRow> {
+        self.shared.lock().movements.clone()
     }
 
     /// Forgets everything: switches off, no orders, no attempts, no feed rows, `Per` back to the clock.
@@ -287,6 +338,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/stok", get(stok))
         .route("/api/v1/piutang", get(piutang))
         .route("/api/v1/harga-pokok", get(harga_pokok))
+        .route("/api/v1/mutasi", get(mutasi))
         .route("/_fake/switches", get(get_switches).post(post_switches))
         .route("/_fake/received", get(get_received))
         .route("/_fake/received/count", get(get_received_count))
@@ -295,6 +347,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_fake/stock", put(put_stock))
         .route("/_fake/balances", put(put_balances))
         .route("/_fake/cost-prices", put(put_cost_prices))
+        .route("/_fake/kirim", post(post_kirim))
+        .route("/_fake/retur", post(post_retur))
+        .route("/_fake/mutasi", get(get_mutasi))
         .with_state(shared)
 }
 
@@ -308,6 +363,8 @@ enum Call<'a> {
     Stok,
     Piutang,
     HargaPokok,
+    /// Movements after this `Urutan`.
+    Mutasi(u64),
 }
 
 type Reply = (StatusCode, Value);
@@ -331,6 +388,16 @@ async fn piutang(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn harga_pokok(State(shared): State<Arc<Shared>>) -> Response {
     api(&shared, Call::HargaPokok).await
+}
+
+#[derive(Debug, Deserialize)]
+struct MutasiQuery {
+    #[serde(default)]
+    sejak: u64,
+}
+
+async fn mutasi(State(shared): State<Arc<Shared>>, Query(q): Query<MutasiQuery>) -> Response {
+    api(&shared, Call::Mutasi(q.sejak)).await
 }
 
 /// Decides the answer at once (so an order is recorded, or not, before any wait), then holds it back for
@@ -366,6 +433,10 @@ impl Inner {
                 match call {
                     Call::Pesanan(body) => self.take_order(body),
                     Call::Stok => self.feed(&self.stock),
+                    Call::Mutasi(since) => {
+                        let after: Vec<&MovementRow> = self.movements.iter().filter(|m| m.seq > *since).collect();
+                        self.feed(&after)
+                    }
                     Call::Piutang => self.feed(&self.balances),
                     Call::HargaPokok => self.feed(&self.cost_prices),
                 }
@@ -383,9 +454,152 @@ impl Inner {
         reply
     }
 
+    /// A feed's envelope. `Urutan` is the last movement booked: the stock rows include every movement up to it,
+    /// and the movement feed has nothing after it.
     fn feed<T: Serialize>(&self, rows: &[T]) -> Reply {
         let per = self.as_of.clone().unwrap_or_else(|| now_wib().0);
-        (StatusCode::OK, json!({"Data": rows, "Per": per}))
+        (
+            StatusCode::OK,
+            json!({"Data": rows, "Per": per, "Urutan": self.last_seq}),
+        )
+    }
+
+    fn stock_row(&self, warehouse: &str, sku: &str) -> Option<usize> {
+        self.stock.iter().position(|r| r.warehouse == warehouse && r.sku == sku)
+    }
+
+    fn adjust_stock(&mut self, warehouse: &str, sku: &str, delta: i64) -> Result<i64, String> {
+        let i = match self.stock_row(warehouse, sku) {
+            Some(i) => i,
+            None => {
+                self.stock.push(StockRow::new(warehouse, sku, 0));
+                self.stock.len() - 1
+            }
+        };
+        let now = self.stock[i]
+            .on_hand
+            .checked_add(delta)
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                format!(
+                    "Stok {sku} di {warehouse} tidak cukup: {} ada, {delta} diminta",
+                    self.stock[i].on_hand
+                )
+            })?;
+        self.stock[i].on_hand = now;
+        Ok(now)
+    }
+
+    /// Requested quantities summed per (warehouse, SKU), each checked against `limit` of the order's book line.
+    fn requested(
+        &self,
+        no_ref: &str,
+        lines: &[MovementLine],
+        limit: fn(&BookLine) -> i64,
+    ) -> Result<Vec<(usize, i64)>, String> {
+        let book = self
+            .books
+            .get(no_ref)
+            .ok_or_else(|| format!("NoRef {no_ref} tidak dikenal"))?;
+        if lines.is_empty() {
+            return Err("Detail kosong".into());
+        }
+        let mut per_line: Vec<(usize, i64)> = Vec::new();
+        for l in lines {
+            if l.qty <= 0 {
+                return Err(format!("Qty {} untuk {} harus lebih dari 0", l.qty, l.sku));
+            }
+            let i = book
+                .iter()
+                .position(|b| b.warehouse == l.warehouse && b.sku == l.sku)
+                .ok_or_else(|| format!("{} di {} tidak ada di pesanan {no_ref}", l.sku, l.warehouse))?;
+            match per_line.iter_mut().find(|(j, _)| *j == i) {
+                Some((_, q)) => *q += l.qty,
+                None => per_line.push((i, l.qty)),
+            }
+        }
+        for (i, q) in &per_line {
+            let b = &book[*i];
+            if *q > limit(b) {
+                return Err(format!(
+                    "{} di {}: {q} diminta, hanya {} bisa",
+                    b.sku,
+                    b.warehouse,
+                    limit(b)
+                ));
+            }
+        }
+        Ok(per_line)
+    }
+
+    fn book_movement(&mut self, kind: &str, no_ref: &str, per_line: &[(usize, i64)]) -> MovementRow {
+        self.last_seq += 1;
+        let prefix = if kind == "KIRIM" { "SJ" } else { "RT" };
+        let book = &self.books[no_ref];
+        let row = MovementRow {
+            document_no: format!("{prefix}-{:06}", self.last_seq),
+            kind: kind.to_string(),
+            seq: self.last_seq,
+            no_ref: no_ref.to_string(),
+            no_pesanan: self.orders.get(no_ref).cloned().unwrap_or_default(),
+            date: now_wib().0,
+            lines: per_line
+                .iter()
+                .map(|(i, q)| MovementLine::new(&book[*i].warehouse, &book[*i].sku, *q))
+                .collect(),
+        };
+        self.movements.push(row.clone());
+        row
+    }
+
+    fn ship(&mut self, no_ref: &str, lines: Option<Vec<MovementLine>>) -> Result<MovementRow, String> {
+        let lines = match lines {
+            Some(lines) => lines,
+            None => self
+                .books
+                .get(no_ref)
+                .ok_or_else(|| format!("NoRef {no_ref} tidak dikenal"))?
+                .iter()
+                .filter(|b| b.ordered > b.shipped)
+                .map(|b| MovementLine::new(&b.warehouse, &b.sku, b.ordered - b.shipped))
+                .collect(),
+        };
+        let per_line = self.requested(no_ref, &lines, |b| b.ordered - b.shipped)?;
+        // Every line is checked before anything moves: a delivery note is booked whole or not at all.
+        for (i, q) in &per_line {
+            let b = &self.books[no_ref][*i];
+            let have = self
+                .stock_row(&b.warehouse, &b.sku)
+                .map_or(0, |r| self.stock[r].on_hand);
+            if have < *q {
+                return Err(format!(
+                    "Stok {} di {} tidak cukup: {have} ada, {q} dikirim",
+                    b.sku, b.warehouse
+                ));
+            }
+        }
+        for (i, q) in &per_line {
+            let (warehouse, sku) = {
+                let b = &mut self.books.get_mut(no_ref).expect("checked above")[*i];
+                b.shipped += q;
+                (b.warehouse.clone(), b.sku.clone())
+            };
+            self.adjust_stock(&warehouse, &sku, -q)?;
+        }
+        Ok(self.book_movement("KIRIM", no_ref, &per_line))
+    }
+
+    fn receive_return(&mut self, no_ref: &str, lines: Vec<MovementLine>) -> Result<MovementRow, String> {
+        let per_line = self.requested(no_ref, &lines, |b| b.shipped - b.returned)?;
+        for (i, q) in &per_line {
+            let (warehouse, sku) = {
+                let b = &mut self.books.get_mut(no_ref).expect("checked above")[*i];
+                b.returned += q;
+                (b.warehouse.clone(), b.sku.clone())
+            };
+            self.adjust_stock(&warehouse, &sku, *q)?;
+        }
+        Ok(self.book_movement("RETUR", no_ref, &per_line))
     }
 
     /// The ERP's sales-order intake: idempotent on NoRef, checked before it is taken.
@@ -419,6 +633,23 @@ impl Inner {
         self.last_order_no += 1;
         let no_pesanan = format!("SO-{}-{:06}", now_wib().1, self.last_order_no);
         self.orders.insert(order.no_ref.clone(), no_pesanan.clone());
+        let mut book: Vec<BookLine> = Vec::new();
+        for d in &order.detail {
+            match book
+                .iter_mut()
+                .find(|b| b.warehouse == d.kode_gudang && b.sku == d.kode_barang)
+            {
+                Some(b) => b.ordered += i64::from(d.qty),
+                None => book.push(BookLine {
+                    warehouse: d.kode_gudang.clone(),
+                    sku: d.kode_barang.clone(),
+                    ordered: i64::from(d.qty),
+                    shipped: 0,
+                    returned: 0,
+                }),
+            }
+        }
+        self.books.insert(order.no_ref.clone(), book);
         self.received.push(Received {
             no_ref: order.no_ref.clone(),
             no_pesanan: no_pesanan.clone(),
@@ -496,6 +727,41 @@ async fn put_stock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         }
         Err(r) => r,
     }
+}
+
+/// The body of `POST /_fake/kirim` and `POST /_fake/retur`: a NoRef and, for a shipment, optionally the lines
+/// (everything still to ship when absent).
+#[derive(Debug, Deserialize)]
+struct MovementRequest {
+    #[serde(rename = "NoRef")]
+    no_ref: String,
+    #[serde(rename = "Detail")]
+    lines: Option<Vec<MovementLine>>,
+}
+
+fn booked(result: Result<MovementRow, String>) -> Response {
+    match result {
+        Ok(row) => (StatusCode::CREATED, Json(row)).into_response(),
+        Err(e) => admin_error(StatusCode::UNPROCESSABLE_ENTITY, e),
+    }
+}
+
+async fn post_kirim(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<MovementRequest>(&body) {
+        Ok(r) => booked(shared.lock().ship(&r.no_ref, r.lines)),
+        Err(r) => r,
+    }
+}
+
+async fn post_retur(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match parse::<MovementRequest>(&body) {
+        Ok(r) => booked(shared.lock().receive_return(&r.no_ref, r.lines.unwrap_or_default())),
+        Err(r) => r,
+    }
+}
+
+async fn get_mutasi(State(shared): State<Arc<Shared>>) -> Json<Vec<MovementRow>> {
+    Json(shared.lock().movements.clone())
 }
 
 async fn put_balances(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {

@@ -66,6 +66,50 @@ impl CostPriceRow {
     }
 }
 
+/// A movement of goods for a sales order, a row of `GET /api/v1/mutasi`: a delivery note (`KIRIM`, `NoDok`
+/// `SJ-…`) or a return received back into stock (`RETUR`, `NoDok` `RT-…`). `Urutan` numbers every movement in the
+/// order the ERP booked it; the stock feed says up to which `Urutan` its numbers include.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovementRow {
+    #[serde(rename = "NoDok")]
+    pub document_no: String,
+    /// `KIRIM` or `RETUR`.
+    #[serde(rename = "Jenis")]
+    pub kind: String,
+    #[serde(rename = "Urutan")]
+    pub seq: u64,
+    /// The sales order's NoRef: Niaga's order id.
+    #[serde(rename = "NoRef")]
+    pub no_ref: String,
+    #[serde(rename = "NoPesanan")]
+    pub no_pesanan: String,
+    #[serde(rename = "Tanggal")]
+    pub date: String,
+    #[serde(rename = "Detail")]
+    pub lines: Vec<MovementLine>,
+}
+
+/// One line of a movement. Signed on the wire, like stock, so a test can serve a line the client must skip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovementLine {
+    #[serde(rename = "KodeGudang")]
+    pub warehouse: String,
+    #[serde(rename = "KodeBarang")]
+    pub sku: String,
+    #[serde(rename = "Qty")]
+    pub qty: i64,
+}
+
+impl MovementLine {
+    pub fn new(warehouse: &str, sku: &str, qty: i64) -> Self {
+        MovementLine {
+            warehouse: warehouse.to_string(),
+            sku: sku.to_string(),
+            qty,
+        }
+    }
+}
+
 /// The body of `POST /api/v1/pesanan`, before the fake checks it.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Pesanan {

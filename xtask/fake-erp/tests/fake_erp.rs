@@ -216,7 +216,8 @@ async fn feeds_serve_the_rows_set_in_process_or_over_the_admin_api() {
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        json!({"Data": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "QtyFisik": 120}], "Per": "28/11/2026 10:00:00"})
+        json!({"Data": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "QtyFisik": 120}], "Per": "28/11/2026 10:00:00",
+               "Urutan": 0})
     );
     let (_, body) = get(&erp, &http, "/api/v1/piutang").await;
     assert_eq!(
@@ -316,4 +317,65 @@ async fn a_stopped_fake_refuses_connections() {
     erp.stop().await;
     let fresh = reqwest::Client::new();
     assert!(fresh.get(format!("{url}/_fake/switches")).send().await.is_err());
+}
+
+async fn post_admin(erp: &FakeErp, http: &reqwest::Client, path: &str, body: Value) -> (u16, Value) {
+    let resp = http
+        .post(format!("{}{path}", erp.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_warehouse_ships_and_takes_returns_over_the_admin_api_and_the_feeds_agree_on_the_book() {
+    let (erp, http) = started().await;
+    erp.set_stock(vec![
+        StockRow::new("JKT-CKR", "SHM-00001", 20),
+        StockRow::new("JKT-CKR", "SHM-00002", 0),
+    ]);
+    post_order(&erp, &http, &order("ref-1")).await;
+
+    let (status, _) = post_admin(&erp, &http, "/_fake/kirim", json!({"NoRef": "nobody"})).await;
+    assert_eq!(status, 422, "an unknown NoRef");
+    // SHM-00002 has nothing on the shelf: the whole delivery note is refused and nothing moves.
+    let (status, refused) = post_admin(&erp, &http, "/_fake/kirim", json!({"NoRef": "ref-1"})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(erp.stock_of("JKT-CKR", "SHM-00001"), 20);
+
+    let one = json!({"NoRef": "ref-1", "Detail": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "Qty": 5}]});
+    let (status, note) = post_admin(&erp, &http, "/_fake/kirim", one).await;
+    assert_eq!(status, 201, "{note}");
+    assert_eq!(
+        (note["Jenis"].as_str(), note["Urutan"].as_u64()),
+        (Some("KIRIM"), Some(1))
+    );
+    let back = json!({"NoRef": "ref-1", "Detail": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "Qty": 2}]});
+    let (status, ret) = post_admin(&erp, &http, "/_fake/retur", back).await;
+    assert_eq!(status, 201, "{ret}");
+    let too_many =
+        json!({"NoRef": "ref-1", "Detail": [{"KodeGudang": "JKT-CKR", "KodeBarang": "SHM-00001", "Qty": 4}]});
+    assert_eq!(
+        post_admin(&erp, &http, "/_fake/retur", too_many).await.0,
+        422,
+        "only 3 are out"
+    );
+
+    let (_, stock) = get(&erp, &http, "/api/v1/stok").await;
+    assert_eq!(stock["Urutan"], 2);
+    assert_eq!(stock["Data"][0]["QtyFisik"], 17, "20 - 5 shipped + 2 returned");
+    let (_, feed) = get(&erp, &http, "/api/v1/mutasi?sejak=1").await;
+    assert_eq!(feed["Urutan"], 2);
+    let kinds: Vec<&str> = feed["Data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Jenis"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["RETUR"], "only what came after Urutan 1");
+    let (_, all) = get(&erp, &http, "/_fake/mutasi").await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
 }
