@@ -55,11 +55,14 @@ data "aws_iam_policy_document" "function" {
     for_each = each.value.kind == "sqs" ? [each.value.queue] : []
     content {
       sid = "OwnQueue"
+      # GetQueueUrl and GetQueueAttributes: the worker finds its queue from the event's ARN to change a
+      # message's visibility (backoff), and reads its redrive policy to know a message's last receive.
       actions = [
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
       ]
       resources = [var.queue_arns[statement.value]]
     }

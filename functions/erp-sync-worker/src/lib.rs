@@ -1,18 +1,28 @@
 //! `erp-sync-worker`: sends paid orders to the legacy ERP, one message at a time, from the `erp-sync` FIFO queue
 //! (grouped by order, so an order's events arrive in order).
 //!
+//! PostgreSQL is the ledger of what the ERP has: the queue only carries nudges. An order that
+//! [must reach the ERP](orders::OrderStatus::must_reach_erp) and has not is put back on the queue by the ERP ledger
+//! sweep (`outbox-relay`, every minute) until the ERP confirms it, so the queue's receive budget never has to outlast
+//! an outage: the runtime is [ledger-backed](platform::sqs::SqsRuntime::with_ledger), and a message still failing
+//! for a passing reason on its last receive is deleted rather than dead-lettered. The dead-letter queue holds only
+//! poison, and `cargo xtask redrive` stays a tool.
+//!
 //! Per message:
 //! 1. The body must be an outbox event; anything else is a poison message (dead-letter queue).
-//! 2. Only `order.paid` is sent; an order already sent (or fulfilled) is done, so redeliveries are harmless. The
-//!    ERP is idempotent on the order id (its external reference) as a second line of defence.
+//! 2. Only [`SYNC_EVENTS`] are sent; an order already sent (or fulfilled) is done, so redeliveries and nudges for
+//!    an order sent meanwhile are harmless. The ERP is idempotent on the order id (its external reference) as a
+//!    second line of defence.
 //! 3. The shared rate limit (`erp.sync.max_per_second` across all instances, permits in DynamoDB) must allow it;
 //!    a worker waits for the next second's permits, or hands the message back when the wait is long. Reserved
 //!    concurrency and the event-source mapping's maximum concurrency bound the workers; the limiter bounds the rate.
 //! 4. The shared circuit breaker (`erp::breaker` policy, state in DynamoDB) must admit it: when open, the ERP is
-//!    not called and the message comes back after the cool-down; after it, one probe decides.
+//!    not called and the message is handed back for at least the cool-down, longer on each receive
+//!    ([`open_breaker_delay`]), so an outage spends few receives; after the cool-down, one probe decides.
 //! 5. Success marks the order `sent_to_erp` with the ERP's number. A retryable failure counts against the breaker
-//!    and the message backs off exponentially (visibility); a rejection (the ERP answered 4xx) goes to the
-//!    dead-letter queue for a person to look at, and `cargo xtask redrive` brings it back once fixed.
+//!    and the message backs off exponentially (visibility); a rejection (the ERP answered 4xx) is recorded on the
+//!    order, so the ledger sweep leaves it alone, and goes to the dead-letter queue for a person to look at;
+//!    `cargo xtask redrive` brings it back once fixed.
 //!
 //! Emits `erp_sync_error_rate` (per call, 0 or 100: its average is the error rate) and `erp_breaker_rejections`.
 //! This crate must not hold SQL or call the AWS SDK directly beyond building clients.
@@ -20,9 +30,9 @@
 use erp::{Admission, BreakerSettings, BreakerState, ErpClient};
 use niaga_aws::ratelimit::{Limit, RateLimiter};
 use niaga_aws::versioned::VersionedItems;
-use orders::{OrderStatus, OrderStore, Orders};
+use orders::{OrderStatus, OrderStore, Orders, OutboxEvent};
 use platform::metrics::{self, Unit};
-use platform::sqs::{Message, MessageError, MessageHandler};
+use platform::sqs::{Backoff, Message, MessageError, MessageHandler, SqsRuntime};
 use platform::{ConfigError, Env};
 use serde_json::Value;
 use std::time::Duration;
@@ -75,6 +85,29 @@ const MAX_PACING_TRIES: u32 = 5;
 /// The breaker's item in the breaker table.
 pub const BREAKER_KEY: &str = "erp";
 
+/// The events that ask for an order to be in the ERP: its payment, and the ERP ledger's nudge.
+pub const SYNC_EVENTS: [&str; 2] = [OutboxEvent::PAID, OutboxEvent::ERP_SYNC_REQUESTED];
+
+/// The longest an open breaker hands a message back for.
+pub const MAX_OPEN_BREAKER_DELAY: Duration = Duration::from_secs(900);
+
+/// The SQS runtime as deployed: exponential backoff, and ledger-backed, since every message is a nudge the ERP
+/// ledger sweep repeats until the ERP has the order.
+pub fn runtime(sqs: Option<aws_sdk_sqs::Client>) -> SqsRuntime {
+    SqsRuntime::new("erp-sync-worker", sqs, Backoff::default()).with_ledger()
+}
+
+/// How long a message that met an open breaker is handed back for: at least what is left of the cool-down, and a
+/// whole cool-down doubling from the message's third receive, so a long outage spends the queue's receives slowly
+/// (world-facts §13: growing visibility between receives) while a short one is over by the second receive.
+pub fn open_breaker_delay(s: &BreakerSettings, retry_after: Duration, receive_count: u32) -> Duration {
+    let doublings = receive_count.saturating_sub(2).min(16);
+    s.cool_down
+        .saturating_mul(1u32 << doublings)
+        .max(retry_after)
+        .min(MAX_OPEN_BREAKER_DELAY)
+}
+
 /// The circuit breaker shared by every instance: the `erp::breaker` policy over a DynamoDB versioned item.
 #[derive(Debug, Clone)]
 pub struct SharedBreaker {
@@ -99,7 +132,8 @@ impl SharedBreaker {
     }
 
     /// May this call go to the ERP? A probe is granted only to the instance that wins the Open → HalfOpen write.
-    pub async fn admit(&self, s: &BreakerSettings, now_ms: i64) -> anyhow::Result<Admission> {
+    /// Also says whether the breaker is open (refusing until its cool-down ends) rather than probing.
+    pub async fn admit(&self, s: &BreakerSettings, now_ms: i64) -> anyhow::Result<(Admission, bool)> {
         let (state, version) = self.read().await?;
         let (admission, write) = state.admit(s, now_ms);
         if let Some(next) = write {
@@ -108,18 +142,21 @@ impl SharedBreaker {
                 .put_if_version(BREAKER_KEY, &serde_json::to_string(&next)?, version, None)
                 .await?
             {
-                // Another instance is the probe.
-                return Ok(Admission::Reject {
-                    retry_after: Duration::from_secs(1),
-                });
+                // Another instance is the probe: its answer comes within moments.
+                return Ok((
+                    Admission::Reject {
+                        retry_after: Duration::from_secs(1),
+                    },
+                    false,
+                ));
             }
         }
-        Ok(admission)
+        Ok((admission, matches!(state, BreakerState::Open { .. })))
     }
 
     /// Records a call's outcome; a lost write is retried from a fresh read a few times, then let go (another
-    /// instance's outcome is as current as ours).
-    pub async fn report(&self, s: &BreakerSettings, success: bool, now_ms: i64) -> anyhow::Result<()> {
+    /// instance's outcome is as current as ours). Says whether the breaker is open after it.
+    pub async fn report(&self, s: &BreakerSettings, success: bool, now_ms: i64) -> anyhow::Result<bool> {
         for _ in 0..3 {
             let (state, version) = self.read().await?;
             let next = if success {
@@ -127,18 +164,19 @@ impl SharedBreaker {
             } else {
                 state.on_failure(s, now_ms)
             };
+            let open = matches!(next, BreakerState::Open { .. });
             if next == state {
-                return Ok(());
+                return Ok(open);
             }
             if self
                 .items
                 .put_if_version(BREAKER_KEY, &serde_json::to_string(&next)?, version, None)
                 .await?
             {
-                return Ok(());
+                return Ok(open);
             }
         }
-        Ok(())
+        Ok(false)
     }
 }
 
@@ -192,7 +230,8 @@ impl<S: OrderStore, E: ErpClient + 'static> ErpSyncWorker<S, E> {
 impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, E> {
     async fn handle(&self, message: &Message) -> Result<(), MessageError> {
         let event: Value = serde_json::from_str(&message.body).map_err(|e| poison(format!("not JSON: {e}")))?;
-        if event.get("event_type").and_then(Value::as_str) != Some("order.paid") {
+        let event_type = event.get("event_type").and_then(Value::as_str).unwrap_or_default();
+        if !SYNC_EVENTS.contains(&event_type) {
             return Ok(());
         }
         let id = event
@@ -209,8 +248,10 @@ impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, 
             .ok_or_else(|| poison(format!("order {id} does not exist")))?;
         match order.status {
             OrderStatus::SentToErp | OrderStatus::PartlyShipped | OrderStatus::Fulfilled => return Ok(()),
-            OrderStatus::Paid => {}
-            other => return Err(poison(format!("order {id} is {other}, not paid"))),
+            s if s.must_reach_erp() => {}
+            // A reader behind the writer has not seen the payment yet; it will.
+            OrderStatus::PendingPayment => return Err(retry(anyhow::anyhow!("order {id} is not paid yet here"))),
+            other => return Err(poison(format!("order {id} is {other}, not due in the ERP"))),
         }
         let settings = self.settings().await.map_err(retry)?;
         let limit = Limit {
@@ -238,14 +279,19 @@ impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, 
         }
         let now_ms = chrono::Utc::now().timestamp_millis();
         match self.breaker.admit(&settings.breaker, now_ms).await.map_err(retry)? {
-            Admission::Reject { retry_after } => {
+            (Admission::Reject { retry_after }, open) => {
                 record("erp_breaker_rejections", 1.0, Unit::Count);
+                let after = if open {
+                    open_breaker_delay(&settings.breaker, retry_after, message.receive_count)
+                } else {
+                    retry_after
+                };
                 return Err(MessageError::Retry {
-                    after: Some(retry_after),
+                    after: Some(after),
                     cause: anyhow::anyhow!("the ERP circuit breaker is open"),
                 });
             }
-            Admission::Call | Admission::Probe => {}
+            (Admission::Call | Admission::Probe, _) => {}
         }
         let outcome = self.erp.send_order(&order).await;
         let now_ms = chrono::Utc::now().timestamp_millis();
@@ -264,21 +310,64 @@ impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, 
             }
             Err(e) if e.is_retryable() => {
                 record("erp_sync_error_rate", 100.0, Unit::Percent);
-                self.breaker
+                let open = self
+                    .breaker
                     .report(&settings.breaker, false, now_ms)
                     .await
                     .map_err(retry)?;
-                Err(retry(e))
+                // A call that leaves the breaker open (it crossed the threshold, or was the failed probe) waits like
+                // a message the open breaker refused; otherwise the usual backoff.
+                Err(MessageError::Retry {
+                    after: open.then(|| {
+                        open_breaker_delay(&settings.breaker, settings.breaker.cool_down, message.receive_count)
+                    }),
+                    cause: e.into(),
+                })
             }
             Err(e) => {
-                // The ERP answered: it is up, so the breaker counts a success; the document needs a person.
+                // The ERP answered: it is up, so the breaker counts a success; the document needs a person, and the
+                // ledger sweep must not keep sending it meanwhile.
                 record("erp_sync_error_rate", 100.0, Unit::Percent);
                 self.breaker
                     .report(&settings.breaker, true, now_ms)
                     .await
                     .map_err(retry)?;
+                self.orders
+                    .record_erp_rejection(id, &e.to_string(), chrono::Utc::now())
+                    .await
+                    .map_err(|e| retry(anyhow::anyhow!("{e}")))?;
                 Err(MessageError::Poison(e.into()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: BreakerSettings = BreakerSettings {
+        failure_threshold: 5,
+        cool_down: Duration::from_secs(30),
+        probe_timeout: Duration::from_secs(30),
+    };
+
+    #[test]
+    fn an_open_breaker_hands_a_message_back_for_a_cool_down_then_twice_as_long_each_receive_up_to_a_cap() {
+        let secs = |r| open_breaker_delay(&S, Duration::from_secs(3), r).as_secs();
+        assert_eq!([secs(1), secs(2), secs(3), secs(4), secs(5)], [30, 30, 60, 120, 240]);
+        assert_eq!(
+            open_breaker_delay(&S, Duration::from_secs(3), u32::MAX),
+            MAX_OPEN_BREAKER_DELAY
+        );
+        // Never sooner than the breaker itself would let anything through.
+        let long = BreakerSettings {
+            cool_down: Duration::from_secs(1),
+            ..S
+        };
+        assert_eq!(
+            open_breaker_delay(&long, Duration::from_secs(7), 1),
+            Duration::from_secs(7)
+        );
     }
 }

@@ -5,7 +5,6 @@ use erp_sync_worker::{ErpSyncConfig, ErpSyncWorker, SharedBreaker};
 use niaga_aws::ratelimit::RateLimiter;
 use niaga_aws::versioned::VersionedItems;
 use orders::Orders;
-use platform::sqs::{Backoff, SqsRuntime};
 use store::orders::PgOrders;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
@@ -31,10 +30,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         RateLimiter::new(&deps.sdk, niaga_aws::table_physical_name(&env, "rate-limits")),
         deps.settings.clone(),
     );
-    let rt = SqsRuntime::new(
-        "erp-sync-worker",
-        Some(aws_sdk_sqs::Client::new(&deps.sdk)),
-        Backoff::default(),
-    );
+    let rt = erp_sync_worker::runtime(Some(aws_sdk_sqs::Client::new(&deps.sdk)));
     platform::sqs::run(rt, worker).await
 }

@@ -242,13 +242,14 @@ async fn erp_queue(sqs: &aws_sdk_sqs::Client, env: &str) -> (String, String, Str
 }
 
 /// One event-source-mapping poll: receive a batch, hand it to the worker as Lambda would, delete what succeeded.
+/// Returns each received message's group and receive count.
 async fn poll_once(
     sqs: &aws_sdk_sqs::Client,
     rt: &SqsRuntime,
     worker: &ErpSyncWorker<PgOrders, HttpErp>,
     url: &str,
     arn: &str,
-) {
+) -> Vec<(String, u32)> {
     use aws_sdk_sqs::types::MessageSystemAttributeName as M;
     let got = sqs
         .receive_message()
@@ -261,8 +262,18 @@ async fn poll_once(
         .unwrap();
     let messages = got.messages.unwrap_or_default();
     if messages.is_empty() {
-        return;
+        return Vec::new();
     }
+    let received = messages
+        .iter()
+        .map(|m| {
+            let attr = |k: M| m.attributes().and_then(|a| a.get(&k)).cloned().unwrap_or_default();
+            (
+                attr(M::MessageGroupId),
+                attr(M::ApproximateReceiveCount).parse().unwrap_or(0),
+            )
+        })
+        .collect();
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {
@@ -293,6 +304,7 @@ async fn poll_once(
                 .unwrap();
         }
     }
+    received
 }
 
 async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> (u64, u64) {
@@ -398,4 +410,268 @@ async fn through_a_real_queue_an_outage_loses_nothing_and_recovery_empties_the_q
         .unwrap()
         .get(0);
     assert_eq!(sent, 8);
+}
+
+/// The `erp-sync` queue as niaga.json describes it, which terraform creates: (visibility timeout, maxReceiveCount,
+/// the events routed to it).
+fn deployed_erp_sync() -> (i64, i64, Vec<String>) {
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(testkit::workspace_root().join("niaga.json")).unwrap()).unwrap();
+    let q = manifest["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "erp-sync")
+        .unwrap()
+        .clone();
+    assert_eq!(q["fifo"], true);
+    let events = q["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect();
+    (
+        q["visibility_timeout_s"].as_i64().unwrap(),
+        q["max_receive_count"].as_i64().unwrap(),
+        events,
+    )
+}
+
+/// The deployed `erp-sync` FIFO queue and its dead-letter queue on moto: (url, arn, dlq url, maxReceiveCount).
+async fn deployed_erp_queue(sqs: &aws_sdk_sqs::Client, env: &str) -> (String, String, String, u32) {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let (visibility, max_receives, _) = deployed_erp_sync();
+    let name = niaga_aws::sqs::queue_physical_name(env, "erp-sync", true);
+    let dlq_name = name.replace(".fifo", "-dlq.fifo");
+    let arn = |url: String| async move {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(A::QueueArn)
+            .send()
+            .await
+            .unwrap();
+        (url, attrs.attributes.unwrap()[&A::QueueArn].clone())
+    };
+    let dlq = sqs
+        .create_queue()
+        .queue_name(&dlq_name)
+        .attributes(A::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap();
+    let (dlq_url, dlq_arn) = arn(dlq.queue_url.unwrap()).await;
+    let q = sqs
+        .create_queue()
+        .queue_name(&name)
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::VisibilityTimeout, visibility.to_string())
+        .attributes(
+            A::RedrivePolicy,
+            json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives }).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (url, queue_arn) = arn(q.queue_url.unwrap()).await;
+    (url, queue_arn, dlq_url, u32::try_from(max_receives).unwrap())
+}
+
+async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+/// What runs in production around the queue: the outbox relay's schedule and the worker's event-source mapping.
+struct Stack<'a> {
+    relay: &'a platform::outbox::Relay,
+    orders: &'a Orders<PgOrders>,
+    settings: &'a platform::settings::SettingsCache,
+    rt: &'a SqsRuntime,
+    worker: &'a ErpSyncWorker<PgOrders, HttpErp>,
+    sqs: &'a aws_sdk_sqs::Client,
+    url: &'a str,
+    arn: &'a str,
+}
+
+impl Stack<'_> {
+    /// One poll of the queue, after the relay's scheduled run when a (compressed) minute has passed since the last.
+    async fn step(&self, last_sweep: &mut std::time::Instant) -> Vec<(String, u32)> {
+        if last_sweep.elapsed() >= Duration::from_secs(1) {
+            *last_sweep = std::time::Instant::now();
+            outbox_relay::run(self.relay, self.orders, self.settings).await.unwrap();
+        }
+        poll_once(self.sqs, self.rt, self.worker, self.url, self.arn).await
+    }
+}
+
+/// The outage runs far past the erp-sync queue's receive budget (as niaga.json and terraform set it), with time
+/// compressed only through configuration: the breaker's 1 s cool-down and probe timeout, and 2 s before the ERP
+/// ledger sends an unconfirmed order again. The worker runs as deployed (`erp_sync_worker::runtime`) behind a
+/// stand-in for the event-source mapping, and the outbox relay's scheduled run as deployed (`outbox_relay::run`),
+/// once a second. Nobody redrives anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erp_outage_far_longer_than_the_queues_receive_budget_needs_no_human_and_leaves_no_dead_letters() {
+    const ORDERS: usize = 8;
+    let s = setup_with(ORDERS, false).await;
+    s.client
+        .batch_execute(
+            "UPDATE system_config SET value = '1' WHERE key = 'erp.breaker.probe_timeout_seconds';
+             UPDATE system_config SET value = '2' WHERE key = 'erp.sync.resend_after_seconds';",
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let sdk = testkit::aws_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let env = testkit::unique_env();
+    let (url, arn, dlq_url, budget) = deployed_erp_queue(&sqs, &env).await;
+    let (_, _, events) = deployed_erp_sync();
+    let routes: serde_json::Map<String, Value> = events
+        .iter()
+        .map(|e| (e.clone(), json!([{ "queue": "erp-sync", "fifo": true }])))
+        .collect();
+    let relay = platform::outbox::Relay::new(
+        s.db.clone(),
+        &sdk,
+        &env,
+        platform::outbox::Routes::parse(&Value::Object(routes).to_string()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let orders = Orders::new(PgOrders::new(s.db.clone()));
+    let settings = platform::settings::SettingsCache::with_table(s.db.clone(), None);
+    let rt = erp_sync_worker::runtime(Some(sqs.clone()));
+    let stack = Stack {
+        relay: &relay,
+        orders: &orders,
+        settings: &settings,
+        rt: &rt,
+        worker: &s.worker,
+        sqs: &sqs,
+        url: &url,
+        arn: &arn,
+    };
+    let mut last_sweep = std::time::Instant::now() - Duration::from_secs(1);
+
+    // The ERP goes down just as the orders are paid, and stays down well past the receive budget: until some
+    // message has been on its last receive, and at least 12 s.
+    s.erp.switches().set_outage(true);
+    let mut receives: std::collections::BTreeMap<String, u32> = Default::default();
+    let mut most = 0;
+    while most < budget || started.elapsed() < Duration::from_secs(12) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no message ever reached its last receive"
+        );
+        for (group, n) in stack.step(&mut last_sweep).await {
+            *receives.entry(group).or_default() += 1;
+            most = most.max(n);
+        }
+    }
+    assert!(matches!(
+        s.breaker.state().await.unwrap(),
+        BreakerState::Open { .. } | BreakerState::HalfOpen { .. }
+    ));
+    assert_eq!(s.erp.received_count(false), 0);
+    assert_eq!(
+        depth(&sqs, &dlq_url).await,
+        (0, 0),
+        "nothing was dead-lettered during the outage"
+    );
+    let fewest = s
+        .orders
+        .iter()
+        .map(|id| receives.get(id).copied().unwrap_or(0))
+        .min()
+        .unwrap();
+    assert!(
+        fewest > budget,
+        "every order's messages were received more often than the queue allows one message ({budget}): {receives:?}"
+    );
+
+    s.erp.switches().set_outage(false);
+    let recovered = std::time::Instant::now();
+    loop {
+        stack.step(&mut last_sweep).await;
+        let sent = count(&s.client, "SELECT count(*) FROM orders WHERE status = 'sent_to_erp'").await;
+        let pending = count(&s.client, "SELECT count(*) FROM outbox WHERE published_at IS NULL").await;
+        if sent == ORDERS as i64 && pending == 0 && depth(&sqs, &url).await == (0, 0) {
+            break;
+        }
+        assert!(
+            recovered.elapsed() < Duration::from_secs(30),
+            "not recovered: {sent} of {ORDERS} orders in the ERP, {pending} events pending, queue {:?}",
+            depth(&sqs, &url).await
+        );
+    }
+    assert_eq!(s.erp.received_count(true), ORDERS, "every paid order reached the ERP");
+    assert_eq!(s.erp.received_count(false), ORDERS, "and none was posted twice");
+    assert_eq!(depth(&sqs, &dlq_url).await, (0, 0), "the dead-letter queue is empty");
+    let unconfirmed = count(
+        &s.client,
+        "SELECT count(*) FROM orders WHERE status = 'sent_to_erp' AND erp_order_no IS NULL",
+    )
+    .await;
+    assert_eq!(unconfirmed, 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(55),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Poison is still poison: an order whose document the ERP refuses fails even on its queue's last receive (so
+/// it reaches the dead-letter queue for a person), and the ERP ledger stops sending it; a healthy paid order
+/// next to it is sent again by the ledger as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_the_erp_rejects_still_reaches_the_dead_letter_queue_and_the_ledger_leaves_it_alone() {
+    let s = setup(2).await;
+    let (bad, good) = (s.orders[0].clone(), s.orders[1].clone());
+    // The total no longer matches its lines: the ERP answers 422.
+    s.client
+        .execute("UPDATE orders SET total = total + 1 WHERE id = $1::text::uuid", &[&bad])
+        .await
+        .unwrap();
+    let (_, budget, _) = deployed_erp_sync();
+    let rt = erp_sync_worker::runtime(None).with_receive_budget(u32::try_from(budget).unwrap());
+    let last_receive = |mut batch: Value| {
+        for r in batch["Records"].as_array_mut().unwrap() {
+            r["attributes"]["ApproximateReceiveCount"] = json!(budget.to_string());
+        }
+        batch
+    };
+    let only_bad = json!({ "Records": s.batch["Records"].as_array().unwrap().iter()
+        .filter(|r| r["attributes"]["MessageGroupId"] == bad.as_str()).cloned().collect::<Vec<_>>() });
+    let r = dispatch(&rt, &s.worker, last_receive(only_bad)).await;
+    assert_eq!(failures(&r), 1, "a rejected order fails on its last receive too: {r}");
+    assert_eq!(s.erp.attempts().len(), 1);
+    let rejected: Option<String> = s
+        .client
+        .query_one("SELECT erp_rejection FROM orders WHERE id = $1::text::uuid", &[&bad])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(rejected.is_some_and(|r| r.contains("422")));
+
+    // Both are overdue in the ledger; only the healthy one is sent again.
+    let orders = Orders::new(PgOrders::new(s.db.clone()));
+    let nudged = orders
+        .request_erp_sync(
+            chrono::Utc::now() + chrono::Duration::hours(1),
+            Duration::from_secs(60),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(nudged.iter().map(|u| u.to_string()).collect::<Vec<_>>(), [good]);
+    let again = orders
+        .request_erp_sync(
+            chrono::Utc::now() + chrono::Duration::hours(1),
+            Duration::from_secs(60),
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "a nudged order waits before the next nudge");
 }

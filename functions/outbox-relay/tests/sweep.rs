@@ -136,7 +136,8 @@ async fn an_event_whose_fast_path_publish_failed_is_published_by_the_sweeper_in_
 
     // The queue is back; the sweep publishes what was left.
     let erp = q.create("erp-sync", true).await;
-    let report = outbox_relay::run(&relay).await.unwrap();
+    let settings = platform::settings::SettingsCache::with_table(db.db(), None);
+    let report = outbox_relay::run(&relay, &orders, &settings).await.unwrap();
     assert_eq!(report["published"], 1, "{report}");
     assert_eq!(report["backlog"], 0);
     assert_eq!(q.drain(&erp).await, [("order.paid".to_string(), id.clone())]);
@@ -144,6 +145,10 @@ async fn an_event_whose_fast_path_publish_failed_is_published_by_the_sweeper_in_
         q.drain(&notifications).await,
         [("order.placed".to_string(), id.clone()), ("order.paid".to_string(), id)]
     );
-    let again = outbox_relay::run(&relay).await.unwrap();
+    let again = outbox_relay::run(&relay, &orders, &settings).await.unwrap();
     assert_eq!(again["published"], 0, "nothing is published twice");
+    assert_eq!(
+        again["erp_sync_nudged"], 0,
+        "a paid order is sent again only once it is overdue"
+    );
 }

@@ -93,6 +93,9 @@ impl OutboxEvent {
     pub const SHIPPED: &'static str = "order.shipped";
     /// The ERP shipped the last unit.
     pub const FULFILLED: &'static str = "order.fulfilled";
+    /// The ERP ledger's nudge: the order must reach the ERP and has not been confirmed there yet. It goes only to
+    /// the ERP sync queue (a second `order.paid` would notify the partner again).
+    pub const ERP_SYNC_REQUESTED: &'static str = "order.erp_sync_requested";
 
     pub fn for_order(event_type: &'static str, order: &Order) -> OutboxEvent {
         OutboxEvent {

@@ -2,12 +2,14 @@
 //!
 //! One [`OrderTx`] is one database transaction: everything a use-case writes through it commits together or not
 //! at all. Methods that say "locks" take row locks held until the transaction ends; callers take them in the
-//! order the use-cases use (idempotency key → partner → inventory by (sku, warehouse), or order → inventory), so
-//! two transactions never wait on each other in a cycle.
+//! order the use-cases use (idempotency key → partner → inventory by (sku, warehouse), or orders → inventory, where
+//! a transaction moving several orders locks them all first and then all their inventory rows at once, by (sku,
+//! warehouse)), so two transactions never wait on each other in a cycle.
 
 use crate::idempotency::{KeyClaim, StoredAnswer};
 use crate::model::{AuditEntry, Order, OrderSummary, OutboxEvent};
 use crate::payment::PaymentRecord;
+use crate::status::OrderStatus;
 use chrono::{DateTime, Utc};
 use commercial::{CreditPosition, PricingPolicy};
 use kernel::{Money, Sku, Tier};
@@ -44,6 +46,27 @@ pub trait OrderStore: Send + Sync + 'static {
         after: Option<ListPosition>,
         limit: u32,
     ) -> impl Future<Output = anyhow::Result<Vec<OrderSummary>>> + Send;
+
+    /// Puts orders the ERP must have back on the ERP sync queue: those whose status is one of `statuses`, with no
+    /// ERP number and no recorded ERP rejection, unchanged and not nudged since before `cutoff`; at most `limit`,
+    /// oldest first. For each, in one transaction, MUST record the nudge (so the next sweep waits again) and append
+    /// its [`OutboxEvent::ERP_SYNC_REQUESTED`] event. MUST skip orders another transaction holds rather than wait
+    /// for them. Returns the orders nudged.
+    fn request_erp_sync(
+        &self,
+        statuses: &[OrderStatus],
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = anyhow::Result<Vec<Uuid>>> + Send;
+
+    /// Records that the ERP refused the order's document, so the ERP ledger sweep leaves it to a person.
+    fn record_erp_rejection(
+        &self,
+        id: Uuid,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// One transaction.
@@ -80,9 +103,10 @@ pub trait OrderTx: Send {
         skus: &[Sku],
     ) -> impl Future<Output = anyhow::Result<(Vec<Warehouse>, Vec<StockLevel>)>> + Send;
 
-    /// Adds `delta` (negative to release) to `reserved` on each (sku, warehouse) row. The caller holds the
-    /// rows' locks or takes them here in (sku, warehouse) order. MUST fail rather than leave a row with
-    /// reserved below zero or above on hand.
+    /// Adds `delta` (negative to release) to `reserved` on each (sku, warehouse) row, each named at most once.
+    /// The caller holds the rows' locks, or they are taken here: all of them in one go, in (sku, warehouse)
+    /// order whatever order `changes` lists them in, so a caller touching several orders' stock passes them all
+    /// in one call. MUST fail rather than leave a row with reserved below zero or above on hand.
     fn adjust_reserved(&mut self, changes: &[(Sku, String, i64)]) -> impl Future<Output = anyhow::Result<()>> + Send;
 
     fn insert_order(&mut self, order: &Order) -> impl Future<Output = anyhow::Result<()>> + Send;

@@ -298,6 +298,35 @@ impl<S: OrderStore> Orders<S> {
         finish(tx, result).await
     }
 
+    /// The ERP ledger sweep: PostgreSQL knows which orders the ERP must have and which it has confirmed, so every
+    /// order that [must reach the ERP](OrderStatus::must_reach_erp) and has gone unconfirmed for `resend_after`
+    /// (since it last changed, or since its last nudge) is put back on the ERP sync queue, at most `limit` per call.
+    /// Whatever happened to its first message (dead-lettered, dropped when its receive budget ran out, lost), the
+    /// order reaches the ERP once the ERP is back. Orders the ERP refused are left to a person. Safe to run twice
+    /// and concurrently: a nudged order waits `resend_after` again, and the ERP sync skips an order already sent.
+    pub async fn request_erp_sync(
+        &self,
+        now: DateTime<Utc>,
+        resend_after: Duration,
+        limit: u32,
+    ) -> Result<Vec<Uuid>, OrderError> {
+        let statuses: Vec<OrderStatus> = OrderStatus::ALL.into_iter().filter(|s| s.must_reach_erp()).collect();
+        let resend_after = ChronoDuration::from_std(resend_after).map_err(|e| OrderError::Unavailable(e.into()))?;
+        self.store
+            .request_erp_sync(&statuses, now - resend_after, now, limit)
+            .await
+            .map_err(unavailable::<OrderError>)
+    }
+
+    /// Records that the ERP refused the order's document: its message goes to the dead-letter queue for a person,
+    /// and the ERP ledger sweep stops sending it. A redrive sends it again all the same.
+    pub async fn record_erp_rejection(&self, id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<(), OrderError> {
+        self.store
+            .record_erp_rejection(id, reason, now)
+            .await
+            .map_err(unavailable::<OrderError>)
+    }
+
     /// Expires up to `limit` unpaid orders past their payment window and releases their stock. Returns how many
     /// it expired; safe to run concurrently and twice (rows another run holds are skipped, expired ones are gone
     /// from the due list).
@@ -306,8 +335,17 @@ impl<S: OrderStore> Orders<S> {
         let result = async {
             let due = tx.lock_overdue(now, limit).await.map_err(unavailable::<OrderError>)?;
             let n = due.len();
-            for order in due {
-                let order = transition(&mut tx, order, OrderEvent::Expire, now).await?;
+            let leaving = due
+                .into_iter()
+                .map(|order| Ok((order.status.apply(OrderEvent::Expire)?, order)))
+                .collect::<Result<Vec<_>, IllegalTransition>>()?;
+            // The whole batch's stock in one call, so its inventory rows are locked in the global (sku, warehouse)
+            // order checkout uses. Released order by order, the batch would take the first order's rows, then the
+            // second's, which may sort before them: a checkout holding those and waiting for the first's is a
+            // deadlock.
+            release_reservations(&mut tx, leaving.iter().map(|(next, order)| (order, *next))).await?;
+            for (next, order) in leaving {
+                let order = record_transition(&mut tx, order, next, now).await?;
                 tx.audit(&AuditEntry {
                     actor: "system:order-expiry".into(),
                     acting_for: None,
@@ -458,19 +496,44 @@ async fn finish<T: OrderTx, V, E: From<Unavailable>>(tx: T, result: Result<V, E>
 /// Moves a locked order through `event`, releasing its stock when it leaves unpaid, and writes the event.
 async fn transition<T: OrderTx>(
     tx: &mut T,
-    mut order: Order,
+    order: Order,
     event: OrderEvent,
     now: DateTime<Utc>,
 ) -> Result<Order, OrderError> {
     let next = order.status.apply(event)?;
-    if order.status.holds_unpaid_reservation() && next.is_exit() {
-        let release: Vec<(Sku, String, i64)> = order
-            .reservations()
-            .into_iter()
-            .map(|(sku, w, q)| (sku, w, -i64::from(q)))
-            .collect();
-        tx.adjust_reserved(&release).await.map_err(unavailable::<OrderError>)?;
+    release_reservations(tx, std::iter::once((&order, next))).await?;
+    record_transition(tx, order, next, now).await
+}
+
+/// Releases, in one [`OrderTx::adjust_reserved`] call, the stock of every order that moves to an exit while still
+/// holding an unpaid reservation. One call for many orders matters: it locks all their inventory rows in the
+/// global (sku, warehouse) order, which is what keeps this transaction out of a lock cycle with checkout.
+async fn release_reservations<'a, T: OrderTx>(
+    tx: &mut T,
+    moves: impl Iterator<Item = (&'a Order, OrderStatus)>,
+) -> Result<(), OrderError> {
+    let mut release: BTreeMap<(Sku, String), i64> = BTreeMap::new();
+    for (order, next) in moves {
+        if order.status.holds_unpaid_reservation() && next.is_exit() {
+            for (sku, warehouse, quantity) in order.reservations() {
+                *release.entry((sku, warehouse)).or_default() -= i64::from(quantity);
+            }
+        }
     }
+    if release.is_empty() {
+        return Ok(());
+    }
+    let release: Vec<(Sku, String, i64)> = release.into_iter().map(|((s, w), d)| (s, w, d)).collect();
+    tx.adjust_reserved(&release).await.map_err(unavailable::<OrderError>)
+}
+
+/// Writes a locked order's move to `next` (its stock already released) and the event it causes.
+async fn record_transition<T: OrderTx>(
+    tx: &mut T,
+    mut order: Order,
+    next: OrderStatus,
+    now: DateTime<Utc>,
+) -> Result<Order, OrderError> {
     order.status = next;
     if next == OrderStatus::Paid {
         order.paid_at = Some(now);

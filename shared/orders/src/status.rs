@@ -135,6 +135,12 @@ impl OrderStatus {
     pub const fn is_exit(self) -> bool {
         matches!(self, OrderStatus::Cancelled | OrderStatus::Expired)
     }
+
+    /// True when the ERP, the book of record, must have the order but has not confirmed it yet: the one list of
+    /// such statuses. The ERP sync sends these, and the ERP ledger sweep sends them again until the ERP has them.
+    pub const fn must_reach_erp(self) -> bool {
+        matches!(self, OrderStatus::Paid)
+    }
 }
 
 impl fmt::Display for OrderStatus {
@@ -223,6 +229,15 @@ mod tests {
             .count();
         // pay, cancel, expire; send_to_erp; ship and fulfil from paid, sent_to_erp and partly_shipped.
         assert_eq!(legal, 10);
+    }
+
+    #[test]
+    fn only_an_order_the_erp_has_yet_to_confirm_must_reach_it() {
+        for s in OrderStatus::ALL {
+            // Money has moved (or credit is committed) and the ERP's number is not yet recorded.
+            let expected = s.apply(OrderEvent::SendToErp).is_ok();
+            assert_eq!(s.must_reach_erp(), expected, "{s}");
+        }
     }
 
     #[test]

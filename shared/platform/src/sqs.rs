@@ -10,12 +10,18 @@
 //!   so it reaches the dead-letter queue in the fewest receives without blocking the others.
 //!
 //! In a FIFO queue, once a message of a group fails, the group's later messages in the batch are reported failed
-//! without being handled, so they are retried after it, in order.
+//! without being handled, so they are retried after it, in order, handed back for as long as it was.
+//!
+//! A queue [backed by a ledger](SqsRuntime::with_ledger) carries nudges for work that PostgreSQL also records and
+//! sends again until it is done (the ERP sync: every paid order the ERP has not confirmed). There, a message that
+//! would be retried on the last receive its queue allows (the redrive policy's `maxReceiveCount`, read from the
+//! queue) is deleted instead: the ledger brings the work back, so a dependency down for longer than the receive
+//! budget fills no dead-letter queue, which is left holding poison only.
 //!
 //! Handlers must be idempotent: delivery is at least once, and a worker killed mid-batch sees the batch again.
 
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +91,12 @@ pub struct SqsRuntime {
     /// Changes visibility for backoff; `None` leaves retries to the queue's visibility timeout.
     pub sqs: Option<aws_sdk_sqs::Client>,
     pub backoff: Backoff,
+    ledger: bool,
+    /// Receives each queue allows before its dead-letter queue, when known without asking the queue.
+    receive_budget: Option<u32>,
     queue_urls: Arc<Mutex<BTreeMap<String, String>>>,
+    /// Per queue ARN, its `maxReceiveCount` (`None`: no redrive policy, or it could not be read).
+    budgets: Arc<Mutex<BTreeMap<String, Option<u32>>>>,
 }
 
 impl std::fmt::Debug for SqsRuntime {
@@ -102,8 +113,66 @@ impl SqsRuntime {
             function,
             sqs,
             backoff,
+            ledger: false,
+            receive_budget: None,
             queue_urls: Arc::default(),
+            budgets: Arc::default(),
         }
+    }
+
+    /// The queue's messages are nudges for work a ledger records and sends again by itself: a message that would be
+    /// retried on its queue's last receive is deleted rather than dead-lettered. Poison still goes to the
+    /// dead-letter queue.
+    pub fn with_ledger(mut self) -> Self {
+        self.ledger = true;
+        self
+    }
+
+    /// The queue's `maxReceiveCount`, for a runtime without an SQS client to read it with (handler tests).
+    pub fn with_receive_budget(mut self, max_receive_count: u32) -> Self {
+        self.receive_budget = Some(max_receive_count);
+        self
+    }
+
+    /// The receives the message's queue allows before its dead-letter queue, read once per queue from its redrive
+    /// policy.
+    async fn receive_budget(&self, queue_arn: &str) -> Option<u32> {
+        if self.receive_budget.is_some() {
+            return self.receive_budget;
+        }
+        let client = self.sqs.as_ref()?;
+        if let Some(budget) = self.budgets.lock().await.get(queue_arn) {
+            return *budget;
+        }
+        let url = self.queue_url(client, queue_arn).await?;
+        let budget = match client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .attributes
+                .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy).cloned())
+                .and_then(|policy| max_receive_count(&policy)),
+            Err(e) => {
+                // Not cached: the next message asks again.
+                tracing::warn!(queue = %queue_arn, error = niaga_aws::error_chain(&e), "cannot read the redrive policy");
+                return None;
+            }
+        };
+        self.budgets.lock().await.insert(queue_arn.to_string(), budget);
+        budget
+    }
+
+    /// True when the message is on the last receive its queue allows and its work is the ledger's to bring back.
+    async fn leave_to_ledger(&self, message: &Message) -> bool {
+        self.ledger
+            && self
+                .receive_budget(&message.queue_arn)
+                .await
+                .is_some_and(|budget| message.receive_count >= budget)
     }
 
     /// Queue URL from its ARN (`arn:aws:sqs:<region>:<account>:<name>`), resolved once.
@@ -144,6 +213,16 @@ impl SqsRuntime {
         {
             tracing::warn!(message_id = %message.message_id, error = niaga_aws::error_chain(&e), "backoff failed");
         }
+    }
+}
+
+/// `maxReceiveCount` from a redrive policy document (SQS writes it as a number, some clients as a string).
+fn max_receive_count(policy: &str) -> Option<u32> {
+    let v: Value = serde_json::from_str(policy).ok()?;
+    match v.get("maxReceiveCount")? {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
     }
 }
 
@@ -196,33 +275,50 @@ pub async fn dispatch<H: MessageHandler>(rt: &SqsRuntime, handler: &H, event: Va
         return json!({ "warm": true, "function": rt.function });
     }
     let mut failures = Vec::new();
-    let mut failed_groups = BTreeSet::new();
-    let (mut ok, mut retried, mut poisoned) = (0u32, 0u32, 0u32);
+    // Each failed group, with how long its failed message was handed back for (`None`: poison, not backed off).
+    let mut failed_groups: BTreeMap<String, Option<Duration>> = BTreeMap::new();
+    let (mut ok, mut retried, mut poisoned, mut left) = (0u32, 0u32, 0u32, 0u32);
     for message in messages(&event) {
-        if let Some(g) = &message.group {
-            if failed_groups.contains(g) {
+        let held_back = message.group.as_ref().and_then(|g| failed_groups.get(g)).copied();
+        let outcome = match held_back {
+            // Behind a failed message of its group: not handled, retried after it, in order.
+            Some(Some(delay)) => Err(MessageError::Retry {
+                after: Some(delay),
+                cause: anyhow::anyhow!("an earlier message of its group failed"),
+            }),
+            Some(None) if rt.leave_to_ledger(&message).await => {
+                left += 1;
+                continue;
+            }
+            Some(None) => {
                 failures.push(json!({ "itemIdentifier": message.message_id }));
                 continue;
             }
-        }
-        let outcome = handler.handle(&message).await;
+            None => handler.handle(&message).await,
+        };
         match outcome {
             Ok(()) => ok += 1,
+            Err(MessageError::Retry { .. }) if rt.leave_to_ledger(&message).await => {
+                left += 1;
+                tracing::warn!(message_id = %message.message_id, receives = message.receive_count, "last receive before the dead-letter queue: deleted, the ledger sends the work again");
+            }
             Err(e) => {
-                match &e {
+                let delay = match &e {
                     MessageError::Retry { after, .. } => {
                         retried += 1;
                         let delay = after.unwrap_or_else(|| rt.backoff.delay(message.receive_count));
                         tracing::warn!(message_id = %message.message_id, receives = message.receive_count, delay_s = delay.as_secs(), error = %e, "message will be retried");
                         rt.back_off(&message, delay).await;
+                        Some(delay)
                     }
                     MessageError::Poison(_) => {
                         poisoned += 1;
                         tracing::error!(message_id = %message.message_id, receives = message.receive_count, error = %e, "poison message");
+                        None
                     }
-                }
+                };
                 if let Some(g) = &message.group {
-                    failed_groups.insert(g.clone());
+                    failed_groups.entry(g.clone()).or_insert(delay);
                 }
                 failures.push(json!({ "itemIdentifier": message.message_id }));
             }
@@ -232,7 +328,8 @@ pub async fn dispatch<H: MessageHandler>(rt: &SqsRuntime, handler: &H, event: Va
         &crate::metrics::Record::new(rt.function)
             .metric("messages_done", f64::from(ok), crate::metrics::Unit::Count)
             .metric("messages_retried", f64::from(retried), crate::metrics::Unit::Count)
-            .metric("messages_poisoned", f64::from(poisoned), crate::metrics::Unit::Count),
+            .metric("messages_poisoned", f64::from(poisoned), crate::metrics::Unit::Count)
+            .metric("messages_left_to_ledger", f64::from(left), crate::metrics::Unit::Count),
     );
     json!({ "batchItemFailures": failures })
 }
@@ -240,6 +337,88 @@ pub async fn dispatch<H: MessageHandler>(rt: &SqsRuntime, handler: &H, event: Va
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Answers each message by its body: `ok`, `retry` or `poison`.
+    struct ByBody;
+
+    impl MessageHandler for ByBody {
+        async fn handle(&self, message: &Message) -> Result<(), MessageError> {
+            match message.body.as_str() {
+                "ok" => Ok(()),
+                "retry" => Err(MessageError::Retry {
+                    after: None,
+                    cause: anyhow::anyhow!("down"),
+                }),
+                _ => Err(MessageError::Poison(anyhow::anyhow!("never"))),
+            }
+        }
+    }
+
+    fn batch(messages: &[(&str, &str, u32)]) -> Value {
+        let records: Vec<Value> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, (body, group, receives))| {
+                json!({
+                    "messageId": format!("m-{i}"), "receiptHandle": format!("r-{i}"), "body": body,
+                    "attributes": { "ApproximateReceiveCount": receives.to_string(), "MessageGroupId": group },
+                    "messageAttributes": {}, "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q.fifo",
+                })
+            })
+            .collect();
+        json!({ "Records": records })
+    }
+
+    async fn failed(rt: &SqsRuntime, messages: &[(&str, &str, u32)]) -> Vec<String> {
+        let response = dispatch(rt, &ByBody, batch(messages)).await;
+        response["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn on_a_ledger_backed_queue_a_retry_on_the_last_receive_is_deleted_and_poison_still_fails() {
+        let rt = SqsRuntime::new("t", None, Backoff::default())
+            .with_ledger()
+            .with_receive_budget(5);
+        // Before the last receive a retry comes back; on it, the ledger takes over; poison fails on every receive.
+        assert_eq!(failed(&rt, &[("retry", "a", 4)]).await, ["m-0"]);
+        assert!(failed(&rt, &[("retry", "a", 5)]).await.is_empty());
+        assert!(failed(&rt, &[("retry", "a", 9)]).await.is_empty());
+        assert_eq!(failed(&rt, &[("poison", "a", 5)]).await, ["m-0"]);
+        // A message held back behind its group's failure on its own last receive is the ledger's too.
+        assert_eq!(
+            failed(&rt, &[("retry", "a", 2), ("ok", "a", 5), ("ok", "b", 1)]).await,
+            ["m-0"]
+        );
+        assert_eq!(failed(&rt, &[("poison", "a", 2), ("ok", "a", 5)]).await, ["m-0"]);
+        assert_eq!(failed(&rt, &[("poison", "a", 2), ("ok", "a", 3)]).await, ["m-0", "m-1"]);
+    }
+
+    #[tokio::test]
+    async fn without_a_ledger_a_retry_on_the_last_receive_still_fails_toward_the_dead_letter_queue() {
+        let rt = SqsRuntime::new("t", None, Backoff::default()).with_receive_budget(5);
+        assert_eq!(failed(&rt, &[("retry", "a", 5)]).await, ["m-0"]);
+        assert_eq!(failed(&rt, &[("retry", "a", 1), ("ok", "a", 5)]).await, ["m-0", "m-1"]);
+        // A ledger runtime that cannot learn its queue's budget never drops a message.
+        let unknown = SqsRuntime::new("t", None, Backoff::default()).with_ledger();
+        assert_eq!(failed(&unknown, &[("retry", "a", 50)]).await, ["m-0"]);
+    }
+
+    #[test]
+    fn the_receive_budget_is_read_from_the_redrive_policy_as_sqs_or_a_client_writes_it() {
+        assert_eq!(
+            max_receive_count(r#"{"deadLetterTargetArn":"arn:aws:sqs:r:1:q-dlq","maxReceiveCount":5}"#),
+            Some(5)
+        );
+        assert_eq!(max_receive_count(r#"{"maxReceiveCount": "12"}"#), Some(12));
+        assert_eq!(max_receive_count(r#"{"deadLetterTargetArn":"x"}"#), None);
+        assert_eq!(max_receive_count("not json"), None);
+    }
 
     #[test]
     fn backoff_doubles_per_receive_and_stops_at_its_cap() {

@@ -6,7 +6,8 @@
 //! queueing behind the first. The key's answer row is written in the same transaction as the order.
 //!
 //! Lock order, the same everywhere, so concurrent checkouts never deadlock: idempotency key → partner row →
-//! inventory rows by (sku, warehouse); or order row → inventory rows by (sku, warehouse).
+//! inventory rows by (sku, warehouse); or order rows → inventory rows by (sku, warehouse), an expiry batch taking
+//! every order's rows in one statement, so the (sku, warehouse) order holds across the whole batch.
 
 use crate::pool::{describe, Db};
 use anyhow::{anyhow, bail, Context};
@@ -145,6 +146,59 @@ impl OrderStore for PgOrders {
                 })
             })
             .collect()
+    }
+
+    async fn request_erp_sync(
+        &self,
+        statuses: &[OrderStatus],
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Uuid>> {
+        let client = self.db.write_client().await?;
+        let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        // One statement: the nudge and its event commit together. The first two conditions repeat the partial
+        // index's predicate so the planner can use it.
+        let rows = client
+            .query_typed(
+                "WITH due AS (
+                    SELECT id, placed_at FROM orders
+                    WHERE erp_sent_at IS NULL AND status NOT IN ('cancelled', 'expired')
+                      AND status = ANY($1) AND erp_rejected_at IS NULL
+                      AND greatest(updated_at, erp_nudged_at) < $2
+                    ORDER BY updated_at, id LIMIT $4
+                    FOR UPDATE SKIP LOCKED
+                 ), nudged AS (
+                    UPDATE orders o SET erp_nudged_at = $3 FROM due
+                    WHERE o.id = due.id AND o.placed_at = due.placed_at
+                    RETURNING o.id, o.status
+                 )
+                 INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload)
+                 SELECT 'order', id::text, $5, jsonb_build_object('order_id', id, 'status', status) FROM nudged
+                 RETURNING aggregate_id::uuid",
+                &[
+                    (&statuses, Type::TEXT_ARRAY),
+                    (&cutoff, Type::TIMESTAMPTZ),
+                    (&now, Type::TIMESTAMPTZ),
+                    (&i64::from(limit), Type::INT8),
+                    (&OutboxEvent::ERP_SYNC_REQUESTED, Type::TEXT),
+                ],
+            )
+            .await
+            .map_err(q)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn record_erp_rejection(&self, id: Uuid, reason: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+        let client = self.db.write_client().await?;
+        client
+            .execute_typed(
+                "UPDATE orders SET erp_rejected_at = $2, erp_rejection = $3 WHERE id = $1",
+                &[(&id, Type::UUID), (&now, Type::TIMESTAMPTZ), (&reason, Type::TEXT)],
+            )
+            .await
+            .map_err(q)?;
+        Ok(())
     }
 }
 
