@@ -1,9 +1,9 @@
-//! `erp-sync-worker`: sends paid orders to the legacy ERP, one message at a time, from the `erp-sync` FIFO queue
+//! `erp-sync-worker`: sends paid orders, and orders confirmed on payment terms, to the legacy ERP, one message at a time, from the `erp-sync` FIFO queue
 //! (grouped by order, so an order's events arrive in order).
 //!
 //! Per message:
 //! 1. The body must be an outbox event; anything else is a poison message (dead-letter queue).
-//! 2. Only `order.paid` is sent; an order already sent (or fulfilled) is done, so redeliveries are harmless. The
+//! 2. Only `order.paid` and `order.confirmed` are sent; an order already sent (or fulfilled) is done, so redeliveries are harmless. The
 //!    ERP is idempotent on the order id (its external reference) as a second line of defence.
 //! 3. The shared rate limit (`erp.sync.max_per_second` across all instances, permits in DynamoDB) must allow it;
 //!    a worker waits for the next second's permits, or hands the message back when the wait is long. Reserved
@@ -20,7 +20,7 @@
 use erp::{Admission, BreakerSettings, BreakerState, ErpClient};
 use niaga_aws::ratelimit::{Limit, RateLimiter};
 use niaga_aws::versioned::VersionedItems;
-use orders::{OrderStatus, OrderStore, Orders};
+use orders::{OrderStatus, OrderStore, Orders, OutboxEvent};
 use platform::metrics::{self, Unit};
 use platform::sqs::{Message, MessageError, MessageHandler};
 use platform::{ConfigError, Env};
@@ -192,7 +192,8 @@ impl<S: OrderStore, E: ErpClient + 'static> ErpSyncWorker<S, E> {
 impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, E> {
     async fn handle(&self, message: &Message) -> Result<(), MessageError> {
         let event: Value = serde_json::from_str(&message.body).map_err(|e| poison(format!("not JSON: {e}")))?;
-        if event.get("event_type").and_then(Value::as_str) != Some("order.paid") {
+        let event_type = event.get("event_type").and_then(Value::as_str);
+        if !matches!(event_type, Some(OutboxEvent::PAID | OutboxEvent::CONFIRMED)) {
             return Ok(());
         }
         let id = event
@@ -209,8 +210,8 @@ impl<S: OrderStore, E: ErpClient + 'static> MessageHandler for ErpSyncWorker<S, 
             .ok_or_else(|| poison(format!("order {id} does not exist")))?;
         match order.status {
             OrderStatus::SentToErp | OrderStatus::Fulfilled => return Ok(()),
-            OrderStatus::Paid => {}
-            other => return Err(poison(format!("order {id} is {other}, not paid"))),
+            OrderStatus::Paid | OrderStatus::Confirmed => {}
+            other => return Err(poison(format!("order {id} is {other}, neither paid nor confirmed"))),
         }
         let settings = self.settings().await.map_err(retry)?;
         let limit = Limit {

@@ -5,6 +5,8 @@
 //!        │
 //!        ├──cancel──▶ cancelled
 //!        └──expire──▶ expired
+//!
+//! confirmed ──send_to_erp──▶ sent_to_erp        (an order on payment terms: the ERP invoices it)
 //! ```
 //! Cancelled and expired are the exits, and only an unpaid order can take them: once money has moved, undoing
 //! the order is a refund, which the ERP owns. Anything else is an [`IllegalTransition`] (HTTP 409).
@@ -22,6 +24,8 @@ pub enum OrderStatus {
     Fulfilled,
     Cancelled,
     Expired,
+    /// Placed on payment terms: no gateway payment; the ERP takes it and invoices the partner.
+    Confirmed,
 }
 
 /// What can happen to an order.
@@ -62,13 +66,14 @@ impl OrderEvent {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 6] = [
+    pub const ALL: [OrderStatus; 7] = [
         OrderStatus::PendingPayment,
         OrderStatus::Paid,
         OrderStatus::SentToErp,
         OrderStatus::Fulfilled,
         OrderStatus::Cancelled,
         OrderStatus::Expired,
+        OrderStatus::Confirmed,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -79,6 +84,7 @@ impl OrderStatus {
             OrderStatus::Fulfilled => "fulfilled",
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Expired => "expired",
+            OrderStatus::Confirmed => "confirmed",
         }
     }
 
@@ -91,6 +97,7 @@ impl OrderStatus {
             (S::PendingPayment, E::Cancel) => Ok(S::Cancelled),
             (S::PendingPayment, E::Expire) => Ok(S::Expired),
             (S::Paid, E::SendToErp) => Ok(S::SentToErp),
+            (S::Confirmed, E::SendToErp) => Ok(S::SentToErp),
             (S::SentToErp, E::Fulfil) => Ok(S::Fulfilled),
             (from, event) => Err(IllegalTransition { from, event }),
         }
@@ -150,13 +157,25 @@ mod tests {
     }
 
     #[test]
-    fn exactly_five_transitions_are_legal() {
+    fn exactly_six_transitions_are_legal() {
         let legal = OrderStatus::ALL
             .iter()
             .flat_map(|s| OrderEvent::ALL.iter().map(move |e| s.apply(*e)))
             .filter(Result::is_ok)
             .count();
-        assert_eq!(legal, 5);
+        assert_eq!(legal, 6);
+    }
+
+    #[test]
+    fn a_confirmed_order_can_only_go_to_the_erp() {
+        for e in OrderEvent::ALL {
+            let next = OrderStatus::Confirmed.apply(e);
+            assert_eq!(next.is_ok(), e == OrderEvent::SendToErp, "{e:?}");
+        }
+        assert_eq!(
+            OrderStatus::Confirmed.apply(OrderEvent::SendToErp),
+            Ok(OrderStatus::SentToErp)
+        );
     }
 
     #[test]
