@@ -24,7 +24,7 @@ fn pmk_131(total: i64) -> (i64, i64) {
 async fn a_quote_and_the_order_placed_from_it_carry_ppn_at_twelve_percent_on_eleven_twelfths() {
     let h = harness(2).await;
     let (_, token) = testkit::auth::partner_token(&h.client, "P-00001").await;
-    let lines = json!([{ "sku": "SHM-00001", "quantity": 7 }, { "sku": "SHM-00002", "quantity": 3 }]);
+    let lines = json!([{ "sku": "SHM-00001", "quantity": 7 }, { "sku": "CND-00002", "quantity": 3 }]);
     let q = body(&h.call(quote_event(&token, lines.clone())).await);
     let total = q["total"].as_i64().unwrap();
     let (dpp, ppn) = pmk_131(total);

@@ -72,7 +72,7 @@ pub trait OrderTx: Send {
     /// Locks the partner's row (serialising that partner's checkouts) and returns their payment terms and credit
     /// position: the limit, the last synced ERP debt, and `open_unpaid`, which MUST follow the rule in
     /// `commercial`'s credit module: Σ `total_incl_tax` of orders awaiting gateway payment, plus that of terms
-    /// orders the last ERP debt snapshot may not include (not yet sent to the ERP, or sent no earlier than the
+    /// orders the last ERP debt snapshot may not include (not yet sent to the ERP, or sent after the
     /// snapshot was taken). `None` for an unknown partner.
     fn lock_account(&mut self, partner: i64) -> impl Future<Output = anyhow::Result<Option<PartnerAccount>>> + Send;
 

@@ -391,11 +391,11 @@ impl OrderTx for PgTx {
         // answered, so a snapshot as of then or later includes them); the commercial crate states the rule.
         let open: i64 = self
             .scalar(
-                "SELECT (SELECT coalesce(sum(total_incl_tax), 0) FROM orders
-                         WHERE partner_id = $1 AND status = 'pending_payment')
-                      + (SELECT coalesce(sum(total_incl_tax), 0) FROM orders
-                         WHERE partner_id = $1 AND payment_terms_days IS NOT NULL
-                           AND (erp_sent_at IS NULL OR $2::timestamptz IS NULL OR erp_sent_at > $2))::int8",
+                "SELECT ((SELECT coalesce(sum(total_incl_tax), 0) FROM orders
+                          WHERE partner_id = $1 AND status = 'pending_payment')
+                       + (SELECT coalesce(sum(total_incl_tax), 0) FROM orders
+                          WHERE partner_id = $1 AND payment_terms_days IS NOT NULL
+                            AND (erp_sent_at IS NULL OR $2::timestamptz IS NULL OR erp_sent_at > $2)))::int8",
                 &[(&partner, Type::INT8), (&synced_at, Type::TIMESTAMPTZ)],
             )
             .await?
