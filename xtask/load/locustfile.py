@@ -238,7 +238,7 @@ class NiagaUser(HttpUser):
         """The payment gateway's notification: mostly settlement, sometimes a denial, now and then sent twice."""
         roll = random.random()
         status, code = ("deny", "202") if roll < 0.05 else ("settlement", "200")
-        amount = f"{order['total']}.00"
+        amount = f"{order['total_incl_tax']}.00"
         signature = hashlib.sha512(f"{order['id']}{code}{amount}{SERVER_KEY}".encode()).hexdigest()
         body = {
             "transaction_time": time.strftime("%Y-%m-%d %H:%M:%S"),

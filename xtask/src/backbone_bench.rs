@@ -85,7 +85,7 @@ async fn paid_orders(env: &BenchEnv, sqs: &aws_sdk_sqs::Client, queue: &str, n: 
             bail!("a bench order was replayed")
         };
         let id = answer.body["id"].as_str().context("an order id")?.to_string();
-        let amount = format!("{}.00", answer.body["total"]);
+        let amount = format!("{}.00", answer.body["total_incl_tax"]);
         let n = orders::Notification::parse(serde_json::json!({
             "order_id": id, "status_code": "200", "gross_amount": amount, "transaction_id": format!("bench-{i}"),
             "transaction_status": "settlement",

@@ -851,7 +851,7 @@ async fn order_with_retries(
             Ok((200 | 201, _, body)) => {
                 tally.placed.fetch_add(1, Ordering::SeqCst);
                 let v = serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
-                match (v["id"].as_str(), v["total"].as_i64()) {
+                match (v["id"].as_str(), v["total_incl_tax"].as_i64()) {
                     (Some(id), Some(total)) => {
                         tally.answered.lock().unwrap().insert(key.to_string(), id.to_string());
                         return Some((id.to_string(), total));

@@ -148,7 +148,7 @@ pub async fn erp_sync(http: &reqwest::Client, url: &str, server_key: &str) -> Re
     }
     let order: serde_json::Value = placed.json().await?;
     let id = order["id"].as_str().context("the order has an id")?;
-    let amount = format!("{}.00", order["total"]);
+    let amount = format!("{}.00", order["total_incl_tax"]);
     let signature = orders::payment::signature(id, "200", &amount, &kernel::SecretString::new(server_key));
     let paid = http
         .post(format!("{url}/payments/callback"))

@@ -421,12 +421,16 @@ async fn a_partner_logs_in_quotes_orders_pays_and_sees_the_order_paid_through_th
     assert_eq!(first.status(), 201);
     let order: Value = first.json().await.unwrap();
     assert_eq!(order["total"], quote["total"], "the order costs what the quote said");
+    assert_eq!(
+        order["total_incl_tax"], quote["total_incl_tax"],
+        "and carries the PPN the quote said"
+    );
     let retry = place().await.unwrap();
     assert_eq!(retry.status(), 201);
     assert_eq!(retry.headers()["idempotent-replayed"], "true");
 
     let id = order["id"].as_str().unwrap();
-    let amount = format!("{}.00", order["total"]);
+    let amount = format!("{}.00", order["total_incl_tax"]);
     let signature = orders::payment::signature(id, "200", &amount, &kernel::SecretString::new("SB-Mid-server-e2e"));
     let notification = serde_json::json!({
         "order_id": id, "status_code": "200", "gross_amount": amount, "signature_key": signature,

@@ -176,9 +176,9 @@ impl<A: Assignments + 'static> AdminApi<A> {
                 422,
                 "setting-out-of-range",
                 "Value breaks the setting's schema",
-                format!("`{key}` {broken}"),
+                format!("`{key}{}` {broken}", broken.path()),
             )
-            .field("value", broken.to_string())
+            .field(&format!("value{}", broken.path()), broken.to_string())
             .with("rule", broken.rule());
             if let Some(m) = schema.minimum {
                 p = p.with("minimum", m);

@@ -203,3 +203,55 @@ async fn a_change_reaches_two_other_running_instances_within_five_seconds() {
     }
     assert!(changed_at.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ppn_schedule_is_changed_like_any_setting_and_a_broken_entry_is_named() {
+    let db = fresh_db(Template::Seeded).await;
+    let pool = db.db();
+    let rt = runtime(&pool, "admin-api");
+    let api = AdminApi::new(
+        pool.clone(),
+        Arc::new(SettingsCache::with_table(pool.clone(), None)),
+        Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool.clone())),
+    );
+    let admin = testkit::auth::token("admin:admin", Role::Admin, None);
+    let key = "tax.ppn_schedule";
+    let (status, current, headers) = call(&rt, &api, config_event("GET", key, "", None, None), &admin).await;
+    assert_eq!(status, 200, "{current}");
+    // PMK 131/2024 from 1 January 2025, as the migration seeds it.
+    assert_eq!(
+        current["value"][1],
+        json!({"from": "2025-01-01", "tariff_bp": 1200, "dpp_twelfths": 11})
+    );
+    let etag = headers["etag"].as_str().unwrap().to_string();
+    let put = |value: Value| config_event("PUT", key, "", Some(json!({ "value": value })), Some(&etag));
+    let good = json!({"from": "2025-01-01", "tariff_bp": 1200, "dpp_twelfths": 11});
+    for (value, rule, field) in [
+        (
+            json!([good, {"from": "2027-01-01", "tariff_bp": 1300, "dpp_twelfths": 13}]),
+            "maximum",
+            "value[1].dpp_twelfths",
+        ),
+        (
+            json!([good, {"from": "2024-12-31", "tariff_bp": 1300, "dpp_twelfths": 12}]),
+            "order",
+            "value[1].from",
+        ),
+        (
+            json!([{"from": "1 Jan 2025", "tariff_bp": 1200, "dpp_twelfths": 11}]),
+            "type",
+            "value[0].from",
+        ),
+        (json!([]), "entries", "value"),
+    ] {
+        let (status, p, _) = call(&rt, &api, put(value.clone()), &admin).await;
+        assert_eq!(
+            (status, p["rule"].as_str(), p["errors"][0]["field"].as_str()),
+            (422, Some(rule), Some(field)),
+            "{value}: {p}"
+        );
+    }
+    let next = json!([good, {"from": "2027-01-01", "tariff_bp": 1300, "dpp_twelfths": 12}]);
+    let (status, changed, _) = call(&rt, &api, put(next.clone()), &admin).await;
+    assert_eq!((status, &changed["value"]), (200, &next), "{changed}");
+}

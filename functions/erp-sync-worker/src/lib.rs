@@ -1,4 +1,4 @@
-//! `erp-sync-worker`: sends paid orders to the legacy ERP, one message at a time, from the `erp-sync` FIFO queue
+//! `erp-sync-worker`: sends paid orders, and orders confirmed on payment terms, to the legacy ERP, one message at a time, from the `erp-sync` FIFO queue
 //! (grouped by order, so an order's events arrive in order).
 //!
 //! PostgreSQL is the ledger of what the ERP has: the queue only carries nudges. An order that
@@ -10,9 +10,9 @@
 //!
 //! Per message:
 //! 1. The body must be an outbox event; anything else is a poison message (dead-letter queue).
-//! 2. Only [`SYNC_EVENTS`] are sent; an order already sent (or fulfilled) is done, so redeliveries and nudges for
-//!    an order sent meanwhile are harmless. The ERP is idempotent on the order id (its external reference) as a
-//!    second line of defence.
+//! 2. Only [`SYNC_EVENTS`] are sent (a paid order, a confirmed terms order, the ledger's nudge); an order already
+//!    sent (or shipped) is done, so redeliveries and nudges for an order sent meanwhile are harmless. The ERP is
+//!    idempotent on the order id (its external reference) as a second line of defence.
 //! 3. The shared rate limit (`erp.sync.max_per_second` across all instances, permits in DynamoDB) must allow it;
 //!    a worker waits for the next second's permits, or hands the message back when the wait is long. Reserved
 //!    concurrency and the event-source mapping's maximum concurrency bound the workers; the limiter bounds the rate.
@@ -86,7 +86,11 @@ const MAX_PACING_TRIES: u32 = 5;
 pub const BREAKER_KEY: &str = "erp";
 
 /// The events that ask for an order to be in the ERP: its payment, and the ERP ledger's nudge.
-pub const SYNC_EVENTS: [&str; 2] = [OutboxEvent::PAID, OutboxEvent::ERP_SYNC_REQUESTED];
+pub const SYNC_EVENTS: [&str; 3] = [
+    OutboxEvent::PAID,
+    OutboxEvent::CONFIRMED,
+    OutboxEvent::ERP_SYNC_REQUESTED,
+];
 
 /// The longest an open breaker hands a message back for.
 pub const MAX_OPEN_BREAKER_DELAY: Duration = Duration::from_secs(900);

@@ -76,7 +76,7 @@ async fn setup_with(n: usize, collect: bool) -> Setup {
             panic!("a new order")
         };
         let id = answer.body["id"].as_str().unwrap().to_string();
-        let amount = format!("{}.00", answer.body["total"]);
+        let amount = format!("{}.00", answer.body["total_incl_tax"]);
         let paid = orders::Notification::parse(json!({
             "order_id": id, "status_code": "200", "gross_amount": amount, "transaction_id": format!("t{i}"),
             "transaction_status": "settlement",
@@ -674,4 +674,69 @@ async fn an_order_the_erp_rejects_still_reaches_the_dead_letter_queue_and_the_le
         .await
         .unwrap();
     assert!(again.is_empty(), "a nudged order waits before the next nudge");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terms_order_goes_to_the_erp_at_once_on_its_confirmed_event_with_its_tax_line_and_days() {
+    let s = setup(0).await;
+    let rt = SqsRuntime::new("erp-sync-worker", None, Backoff::default());
+    s.client
+        .execute(
+            "UPDATE partners SET payment_terms_days = 30 WHERE code = 'P-00001'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let actor = testkit::auth::partner_actor(&s.client, "P-00001").await;
+    let orders = Orders::new(PgOrders::new(s.db.clone()));
+    let Placed::Created { answer, .. } = orders
+        .place(PlaceOrder {
+            actor: &actor,
+            key: &IdempotencyKey::parse("terms-1").unwrap(),
+            fingerprint: "f",
+            cart: &[commercial::CartLine {
+                sku: Sku::parse("SHM-00001").unwrap(),
+                quantity: Quantity::new(3).unwrap(),
+            }],
+            now: chrono::Utc::now(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("a new order")
+    };
+    assert_eq!(answer.body["status"], "confirmed");
+    // No payment: the relay hands its order.confirmed event to the erp-sync queue, as it does order.paid.
+    let records = Mutex::new(Vec::new());
+    PgOutbox::new(s.db.clone())
+        .relay(None, 100, |e| {
+            assert_eq!(e.event_type, "order.confirmed");
+            let mut r = records.lock().unwrap();
+            let n = r.len();
+            r.push(record(platform::outbox::message_body(&e), &e.aggregate_id, n));
+            async { Ok(()) }
+        })
+        .await
+        .unwrap();
+    let batch = json!({ "Records": records.into_inner().unwrap() });
+    let r = dispatch(&rt, &s.worker, batch).await;
+    assert_eq!(failures(&r), 0, "{r}");
+    let received = s.erp.received();
+    assert_eq!(received.len(), 1);
+    let doc = &received[0].document;
+    let total = answer.body["total"].as_i64().unwrap();
+    assert_eq!(doc["TerminHari"], 30);
+    // 12 % on 11/12 of the price, rounded down: 11 % of it, rounded down (PMK 131/2024).
+    assert_eq!(doc["Pajak"][0]["Nilai"], format!("{}.00", total * 11 / 100));
+    assert_eq!(doc["TotalBayar"], format!("{}.00", total + total * 11 / 100));
+    let status: String = s
+        .client
+        .query_one(
+            "SELECT status FROM orders WHERE id = $1::text::uuid",
+            &[&answer.body["id"].as_str().unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "sent_to_erp");
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use store::exports::{PgExports, ProfitRow, REQUESTED_EVENT};
 
 /// The header row.
-pub const HEADER: [&str; 9] = [
+pub const HEADER: [&str; 11] = [
     "partner_id",
     "partner_code",
     "partner_name",
@@ -27,6 +27,8 @@ pub const HEADER: [&str; 9] = [
     "cost_of_goods_idr",
     "gross_margin_idr",
     "returns_idr",
+    "dpp_idr",
+    "ppn_idr",
 ];
 
 /// The object keys of an export's files.
@@ -49,6 +51,8 @@ fn cells(r: &ProfitRow) -> Vec<Cell> {
         Cell::Integer(r.cost_of_goods),
         Cell::Integer(r.gross_margin),
         Cell::Integer(r.returns),
+        Cell::Integer(r.dpp),
+        Cell::Integer(r.ppn),
     ]
 }
 

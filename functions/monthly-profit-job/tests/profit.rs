@@ -57,6 +57,8 @@ fn expected() -> Vec<PartnerMonth> {
             cost_of_goods: 166_000,
             gross_margin: 66_000,
             returns: 24_000,
+            dpp: 0,
+            ppn: 0,
         },
         PartnerMonth {
             partner_id: 2,
@@ -65,6 +67,8 @@ fn expected() -> Vec<PartnerMonth> {
             cost_of_goods: 147_000,
             gross_margin: 63_000,
             returns: 0,
+            dpp: 0,
+            ppn: 0,
         },
     ]
 }
@@ -135,5 +139,48 @@ fn the_sample_scheduled_event_reports_the_month_that_just_ended() {
     assert_eq!(
         monthly_profit_job::month(&rerun, chrono::Utc::now()).unwrap(),
         chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn the_months_ppn_is_reported_beside_revenue_and_a_confirmed_terms_order_is_a_sale() {
+    let db = fresh_db(Template::Seeded).await;
+    let client = db.client().await;
+    store::maintenance::ensure_partitions(&db.db(), chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(), 3)
+        .await
+        .unwrap();
+    // Three orders of 1 250 000 at 12 % on 11/12 (DPP 1 145 833, PPN 137 500): one paid, one confirmed on 30-day
+    // terms, one still awaiting payment (not a sale).
+    client
+        .batch_execute(
+            "INSERT INTO orders (id, placed_at, partner_id, status, total, payment_due_at, placed_by, ppn_tariff_bp,
+                                 ppn_dpp_numerator, ppn_dpp_denominator, dpp, ppn, payment_terms_days) VALUES
+               ('00000000-0000-0000-0000-000000000011', '2026-10-10T03:00:00Z', 1, 'paid', 1250000, now(), 't',
+                1200, 11, 12, 1145833, 137500, NULL),
+               ('00000000-0000-0000-0000-000000000012', '2026-10-11T03:00:00Z', 1, 'confirmed', 1250000, now(), 't',
+                1200, 11, 12, 1145833, 137500, 30),
+               ('00000000-0000-0000-0000-000000000013', '2026-10-12T03:00:00Z', 1, 'pending_payment', 1250000, now(),
+                't', 1200, 11, 12, 1145833, 137500, NULL);
+             INSERT INTO order_lines (order_id, placed_at, line_no, sku, warehouse_code, quantity, unit_price, unit_cost)
+             SELECT id, placed_at, 1, 'SHM-00001', (SELECT min(code) FROM warehouses), 10, 125000, 100000 FROM orders;",
+        )
+        .await
+        .unwrap();
+    monthly_profit_job::run(&db.db(), &json!({"month": "2026-10"}), Shard::ALL, chrono::Utc::now())
+        .await
+        .unwrap();
+    let oct = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    assert_eq!(
+        store::profit::report(&db.db(), oct).await.unwrap(),
+        vec![PartnerMonth {
+            partner_id: 1,
+            orders: 2,
+            revenue: 2_500_000,
+            cost_of_goods: 2_000_000,
+            gross_margin: 500_000,
+            returns: 0,
+            dpp: 2_291_666,
+            ppn: 275_000,
+        }]
     );
 }

@@ -97,12 +97,25 @@ pub fn render(body: &str) -> Result<Option<(uuid::Uuid, Notification)>, String> 
         .get("partner_id")
         .and_then(Value::as_i64)
         .ok_or("no `payload.partner_id`")?;
-    let total = payload.get("total").and_then(Value::as_i64).unwrap_or(0);
+    // What the partner owes, PPN included; events written before PPN carry only `total`.
+    let total = payload
+        .get("total_incl_tax")
+        .or_else(|| payload.get("total"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     let (kind, subject, text) = match event_type {
         "order.placed" => (
             "order_received",
             format!("Pesanan {order} diterima"),
             format!("Pesanan {order} senilai Rp {total} diterima. Silakan lakukan pembayaran sebelum batas waktu."),
+        ),
+        "order.confirmed" => (
+            "order_confirmed",
+            format!("Pesanan {order} dikonfirmasi"),
+            format!(
+                "Pesanan {order} senilai Rp {total} dikonfirmasi dengan tempo pembayaran {} hari; tagihan menyusul.",
+                payload.get("payment_terms_days").and_then(Value::as_i64).unwrap_or(0)
+            ),
         ),
         "order.paid" => (
             "payment_received",

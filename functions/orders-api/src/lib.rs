@@ -38,7 +38,7 @@ pub struct OrdersApi<S, P, A> {
 impl<S, P, A> OrdersApi<S, P, A>
 where
     S: OrderStore,
-    P: commercial::PriceLists + commercial::PricingSettings + 'static,
+    P: commercial::PriceLists + commercial::PricingSettings + commercial::TaxSettings + 'static,
     A: Assignments + 'static,
 {
     pub fn new(orders: Orders<S>, pricing: P, auth: Authenticator<A>) -> Self {
@@ -71,19 +71,20 @@ where
         let actor = self.auth.actor(req).await?;
         let body = json_body(req)?;
         let cart = parse_cart(&body)?;
-        let quote = orders::quote_cart(&self.pricing, &actor, &cart)
+        let quoted = orders::quote_cart(&self.pricing, &actor, &cart, chrono::Utc::now())
             .await
             .map_err(|e| match e {
                 QuoteCartError::Access(a) => access_problem(a),
                 QuoteCartError::Quote(q) => quote_problem(q, &cart),
                 QuoteCartError::Unavailable(cause) => Problem::unavailable(1, cause),
             })?;
-        let shortfall = quote.check_minimum().err().map(|b| b.short_by);
+        let shortfall = quoted.quote.check_minimum().err().map(|b| b.short_by);
         let doc = QuoteView {
             currency: kernel::Currency::Idr,
             meets_minimum: shortfall.is_none(),
             short_of_minimum: shortfall.unwrap_or_default(),
-            quote,
+            quote: quoted.quote,
+            tax: quoted.tax,
         };
         Ok(private_json(
             200,
@@ -256,7 +257,7 @@ where
 impl<S, P, A> HttpHandler for OrdersApi<S, P, A>
 where
     S: OrderStore,
-    P: commercial::PriceLists + commercial::PricingSettings + 'static,
+    P: commercial::PriceLists + commercial::PricingSettings + commercial::TaxSettings + 'static,
     A: Assignments + 'static,
 {
     async fn handle(&self, req: Request, ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
@@ -277,11 +278,14 @@ where
     }
 }
 
-/// `POST /quotes`'s answer: the priced cart and whether it meets the minimum order.
+/// `POST /quotes`'s answer: the priced cart, the PPN an order placed now would carry (`total_incl_tax` is what it
+/// would cost), and whether it meets the minimum order (which `total`, before PPN, must reach).
 #[derive(Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct QuoteView {
     #[serde(flatten)]
     pub quote: commercial::Quote,
+    #[serde(flatten)]
+    pub tax: commercial::Ppn,
     pub currency: kernel::Currency,
     pub meets_minimum: bool,
     /// How much more the cart needs to reach the minimum; 0 when it meets it.
@@ -327,14 +331,18 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
         Operation::new("POST", "/orders", "placeOrder", "Place an order")
             .tag("orders-api")
             .describe(
-                "Prices the cart, checks credit, routes it to a warehouse and reserves stock in one transaction. \
+                "Prices the cart with PPN, checks credit, routes it to a warehouse and reserves stock in one \
+                 transaction. A partner on payment terms gets a confirmed order that goes to the ERP at once. \
                  A retry with the same Idempotency-Key and body gets the first answer (`Idempotent-Replayed: true`).",
             )
             .bearer()
             .acting_for()
             .idempotency_key()
             .json_body::<CartRequest>()
-            .answers::<orders::Order>(201, "The order, awaiting payment.")
+            .answers::<orders::Order>(
+                201,
+                "The order: awaiting payment of `total_incl_tax`, or confirmed when the partner buys on payment terms.",
+            )
             .with_header("Location", "The order's URL.")
             .link("GetOrder", "getOrder", "id", "$response.body#/id")
             .link("CancelOrder", "cancelOrder", "id", "$response.body#/id"),

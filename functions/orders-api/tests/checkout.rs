@@ -272,7 +272,8 @@ async fn concurrent_orders_from_one_partner_never_push_open_exposure_past_the_cr
             &token,
         ))
         .await;
-    let each = body(&quote)["total"].as_i64().unwrap();
+    // What an order owes, PPN included, is what counts against credit.
+    let each = body(&quote)["total_incl_tax"].as_i64().unwrap();
     h.client
         .execute(
             "UPDATE partners SET credit_limit = $1, erp_debt = $2 WHERE id = $3",
@@ -302,7 +303,8 @@ async fn concurrent_orders_from_one_partner_never_push_open_exposure_past_the_cr
     let open: i64 = h
         .client
         .query_one(
-            "SELECT coalesce(sum(total), 0)::int8 FROM orders WHERE partner_id = $1 AND status = 'pending_payment'",
+            "SELECT coalesce(sum(total_incl_tax), 0)::int8 FROM orders
+             WHERE partner_id = $1 AND status = 'pending_payment'",
             &[&p.id],
         )
         .await

@@ -115,7 +115,7 @@ async fn an_event_whose_fast_path_publish_failed_is_published_by_the_sweeper_in_
         panic!("a new order")
     };
     let id = answer.body["id"].as_str().unwrap().to_string();
-    let total = answer.body["total"].as_i64().unwrap();
+    let total = answer.body["total_incl_tax"].as_i64().unwrap();
     let key = SecretString::new("k");
     let amount = format!("{total}.00");
     let n = orders::Notification::parse(serde_json::json!({

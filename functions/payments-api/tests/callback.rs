@@ -51,7 +51,7 @@ async fn harness() -> Harness {
         api: PaymentsApi::new(Orders::new(PgOrders::new(pools)), SecretString::new(SERVER_KEY)),
         client,
         order_id: answer.body["id"].as_str().unwrap().to_string(),
-        total: answer.body["total"].as_i64().unwrap(),
+        total: answer.body["total_incl_tax"].as_i64().unwrap(),
     }
 }
 

@@ -36,8 +36,10 @@ async fn an_export_of_fifty_thousand_rows_downloads_opens_and_counts_right() {
                  SELECT format('X-%s', lpad(g::text, 6, '0')), 'Mitra \"Ekspor\", ' || g, 'gold', -6200000, 106816666, 0
                  FROM generate_series(1, $1::int8) AS g
                  RETURNING id)
-             INSERT INTO profit_reports (month, partner_id, orders, revenue, cost_of_goods, gross_margin, returns)
-             SELECT '2026-10-01', id, 3, 1000000 + id, 700000, 300000 + id, 0 FROM p",
+             INSERT INTO profit_reports (month, partner_id, orders, revenue, cost_of_goods, gross_margin, returns, dpp,
+                                         ppn)
+             SELECT '2026-10-01', id, 3, 1000000 + id, 700000, 300000 + id, 0, (1000000 + id) * 11 / 12,
+                    (1000000 + id) * 11 / 100 FROM p",
             &[&ROWS],
         )
         .await
@@ -128,6 +130,21 @@ async fn an_export_of_fifty_thousand_rows_downloads_opens_and_counts_right() {
         sheet.get_value((0, 5)),
         Some(&calamine::Data::String("revenue_idr".into()))
     );
+    // The month's PPN base and output tax stand beside revenue, which never includes them.
+    assert_eq!(
+        (sheet.get_value((0, 9)), sheet.get_value((0, 10))),
+        (
+            Some(&calamine::Data::String("dpp_idr".into())),
+            Some(&calamine::Data::String("ppn_idr".into()))
+        )
+    );
+    let number = |c: u32| match sheet.get_value((1, c)) {
+        Some(calamine::Data::Float(f)) => *f as i64,
+        Some(calamine::Data::Int(i)) => *i,
+        other => panic!("column {c} is a number: {other:?}"),
+    };
+    let revenue = number(5);
+    assert_eq!((number(9), number(10)), (revenue * 11 / 12, revenue * 11 / 100));
     assert_eq!(
         sheet.get_value((1, 2)),
         Some(&calamine::Data::String("Mitra \"Ekspor\", 1".into()))

@@ -2,7 +2,7 @@
 //!
 //! They take `&self` and return `Send` futures so one adapter value can serve every request a warm Lambda handles.
 
-use crate::PricingPolicy;
+use crate::{PpnSchedule, PricingPolicy};
 use kernel::{Money, Sku, Tier};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -24,4 +24,11 @@ pub trait PricingSettings: Send + Sync {
     /// MUST fail, rather than fall back to defaults, when a setting is missing or invalid: a silent default would
     /// change what partners pay.
     fn pricing_policy(&self) -> impl Future<Output = anyhow::Result<PricingPolicy>> + Send;
+}
+
+/// The PPN schedule, read from system_config.
+pub trait TaxSettings: Send + Sync {
+    /// MUST fail, rather than fall back to a default rate, when the schedule is missing or invalid: a silent
+    /// default would put the wrong tax on invoices.
+    fn ppn_schedule(&self) -> impl Future<Output = anyhow::Result<PpnSchedule>> + Send;
 }

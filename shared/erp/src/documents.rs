@@ -14,8 +14,31 @@ pub(crate) struct Pesanan {
     pub no_ref: String,
     pub kode_pelanggan: String,
     pub tgl_pesan: String,
+    /// The selling price (harga jual), before tax: Σ Qty × Harga.
     pub total: String,
+    /// The tax lines; none for an order placed before Niaga charged PPN.
+    pub pajak: Vec<Pajak>,
+    /// What the partner owes: `Total` + Σ `Pajak.Nilai`.
+    pub total_bayar: String,
+    /// Days of credit for an order on payment terms: the ERP invoices it, due that many days after `TglPesan`.
+    /// Absent for an order paid through the gateway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub termin_hari: Option<u32>,
     pub detail: Vec<PesananDetail>,
+}
+
+/// A tax line of a sales order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Pajak {
+    /// `PPN`.
+    pub jenis: String,
+    /// The faktur's transaction code: `04` when the base is DPP nilai lain, `01` when it is the price itself.
+    pub kode_transaksi: String,
+    pub dpp: String,
+    /// The tariff in percent with two decimals (`"12.00"`).
+    pub tarif: String,
+    pub nilai: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

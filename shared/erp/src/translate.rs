@@ -4,8 +4,8 @@
 use crate::amount::{format_amount, parse_amount, parse_non_negative};
 use crate::client::{Delivery, ErpError};
 use crate::documents::{
-    Daftar, HargaPokokBaris, MutasiBaris, Penolakan, Pesanan, PesananDetail, PesananJawaban, PiutangBaris, StokBaris,
-    DITERIMA, KIRIM, RETUR, SUDAH_ADA,
+    Daftar, HargaPokokBaris, MutasiBaris, Pajak, Penolakan, Pesanan, PesananDetail, PesananJawaban, PiutangBaris,
+    StokBaris, DITERIMA, KIRIM, RETUR, SUDAH_ADA,
 };
 use crate::snapshot::{ErpBalance, ErpCostPrice, ErpMovement, ErpStock, MovedLine, MovementKind, Snapshot};
 use crate::time::{format_wib, parse_wib};
@@ -16,15 +16,29 @@ use serde::de::DeserializeOwned;
 /// How much of an unexpected body goes into an error message.
 const BODY_EXCERPT_CHARS: usize = 200;
 
-/// An order as the ERP's sales order. The order id is the NoRef, so sending the same order twice is one order in
-/// the ERP. Nothing is checked here: the ERP is the judge of its documents, and a refusal comes back as
-/// [`ErpError::Rejected`].
+/// An order as the ERP's sales order, with its PPN as a tax line (none for an order placed before Niaga charged
+/// PPN). The order id is the NoRef, so sending the same order twice is one order in the ERP. Nothing is checked
+/// here: the ERP is the judge of its documents, and a refusal comes back as [`ErpError::Rejected`].
 pub(crate) fn order_document(order: &Order) -> Pesanan {
+    let t = &order.tax;
+    let pajak = (t.ppn_tariff_bp > 0)
+        .then(|| Pajak {
+            jenis: "PPN".into(),
+            kode_transaksi: if t.is_dpp_nilai_lain() { "04" } else { "01" }.into(),
+            dpp: format_amount(t.dpp),
+            tarif: format!("{}.{:02}", t.ppn_tariff_bp / 100, t.ppn_tariff_bp % 100),
+            nilai: format_amount(t.ppn),
+        })
+        .into_iter()
+        .collect();
     Pesanan {
         no_ref: order.id.to_string(),
         kode_pelanggan: order.partner_id.to_string(),
         tgl_pesan: format_wib(order.placed_at),
         total: format_amount(order.total),
+        pajak,
+        total_bayar: format_amount(t.total_incl_tax),
+        termin_hari: order.payment_terms_days,
         detail: order
             .lines
             .iter()
@@ -207,6 +221,7 @@ fn excerpt(body: &[u8]) -> String {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+    use commercial::PpnRate;
     use kernel::{Money, Tier};
     use orders::{OrderLine, OrderStatus};
     use serde_json::json;
@@ -245,7 +260,9 @@ mod tests {
             list_total: Money::from_minor(1_300_000),
             discount: Money::from_minor(50_000),
             total: Money::from_minor(1_250_000),
+            tax: PpnRate::PMK_131_2024.on(Money::from_minor(1_250_000)).unwrap(),
             currency: "IDR",
+            payment_terms_days: None,
             promised_sla_hours: 48,
             erp_order_no: None,
         }
@@ -261,11 +278,32 @@ mod tests {
                 "KodePelanggan": "17",
                 "TglPesan": "28/11/2026 10:15:07",
                 "Total": "1250000.00",
+                "Pajak": [
+                    {"Jenis": "PPN", "KodeTransaksi": "04", "Dpp": "1145833.00", "Tarif": "12.00", "Nilai": "137500.00"}
+                ],
+                "TotalBayar": "1387500.00",
                 "Detail": [
                     {"KodeBarang": "SHM-00001", "KodeGudang": "JKT-CKR", "Qty": 12, "Harga": "94000.00"},
                     {"KodeBarang": "SHM-00002", "KodeGudang": "SBY-RKT", "Qty": 1, "Harga": "122000.00"}
                 ]
             })
+        );
+    }
+
+    #[test]
+    fn an_untaxed_order_has_no_tax_line_and_a_terms_order_says_its_days() {
+        let mut o = order();
+        o.tax = commercial::Ppn::none(o.total);
+        o.payment_terms_days = Some(30);
+        let doc = serde_json::to_value(order_document(&o)).unwrap();
+        assert_eq!(doc["Pajak"], json!([]));
+        assert_eq!(doc["TotalBayar"], "1250000.00");
+        assert_eq!(doc["TerminHari"], 30);
+        o.tax = PpnRate::new(1_100, 1, 1).unwrap().on(o.total).unwrap();
+        let doc = serde_json::to_value(order_document(&o)).unwrap();
+        assert_eq!(
+            doc["Pajak"],
+            json!([{"Jenis": "PPN", "KodeTransaksi": "01", "Dpp": "1250000.00", "Tarif": "11.00", "Nilai": "137500.00"}])
         );
     }
 

@@ -2,6 +2,7 @@
 //! can fail reaches the caller.
 
 use chrono::{TimeZone, Utc};
+use commercial::PpnRate;
 use erp::{ErpBalance, ErpClient, ErpCostPrice, ErpError, ErpStock, HttpErp};
 use fake_erp::{BalanceRow, CostPriceRow, FakeErp, StockRow};
 use kernel::{Money, Sku, Tier};
@@ -55,7 +56,9 @@ fn order() -> Order {
         list_total: Money::from_minor(1_250_000),
         discount: Money::ZERO,
         total: Money::from_minor(1_250_000),
+        tax: PpnRate::PMK_131_2024.on(Money::from_minor(1_250_000)).unwrap(),
         currency: "IDR",
+        payment_terms_days: None,
         promised_sla_hours: 48,
         erp_order_no: None,
     }
@@ -95,12 +98,36 @@ async fn the_erp_receives_the_order_in_its_own_terms_dated_in_wib() {
             "KodePelanggan": "17",
             "TglPesan": "28/11/2026 10:15:07",
             "Total": "1250000.00",
+            "Pajak": [
+                {"Jenis": "PPN", "KodeTransaksi": "04", "Dpp": "1145833.00", "Tarif": "12.00", "Nilai": "137500.00"}
+            ],
+            "TotalBayar": "1387500.00",
             "Detail": [
                 {"KodeBarang": "SHM-00001", "KodeGudang": "JKT-CKR", "Qty": 12, "Harga": "94000.00"},
                 {"KodeBarang": "SHM-00002", "KodeGudang": "SBY-RKT", "Qty": 1, "Harga": "122000.00"}
             ]
         })
     );
+}
+
+#[tokio::test]
+async fn a_terms_order_reaches_the_erp_with_its_days_and_the_erp_checks_its_tax_line() {
+    let fake = fake().await;
+    let erp = client(&fake, TIMEOUT);
+    let mut order = order();
+    order.status = OrderStatus::Confirmed;
+    order.paid_at = None;
+    order.payment_terms_days = Some(30);
+    // 12 % on 11/12 of 1 250 001: the exact tax is 137 500.11, so the ERP expects 137 500.
+    order.lines[1] = line("SHM-00002", "SBY-RKT", 1, 122_001);
+    order.total = Money::from_minor(1_250_001);
+    order.tax = PpnRate::PMK_131_2024.on(order.total).unwrap();
+    assert_eq!(order.tax.ppn, Money::from_minor(137_500));
+    assert!(!erp.send_order(&order).await.unwrap().already_received);
+    let doc = &fake.received()[0].document;
+    assert_eq!(doc["TerminHari"], 30);
+    assert_eq!(doc["TotalBayar"], "1387501.00");
+    assert_eq!(doc["Pajak"][0]["Dpp"], "1145834.00");
 }
 
 #[tokio::test]
@@ -143,7 +170,14 @@ async fn an_order_the_erp_refuses_is_rejected_with_its_reason_and_not_retryable(
     let mut no_lines = order();
     no_lines.lines.clear();
 
-    for bad in [wrong_total, no_lines] {
+    // PPN rounded up instead of down (the ERP recomputes it from the price), and a total due that leaves it out.
+    let mut rounded_up = order();
+    rounded_up.tax.ppn = Money::from_minor(137_501);
+    rounded_up.tax.total_incl_tax = Money::from_minor(1_387_501);
+    let mut untaxed_total = order();
+    untaxed_total.tax.total_incl_tax = untaxed_total.total;
+
+    for bad in [wrong_total, no_lines, rounded_up, untaxed_total] {
         let err = erp.send_order(&bad).await.unwrap_err();
         assert!(matches!(err, ErpError::Rejected(ref m) if m.contains("422")), "{err:?}");
         assert!(!err.is_retryable());

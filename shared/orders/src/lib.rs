@@ -23,9 +23,9 @@ pub mod status;
 pub use idempotency::{fingerprint, IdempotencyKey, KeyClaim, StoredAnswer};
 pub use model::{AuditEntry, Order, OrderLine, OrderSummary, OutboxEvent};
 pub use payment::{Notification, PaymentRecord};
-pub use ports::{CheckoutSettings, OrderStore, OrderTx};
+pub use ports::{CheckoutSettings, OrderStore, OrderTx, PartnerAccount};
 pub use service::{
     quote_cart, OrderError, OrderPage, Orders, PaymentError, PaymentOutcome, PlaceOrder, PlaceOrderError, Placed,
-    QuoteCartError,
+    QuoteCartError, QuotedCart,
 };
 pub use status::{IllegalTransition, OrderEvent, OrderStatus};

@@ -2,6 +2,7 @@
 
 use crate::status::OrderStatus;
 use chrono::{DateTime, Utc};
+use commercial::Ppn;
 use kernel::{Money, Sku, Tier};
 use serde::Serialize;
 use uuid::Uuid;
@@ -40,8 +41,15 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     pub list_total: Money,
     pub discount: Money,
+    /// The selling price (harga jual): Σ line totals, PPN excluded.
     pub total: Money,
+    /// The PPN invoiced on `total`, fixed when the order was placed; `total_incl_tax` is what the partner owes.
+    #[serde(flatten)]
+    pub tax: Ppn,
     pub currency: &'static str,
+    /// Days of credit for an order on payment terms (confirmed without the gateway, invoiced by the ERP);
+    /// absent when the order is paid through the gateway.
+    pub payment_terms_days: Option<u32>,
     pub promised_sla_hours: u32,
     /// The ERP's order number, once the ERP has the order.
     pub erp_order_no: Option<String>,
@@ -72,6 +80,8 @@ pub struct OrderSummary {
     pub status: OrderStatus,
     pub placed_at: DateTime<Utc>,
     pub total: Money,
+    /// `total` plus its PPN: what the partner owes.
+    pub total_incl_tax: Money,
     pub currency: &'static str,
     pub placed_by_agent: Option<String>,
 }
@@ -87,6 +97,8 @@ pub struct OutboxEvent {
 impl OutboxEvent {
     pub const PLACED: &'static str = "order.placed";
     pub const PAID: &'static str = "order.paid";
+    /// A terms order, confirmed without payment: it goes to the ERP at once, like a paid one.
+    pub const CONFIRMED: &'static str = "order.confirmed";
     pub const CANCELLED: &'static str = "order.cancelled";
     pub const EXPIRED: &'static str = "order.expired";
     /// The ERP shipped some of the order (a delivery note), and more is to come.
@@ -106,6 +118,9 @@ impl OutboxEvent {
                 "partner_id": order.partner_id,
                 "status": order.status,
                 "total": order.total,
+                "ppn": order.tax.ppn,
+                "total_incl_tax": order.tax.total_incl_tax,
+                "payment_terms_days": order.payment_terms_days,
                 "currency": order.currency,
                 "placed_by": order.placed_by,
                 "placed_by_agent": order.placed_by_agent,

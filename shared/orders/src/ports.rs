@@ -11,7 +11,7 @@ use crate::model::{AuditEntry, Order, OrderSummary, OutboxEvent};
 use crate::payment::PaymentRecord;
 use crate::status::OrderStatus;
 use chrono::{DateTime, Utc};
-use commercial::{CreditPosition, PricingPolicy};
+use commercial::{CreditPosition, PaymentTerms, PpnSchedule, PricingPolicy};
 use kernel::{Money, Sku, Tier};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -23,6 +23,14 @@ use uuid::Uuid;
 pub struct CheckoutSettings {
     pub pricing: PricingPolicy,
     pub payment_window_minutes: i64,
+    pub ppn: PpnSchedule,
+}
+
+/// A partner as checkout sees them under their row lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartnerAccount {
+    pub credit: CreditPosition,
+    pub terms: PaymentTerms,
 }
 
 /// A page position in `GET /orders`: the last row's (placed_at, id).
@@ -84,9 +92,12 @@ pub trait OrderTx: Send {
         now: DateTime<Utc>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 
-    /// Locks the partner's row (serialising that partner's checkouts) and returns the credit position: the
-    /// limit, the last synced ERP debt and the total of their unpaid orders. `None` for an unknown partner.
-    fn lock_credit(&mut self, partner: i64) -> impl Future<Output = anyhow::Result<Option<CreditPosition>>> + Send;
+    /// Locks the partner's row (serialising that partner's checkouts) and returns their payment terms and credit
+    /// position: the limit, the last synced ERP debt, and `open_unpaid`, which MUST follow the rule in
+    /// `commercial`'s credit module: Σ `total_incl_tax` of orders awaiting gateway payment, plus that of terms
+    /// orders the last ERP debt snapshot may not include (not yet sent to the ERP, or sent after the
+    /// snapshot was taken). `None` for an unknown partner.
+    fn lock_account(&mut self, partner: i64) -> impl Future<Output = anyhow::Result<Option<PartnerAccount>>> + Send;
 
     fn checkout_settings(&mut self) -> impl Future<Output = anyhow::Result<CheckoutSettings>> + Send;
 

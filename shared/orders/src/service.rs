@@ -11,7 +11,7 @@ use crate::payment::{Notification, PaymentRecord};
 use crate::ports::{ListPosition, OrderStore, OrderTx};
 use crate::status::{IllegalTransition, OrderEvent, OrderStatus};
 use chrono::{DateTime, Duration as ChronoDuration, SubsecRound, Utc};
-use commercial::{BelowMinimumOrder, CartLine, CreditLimitExceeded, QuoteError};
+use commercial::{BelowMinimumOrder, CartLine, CreditLimitExceeded, PaymentTerms, Ppn, QuoteError, TaxError};
 use identity::{AccessError, Actor, PartnerAttrs, Role};
 use kernel::{Money, SecretString, Sku};
 use std::collections::BTreeMap;
@@ -102,7 +102,7 @@ pub enum PaymentError {
     BadSignature,
     #[error("no such order")]
     UnknownOrder,
-    #[error("gross_amount {got} does not match the order total {expected}")]
+    #[error("gross_amount {got} does not match the order total with PPN {expected}")]
     AmountMismatch { expected: Money, got: Money },
     #[error("order storage unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -380,9 +380,9 @@ impl<S: OrderStore> Orders<S> {
                 .await
                 .map_err(unavailable::<PaymentError>)?
                 .ok_or(PaymentError::UnknownOrder)?;
-            if n.gross_amount != order.total {
+            if n.gross_amount != order.tax.total_incl_tax {
                 return Err(PaymentError::AmountMismatch {
-                    expected: order.total,
+                    expected: order.tax.total_incl_tax,
                     got: n.gross_amount,
                 });
             }
@@ -569,8 +569,8 @@ async fn place_in<T: OrderTx>(
         KeyClaim::Answered(_) => return Err(PlaceOrderError::KeyReused),
         KeyClaim::Fresh => {}
     }
-    let credit = tx
-        .lock_credit(partner.id)
+    let account = tx
+        .lock_account(partner.id)
         .await
         .map_err(unavailable::<PlaceOrderError>)?
         .ok_or(PlaceOrderError::UnknownPartner)?;
@@ -582,7 +582,9 @@ async fn place_in<T: OrderTx>(
         .map_err(unavailable::<PlaceOrderError>)?;
     let quote = commercial::quote(partner.tier, cmd.cart, &prices, &settings.pricing)?;
     quote.check_minimum()?;
-    credit.check(quote.total)?;
+    let tax = ppn_on(&settings.ppn, quote.total, cmd.now)?;
+    // The partner owes the PPN too, so it is the total with PPN that must fit the credit limit.
+    account.credit.check(tax.total_incl_tax)?;
 
     let (warehouses, stock) = tx.lock_stock(&skus).await.map_err(unavailable::<PlaceOrderError>)?;
     let demand: Vec<Demand> = cmd
@@ -614,21 +616,37 @@ async fn place_in<T: OrderTx>(
             returned: 0,
         });
     }
+    // Cash waits for the gateway within the payment window; terms are confirmed now and due when the ERP's invoice
+    // is.
+    let (status, payment_due_at, event) = match account.terms {
+        PaymentTerms::Cash => (
+            OrderStatus::PendingPayment,
+            cmd.now + ChronoDuration::minutes(settings.payment_window_minutes),
+            OutboxEvent::PLACED,
+        ),
+        PaymentTerms::Credit { days } => (
+            OrderStatus::Confirmed,
+            cmd.now + ChronoDuration::days(i64::from(days)),
+            OutboxEvent::CONFIRMED,
+        ),
+    };
     let order = Order {
         id: Uuid::new_v4(),
-        status: OrderStatus::PendingPayment,
+        status,
         partner_id: partner.id,
         tier: partner.tier,
         placed_by: cmd.actor.subject.clone(),
         placed_by_agent: cmd.actor.agent().map(str::to_string),
         placed_at: cmd.now,
-        payment_due_at: cmd.now + ChronoDuration::minutes(settings.payment_window_minutes),
+        payment_due_at,
         paid_at: None,
         lines,
         list_total: quote.list_total,
         discount: quote.discount,
         total: quote.total,
+        tax,
         currency: "IDR",
+        payment_terms_days: account.terms.days(),
         promised_sla_hours: plan.promised_sla_hours,
         erp_order_no: None,
     };
@@ -641,7 +659,7 @@ async fn place_in<T: OrderTx>(
     tx.adjust_reserved(&reserve)
         .await
         .map_err(unavailable::<PlaceOrderError>)?;
-    tx.append_event(&OutboxEvent::for_order(OutboxEvent::PLACED, &order))
+    tx.append_event(&OutboxEvent::for_order(event, &order))
         .await
         .map_err(unavailable::<PlaceOrderError>)?;
     tx.audit(&AuditEntry {
@@ -649,7 +667,13 @@ async fn place_in<T: OrderTx>(
         acting_for: cmd.actor.agent().map(|_| partner.id.to_string()),
         action: "order.place",
         subject: format!("order:{}", order.id),
-        detail: serde_json::json!({ "total": order.total, "split": plan.split, "masquerade": cmd.actor.masquerading }),
+        detail: serde_json::json!({
+            "total": order.total,
+            "total_incl_tax": order.tax.total_incl_tax,
+            "payment_terms_days": order.payment_terms_days,
+            "split": plan.split,
+            "masquerade": cmd.actor.masquerading,
+        }),
     })
     .await
     .map_err(unavailable::<PlaceOrderError>)?;
@@ -677,19 +701,52 @@ pub enum QuoteCartError {
     Unavailable(#[source] anyhow::Error),
 }
 
-/// `POST /quotes`: prices a cart for the partner the caller acts for, without ordering or reserving anything.
-pub async fn quote_cart<P>(pricing: &P, actor: &Actor, cart: &[CartLine]) -> Result<commercial::Quote, QuoteCartError>
+/// A priced cart with the PPN an order placed now would carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedCart {
+    pub quote: commercial::Quote,
+    pub tax: Ppn,
+}
+
+/// `POST /quotes`: prices a cart for the partner the caller acts for, with the PPN in force at `now`, without
+/// ordering or reserving anything.
+pub async fn quote_cart<P>(
+    pricing: &P,
+    actor: &Actor,
+    cart: &[CartLine],
+    now: DateTime<Utc>,
+) -> Result<QuotedCart, QuoteCartError>
 where
-    P: commercial::PriceLists + commercial::PricingSettings,
+    P: commercial::PriceLists + commercial::PricingSettings + commercial::TaxSettings,
 {
     let partner = actor.require_partner()?;
     let skus: Vec<Sku> = cart.iter().map(|l| l.sku.clone()).collect();
-    let (policy, prices) = (
+    let (policy, schedule, prices) = (
         pricing.pricing_policy().await.map_err(QuoteCartError::Unavailable)?,
+        pricing.ppn_schedule().await.map_err(QuoteCartError::Unavailable)?,
         pricing
             .list_prices(partner.tier, &skus)
             .await
             .map_err(QuoteCartError::Unavailable)?,
     );
-    Ok(commercial::quote(partner.tier, cart, &prices, &policy)?)
+    let quote = commercial::quote(partner.tier, cart, &prices, &policy)?;
+    let tax = ppn_on(&schedule, quote.total, now).map_err(|e| match e {
+        PlaceOrderError::Quote(q) => QuoteCartError::Quote(q),
+        other => QuoteCartError::Unavailable(anyhow::anyhow!("{other}")),
+    })?;
+    Ok(QuotedCart { quote, tax })
+}
+
+/// The PPN on a selling price at `at`. A day the schedule does not cover is a configuration fault, not the
+/// caller's: the checkout is unavailable rather than untaxed.
+fn ppn_on(schedule: &commercial::PpnSchedule, price: Money, at: DateTime<Utc>) -> Result<Ppn, PlaceOrderError> {
+    schedule
+        .rate_at(at)
+        .and_then(|rate| rate.on(price))
+        .map_err(|e| match e {
+            TaxError::NoRate(_) => {
+                PlaceOrderError::Unavailable(anyhow::anyhow!("system_config `tax.ppn_schedule`: {e}"))
+            }
+            TaxError::NegativePrice | TaxError::Overflow => PlaceOrderError::Quote(QuoteError::Overflow),
+        })
 }

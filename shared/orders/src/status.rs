@@ -5,6 +5,8 @@
 //!        │                  │                        │    ▲  ship  │
 //!        ├──cancel──▶ cancelled                      │    └────────┘
 //!        └──expire──▶ expired                        └───────────fulfil───────────────────────▶ fulfilled
+//!
+//! confirmed ──send_to_erp──▶ sent_to_erp   (an order on payment terms: the ERP invoices it; ship and fulfil as paid)
 //! ```
 //! Cancelled and expired are the exits, and only an unpaid order can take them: once money has moved, undoing
 //! the order is a refund, which the ERP owns. Anything else is an [`IllegalTransition`] (HTTP 409).
@@ -31,6 +33,8 @@ pub enum OrderStatus {
     Fulfilled,
     Cancelled,
     Expired,
+    /// Placed on payment terms: no gateway payment; the ERP takes it and invoices the partner.
+    Confirmed,
 }
 
 /// What can happen to an order.
@@ -76,7 +80,7 @@ impl OrderEvent {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 8] = [
         OrderStatus::PendingPayment,
         OrderStatus::Paid,
         OrderStatus::SentToErp,
@@ -84,6 +88,7 @@ impl OrderStatus {
         OrderStatus::Fulfilled,
         OrderStatus::Cancelled,
         OrderStatus::Expired,
+        OrderStatus::Confirmed,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -95,6 +100,7 @@ impl OrderStatus {
             OrderStatus::Fulfilled => "fulfilled",
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Expired => "expired",
+            OrderStatus::Confirmed => "confirmed",
         }
     }
 
@@ -107,8 +113,9 @@ impl OrderStatus {
             (S::PendingPayment, E::Cancel) => Ok(S::Cancelled),
             (S::PendingPayment, E::Expire) => Ok(S::Expired),
             (S::Paid, E::SendToErp) => Ok(S::SentToErp),
-            (S::Paid | S::SentToErp | S::PartlyShipped, E::Ship) => Ok(S::PartlyShipped),
-            (S::Paid | S::SentToErp | S::PartlyShipped, E::Fulfil) => Ok(S::Fulfilled),
+            (S::Confirmed, E::SendToErp) => Ok(S::SentToErp),
+            (S::Paid | S::Confirmed | S::SentToErp | S::PartlyShipped, E::Ship) => Ok(S::PartlyShipped),
+            (S::Paid | S::Confirmed | S::SentToErp | S::PartlyShipped, E::Fulfil) => Ok(S::Fulfilled),
             (from, event) => Err(IllegalTransition { from, event }),
         }
     }
@@ -139,7 +146,7 @@ impl OrderStatus {
     /// True when the ERP, the book of record, must have the order but has not confirmed it yet: the one list of
     /// such statuses. The ERP sync sends these, and the ERP ledger sweep sends them again until the ERP has them.
     pub const fn must_reach_erp(self) -> bool {
-        matches!(self, OrderStatus::Paid)
+        matches!(self, OrderStatus::Paid | OrderStatus::Confirmed)
     }
 }
 
@@ -204,7 +211,8 @@ mod tests {
                 OrderStatus::PendingPayment,
                 OrderStatus::Paid,
                 OrderStatus::SentToErp,
-                OrderStatus::PartlyShipped
+                OrderStatus::PartlyShipped,
+                OrderStatus::Confirmed
             ]
         );
     }
@@ -227,8 +235,9 @@ mod tests {
             .flat_map(|s| OrderEvent::ALL.iter().map(move |e| s.apply(*e)))
             .filter(Result::is_ok)
             .count();
-        // pay, cancel, expire; send_to_erp; ship and fulfil from paid, sent_to_erp and partly_shipped.
-        assert_eq!(legal, 10);
+        // pay, cancel, expire; send_to_erp from paid and confirmed; ship and fulfil from paid, confirmed,
+        // sent_to_erp and partly_shipped.
+        assert_eq!(legal, 13);
     }
 
     #[test]
@@ -238,6 +247,19 @@ mod tests {
             let expected = s.apply(OrderEvent::SendToErp).is_ok();
             assert_eq!(s.must_reach_erp(), expected, "{s}");
         }
+    }
+
+    #[test]
+    fn a_confirmed_order_goes_to_the_erp_and_can_never_be_cancelled_or_expire() {
+        for e in OrderEvent::ALL {
+            let next = OrderStatus::Confirmed.apply(e);
+            let legal = matches!(e, OrderEvent::SendToErp | OrderEvent::Ship | OrderEvent::Fulfil);
+            assert_eq!(next.is_ok(), legal, "{e:?}");
+        }
+        assert_eq!(
+            OrderStatus::Confirmed.apply(OrderEvent::SendToErp),
+            Ok(OrderStatus::SentToErp)
+        );
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub struct ProfitRow {
     pub cost_of_goods: i64,
     pub gross_margin: i64,
     pub returns: i64,
+    /// The month's PPN base and output tax, as its orders were invoiced.
+    pub dpp: i64,
+    pub ppn: i64,
 }
 
 const COLUMNS: &str =
@@ -207,7 +210,7 @@ impl PgExports {
         let stream = client
             .query_raw(
                 "SELECT r.partner_id, p.code, p.name, p.tier, r.orders, r.revenue, r.cost_of_goods, r.gross_margin,
-                        r.returns
+                        r.returns, r.dpp, r.ppn
                  FROM profit_reports r JOIN partners p ON p.id = r.partner_id
                  WHERE r.month = $1 ORDER BY r.partner_id",
                 params,
@@ -227,6 +230,8 @@ impl PgExports {
                 cost_of_goods: r.get(6),
                 gross_margin: r.get(7),
                 returns: r.get(8),
+                dpp: r.get(9),
+                ppn: r.get(10),
             })?;
             n += 1;
         }

@@ -1,8 +1,8 @@
-//! Commercial's ports over PostgreSQL for read-only pricing (`POST /quotes`), from the reader pool.
+//! Commercial's ports over PostgreSQL for read-only pricing and PPN (`POST /quotes`), from the reader pool.
 
 use crate::orders::{read_checkout_settings, read_list_prices};
 use crate::pool::Db;
-use commercial::{PriceLists, PricingPolicy, PricingSettings};
+use commercial::{PpnSchedule, PriceLists, PricingPolicy, PricingSettings, TaxSettings};
 use kernel::{Money, Sku, Tier};
 use std::collections::BTreeMap;
 
@@ -28,5 +28,12 @@ impl PricingSettings for PgPricing {
     async fn pricing_policy(&self) -> anyhow::Result<PricingPolicy> {
         let client = self.db.read_client().await?;
         Ok(read_checkout_settings(&client).await?.pricing)
+    }
+}
+
+impl TaxSettings for PgPricing {
+    async fn ppn_schedule(&self) -> anyhow::Result<PpnSchedule> {
+        let client = self.db.read_client().await?;
+        Ok(read_checkout_settings(&client).await?.ppn)
     }
 }

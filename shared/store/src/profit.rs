@@ -1,7 +1,8 @@
 //! The monthly profit report (seed 000): revenue, cost of goods and gross margin per partner for one month.
 //!
-//! A month's figures come from the orders placed in it that were paid (`paid`, `sent_to_erp`, `fulfilled`);
-//! cancelled and expired orders never count. Returns recorded in the month (by `returned_at`) take their refund off
+//! A month's figures come from the orders placed in it that were sold: paid (`paid`, `sent_to_erp`, `partly_shipped`, `fulfilled`),
+//! or confirmed on payment terms (`confirmed`); cancelled and expired orders never count. Revenue never includes
+//! PPN: the month's tax base (`dpp`) and output tax (`ppn`) are reported beside it, as each order was invoiced. Returns recorded in the month (by `returned_at`) take their refund off
 //! revenue and their goods, at the cost the line was sold at, off cost of goods. Month boundaries are in WIB
 //! (Asia/Jakarta, UTC+7), the distributor's business day.
 //!
@@ -22,6 +23,8 @@ pub struct PartnerMonth {
     pub cost_of_goods: i64,
     pub gross_margin: i64,
     pub returns: i64,
+    pub dpp: i64,
+    pub ppn: i64,
 }
 
 const COMPUTE: &str = "
@@ -30,14 +33,18 @@ WITH bounds AS (
            (($1::date + interval '1 month')::timestamp AT TIME ZONE 'Asia/Jakarta') AS hi
 ), scope AS (
     SELECT id FROM partners WHERE id % $2 = $3
+), sold AS (
+    SELECT o.id, o.placed_at, o.partner_id, o.dpp, o.ppn FROM orders o, bounds b
+    WHERE o.placed_at >= b.lo AND o.placed_at < b.hi
+      AND o.status IN ('paid', 'confirmed', 'sent_to_erp', 'partly_shipped', 'fulfilled')
+      AND o.partner_id IN (SELECT id FROM scope)
 ), sales AS (
     SELECT o.partner_id, count(DISTINCT o.id) AS orders,
            sum(l.quantity::int8 * l.unit_price) AS revenue, sum(l.quantity::int8 * l.unit_cost) AS cogs
-    FROM orders o JOIN order_lines l ON l.order_id = o.id AND l.placed_at = o.placed_at, bounds b
-    WHERE o.placed_at >= b.lo AND o.placed_at < b.hi
-      AND o.status IN ('paid', 'sent_to_erp', 'partly_shipped', 'fulfilled')
-      AND o.partner_id IN (SELECT id FROM scope)
+    FROM sold o JOIN order_lines l ON l.order_id = o.id AND l.placed_at = o.placed_at
     GROUP BY o.partner_id
+), taxed AS (
+    SELECT partner_id, sum(dpp) AS dpp, sum(ppn) AS ppn FROM sold GROUP BY partner_id
 ), back AS (
     SELECT o.partner_id, sum(r.refund) AS refunds,
            sum(r.quantity::int8 * coalesce((SELECT max(l.unit_cost) FROM order_lines l
@@ -52,8 +59,11 @@ SELECT p.id,
        coalesce(s.orders, 0)::int8,
        (coalesce(s.revenue, 0) - coalesce(k.refunds, 0))::int8,
        (coalesce(s.cogs, 0) - coalesce(k.cogs_back, 0))::int8,
-       coalesce(k.refunds, 0)::int8
+       coalesce(k.refunds, 0)::int8,
+       coalesce(t.dpp, 0)::int8,
+       coalesce(t.ppn, 0)::int8
 FROM scope p LEFT JOIN sales s ON s.partner_id = p.id LEFT JOIN back k ON k.partner_id = p.id
+     LEFT JOIN taxed t ON t.partner_id = p.id
 WHERE s.partner_id IS NOT NULL OR k.partner_id IS NOT NULL
 ORDER BY p.id";
 
@@ -81,6 +91,8 @@ pub async fn recompute_month(db: &Db, month: NaiveDate, count: u32, index: u32) 
                 cost_of_goods: cogs,
                 gross_margin: revenue - cogs,
                 returns: r.get(4),
+                dpp: r.get(5),
+                ppn: r.get(6),
             }
         })
         .collect();
@@ -99,9 +111,13 @@ pub async fn recompute_month(db: &Db, month: NaiveDate, count: u32, index: u32) 
     let cogs: Vec<i64> = months.iter().map(|m| m.cost_of_goods).collect();
     let margin: Vec<i64> = months.iter().map(|m| m.gross_margin).collect();
     let returns: Vec<i64> = months.iter().map(|m| m.returns).collect();
+    let dpp: Vec<i64> = months.iter().map(|m| m.dpp).collect();
+    let ppn: Vec<i64> = months.iter().map(|m| m.ppn).collect();
     tx.execute_typed(
-        "INSERT INTO profit_reports (month, partner_id, orders, revenue, cost_of_goods, gross_margin, returns)
-         SELECT $1, * FROM unnest($2::int8[], $3::int4[], $4::int8[], $5::int8[], $6::int8[], $7::int8[])",
+        "INSERT INTO profit_reports (month, partner_id, orders, revenue, cost_of_goods, gross_margin, returns, dpp,
+                                     ppn)
+         SELECT $1, * FROM unnest($2::int8[], $3::int4[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
+                                  $8::int8[], $9::int8[])",
         &[
             (&month, Type::DATE),
             (&ids, Type::INT8_ARRAY),
@@ -110,6 +126,8 @@ pub async fn recompute_month(db: &Db, month: NaiveDate, count: u32, index: u32) 
             (&cogs, Type::INT8_ARRAY),
             (&margin, Type::INT8_ARRAY),
             (&returns, Type::INT8_ARRAY),
+            (&dpp, Type::INT8_ARRAY),
+            (&ppn, Type::INT8_ARRAY),
         ],
     )
     .await
@@ -123,7 +141,7 @@ pub async fn report(db: &Db, month: NaiveDate) -> anyhow::Result<Vec<PartnerMont
     let client = db.read_client().await?;
     let rows = client
         .query_typed(
-            "SELECT partner_id, orders::int8, revenue, cost_of_goods, gross_margin, returns FROM profit_reports
+            "SELECT partner_id, orders::int8, revenue, cost_of_goods, gross_margin, returns, dpp, ppn FROM profit_reports
              WHERE month = $1 ORDER BY partner_id",
             &[(&month, Type::DATE)],
         )
@@ -138,6 +156,8 @@ pub async fn report(db: &Db, month: NaiveDate) -> anyhow::Result<Vec<PartnerMont
             cost_of_goods: r.get(3),
             gross_margin: r.get(4),
             returns: r.get(5),
+            dpp: r.get(6),
+            ppn: r.get(7),
         })
         .collect())
 }

@@ -14,8 +14,10 @@
 //! # The ERP's API (`/api/v1`)
 //! - `POST /api/v1/pesanan`: 201 `DITERIMA` for a new NoRef; 200 `SUDAH_ADA` with the same NoPesanan for a NoRef
 //!   already taken; 422 `{"Pesan": ...}` for a document it refuses (not JSON, fields missing, empty `Detail`, a
-//!   `Qty` of 0, an amount without exactly two decimals, a `TglPesan` not `dd/mm/yyyy HH:MM:SS`, or a `Total`
-//!   that is not Σ Qty × Harga).
+//!   `Qty` of 0, an amount without exactly two decimals, a `TglPesan` not `dd/mm/yyyy HH:MM:SS`, a `Total`
+//!   that is not Σ Qty × Harga, a `Pajak` line that is not PPN as PMK 131/2024 has it (code 04: 12 % on a DPP of
+//!   11/12 of `Total` shown in whole rupiah, rounded down; code 01: on `Total` itself; the tax on the exact base,
+//!   rounded down), a `TotalBayar` that is not `Total` + Σ `Pajak.Nilai`, or `TerminHari` outside 1–365).
 //! - `GET /api/v1/stok`, `GET /api/v1/piutang`, `GET /api/v1/harga-pokok`: `{"Data": [...], "Per": "...",
 //!   "Urutan": n}`, where `Urutan` is the last movement booked: the stock rows include every movement up to it.
 //! - `GET /api/v1/mutasi?sejak=n`: the shipments (`KIRIM`) and returns (`RETUR`) booked after `Urutan` n, in

@@ -121,8 +121,29 @@ pub(crate) struct Pesanan {
     pub tgl_pesan: String,
     #[serde(rename = "Total")]
     pub total: String,
+    #[serde(rename = "Pajak", default)]
+    pub pajak: Vec<Pajak>,
+    #[serde(rename = "TotalBayar")]
+    pub total_bayar: Option<String>,
+    #[serde(rename = "TerminHari")]
+    pub termin_hari: Option<u32>,
     #[serde(rename = "Detail")]
     pub detail: Vec<PesananDetail>,
+}
+
+/// A tax line.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Pajak {
+    #[serde(rename = "Jenis")]
+    pub jenis: String,
+    #[serde(rename = "KodeTransaksi")]
+    pub kode_transaksi: String,
+    #[serde(rename = "Dpp")]
+    pub dpp: String,
+    #[serde(rename = "Tarif")]
+    pub tarif: String,
+    #[serde(rename = "Nilai")]
+    pub nilai: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -168,7 +189,62 @@ impl Pesanan {
         if sum != i128::from(total) {
             return Err("Total tidak sesuai dengan jumlah Qty x Harga".into());
         }
-        Ok(())
+        if self.termin_hari.is_some_and(|d| !(1..=365).contains(&d)) {
+            return Err("TerminHari harus 1 sampai 365".into());
+        }
+        let mut tax = 0i128;
+        for (i, p) in self.pajak.iter().enumerate() {
+            tax += i128::from(p.check(total).map_err(|e| format!("Pajak baris {}: {e}", i + 1))?);
+        }
+        match &self.total_bayar {
+            None if self.pajak.is_empty() => Ok(()),
+            None => Err("TotalBayar wajib diisi bila ada Pajak".into()),
+            Some(t) => {
+                let bayar = amount_sen(t).ok_or_else(|| format!("TotalBayar tidak valid: {t:?}"))?;
+                if i128::from(bayar) != i128::from(total) + tax {
+                    return Err("TotalBayar tidak sesuai dengan Total ditambah Pajak".into());
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Pajak {
+    /// The ERP's rules for a PPN line on a sale of `total` (hundredths): the base is the price (code 01) or, for
+    /// code 04, the DPP nilai lain of 11/12 of it at the 12 % tariff (PMK 131/2024), shown in whole rupiah
+    /// without going above the exact base; the tax is the tariff on the exact base, rounded down to a whole rupiah.
+    /// Returns the tax in hundredths.
+    fn check(&self, total: i64) -> Result<i64, String> {
+        if self.jenis != "PPN" {
+            return Err(format!("Jenis pajak tidak dikenal: {:?}", self.jenis));
+        }
+        let rupiah = |name: &str, text: &str| {
+            amount_sen(text)
+                .filter(|sen| sen % 100 == 0)
+                .map(|sen| i128::from(sen / 100))
+                .ok_or_else(|| format!("{name} harus rupiah utuh: {text:?}"))
+        };
+        let tarif = i128::from(amount_sen(&self.tarif).ok_or_else(|| format!("Tarif tidak valid: {:?}", self.tarif))?);
+        let (dpp, nilai, total) = (
+            rupiah("Dpp", &self.dpp)?,
+            rupiah("Nilai", &self.nilai)?,
+            i128::from(total / 100),
+        );
+        let (num, den) = match self.kode_transaksi.as_str() {
+            "01" => (1, 1),
+            "04" if tarif == 1_200 => (11, 12),
+            "04" => return Err("KodeTransaksi 04 berlaku untuk tarif 12%".into()),
+            other => return Err(format!("KodeTransaksi tidak dikenal: {other:?}")),
+        };
+        // den × Dpp ≤ num × Total < den × (Dpp + 1): the base, rounded down to a rupiah.
+        if !(den * dpp <= num * total && num * total < den * (dpp + 1)) {
+            return Err("Dpp tidak sesuai dengan Total".into());
+        }
+        if nilai != total * num * tarif / (den * 10_000) {
+            return Err("Nilai PPN tidak sesuai dengan Tarif x DPP (dibulatkan ke bawah)".into());
+        }
+        i64::try_from(nilai * 100).map_err(|_| "Nilai terlalu besar".to_string())
     }
 }
 
@@ -259,6 +335,37 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pesanan(pajak: serde_json::Value, bayar: &str) -> Pesanan {
+        serde_json::from_value(serde_json::json!({
+            "NoRef": "r", "KodePelanggan": "17", "TglPesan": "28/11/2026 10:15:07", "Total": "1250000.00",
+            "Pajak": pajak, "TotalBayar": bayar,
+            "Detail": [{"KodeBarang": "A", "KodeGudang": "W", "Qty": 1, "Harga": "1250000.00"}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_ppn_line_must_follow_pmk_131_2024_and_add_up() {
+        let line = |dpp: &str, nilai: &str| serde_json::json!([{"Jenis": "PPN", "KodeTransaksi": "04", "Dpp": dpp, "Tarif": "12.00", "Nilai": nilai}]);
+        assert_eq!(pesanan(line("1145833.00", "137500.00"), "1387500.00").check(), Ok(()));
+        for (dpp, nilai, bayar) in [
+            ("1145834.00", "137500.00", "1387500.00"), // DPP above 11/12 of the price
+            ("1145832.00", "137500.00", "1387500.00"), // DPP more than a rupiah below it
+            ("1145833.00", "137499.00", "1387499.00"), // tax rounded twice
+            ("1145833.00", "137500.00", "1387501.00"), // does not add up
+            ("1145833.00", "137500.50", "1387500.50"), // a fraction of a rupiah
+        ] {
+            assert!(
+                pesanan(line(dpp, nilai), bayar).check().is_err(),
+                "{dpp} {nilai} {bayar}"
+            );
+        }
+        let full = serde_json::json!([{"Jenis": "PPN", "KodeTransaksi": "01", "Dpp": "1250000.00", "Tarif": "11.00",
+                                       "Nilai": "137500.00"}]);
+        assert_eq!(pesanan(full, "1387500.00").check(), Ok(()));
+        assert_eq!(pesanan(serde_json::json!([]), "1250000.00").check(), Ok(()));
+    }
 
     #[test]
     fn amounts_need_exactly_two_decimals() {

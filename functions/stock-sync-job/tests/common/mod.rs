@@ -188,7 +188,7 @@ impl World {
     /// A settlement notification from the gateway, signed as the gateway signs it.
     pub async fn pay(&self, order: &Order, now: DateTime<Utc>) -> orders::PaymentOutcome {
         let id = order.id.to_string();
-        let amount = format!("{}.00", order.total.minor());
+        let amount = format!("{}.00", order.tax.total_incl_tax.minor());
         let n = orders::Notification::parse(serde_json::json!({
             "order_id": id, "status_code": "200", "gross_amount": amount,
             "transaction_id": format!("t-{id}"), "transaction_status": "settlement",
