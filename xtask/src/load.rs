@@ -287,10 +287,13 @@ async fn fresh_database(pg: &Postgres) -> Result<String> {
     // Migrations added since the template was made.
     crate::localdb::prepare(&admin_url, DATABASE, None).await?;
     // Stock is due a sync at every run of the stock-sync schedule, which the warehouse user fires as it ships: the
-    // feeds interleave with checkout as often as a bounded run allows.
+    // feeds interleave with checkout as often as a bounded run allows. One partner in five buys on 30 days' terms.
     crate::localdb::connect(&pg.url(DATABASE))
         .await?
-        .batch_execute("UPDATE system_config SET value = '0' WHERE key = 'supply.stock_sync_interval_minutes'")
+        .batch_execute(
+            "UPDATE system_config SET value = '0' WHERE key = 'supply.stock_sync_interval_minutes';
+             UPDATE partners SET payment_terms_days = 30 WHERE id % 5 = 0;",
+        )
         .await?;
     step(format!("{DATABASE}: a fresh copy of the seeded template"));
     Ok(pg.url(DATABASE))
@@ -1100,10 +1103,13 @@ async fn paid_to_erp(
     let rows = c
         .query(
             "SELECT o.id::text, o.status, o.erp_order_no,
-                    (SELECT count(*) FROM outbox e WHERE e.event_type = 'order.paid' AND e.aggregate_id = o.id::text),
-                    (SELECT count(*) FROM outbox e WHERE e.event_type = 'order.paid' AND e.aggregate_id = o.id::text
-                        AND e.published_at IS NOT NULL)
-               FROM orders o WHERE o.status IN ('paid', 'sent_to_erp', 'partly_shipped', 'fulfilled')",
+                    (SELECT count(*) FROM outbox e WHERE e.event_type IN ('order.paid', 'order.confirmed')
+                        AND e.aggregate_id = o.id::text),
+                    (SELECT count(*) FROM outbox e WHERE e.event_type IN ('order.paid', 'order.confirmed')
+                        AND e.aggregate_id = o.id::text AND e.published_at IS NOT NULL),
+                    o.payment_terms_days IS NOT NULL
+               FROM orders o
+              WHERE o.status IN ('paid', 'confirmed', 'sent_to_erp', 'partly_shipped', 'fulfilled')",
             &[],
         )
         .await?;
@@ -1114,18 +1120,22 @@ async fn paid_to_erp(
     }
     let mut broken = Vec::new();
     let mut paid = BTreeSet::new();
-    let (mut sent, mut queued) = (0, 0);
+    let (mut sent, mut queued, mut terms) = (0, 0, 0);
     for r in &rows {
         let (id, status, erp_no, events, published): (String, String, Option<String>, i64, i64) =
             (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        if r.get::<_, bool>(5) {
+            terms += 1;
+        }
+        // A cash order goes to the ERP on `order.paid`, a terms order on `order.confirmed`: one of them, once.
         if events != 1 {
-            broken.push(format!("order {id} ({status}) has {events} order.paid events"));
+            broken.push(format!("order {id} ({status}) has {events} order.paid/order.confirmed events"));
         }
         match status.as_str() {
-            "paid" if published == 0 => broken.push(format!(
-                "order {id} is paid but its order.paid event was never published"
+            "paid" | "confirmed" if published == 0 => broken.push(format!(
+                "order {id} is {status} but its event for the ERP was never published"
             )),
-            "paid" => queued += 1,
+            "paid" | "confirmed" => queued += 1,
             _ => match (&erp_no, book.get(id.as_str())) {
                 (Some(no), Some((taken, 1))) if no == taken => sent += 1,
                 (_, Some((_, n))) if *n > 1 => broken.push(format!("the ERP took order {id} as new {n} times")),
@@ -1156,8 +1166,8 @@ async fn paid_to_erp(
         .count();
     Ok(if broken.is_empty() {
         Ok(format!(
-            "held: {} paid orders, {sent} in the ERP's book once each, {queued} on the erp-sync queue (event \
-             published, not yet in the ERP); {denied} payments denied",
+            "held: {} paid or confirmed orders ({terms} on payment terms), {sent} in the ERP's book once each, \
+             {queued} on the erp-sync queue (event published, not yet in the ERP); {denied} payments denied",
             rows.len()
         ))
     } else {
