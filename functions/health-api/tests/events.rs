@@ -39,14 +39,15 @@ async fn health_reports_version_and_a_reachable_database() {
     assert_eq!(b["build"], "abc123");
     assert_eq!(b["database"]["reachable"], true);
     assert!(b["instance"]["cold_start"].is_boolean());
-    // The ERP copies' age is visible; a fresh database has never synced.
+    // The ERP copies' age is visible (stock, debt, and the shipments and returns read); a fresh database has never
+    // synced.
     let kinds: Vec<&str> = b["erp_sync"]
         .as_array()
         .unwrap()
         .iter()
         .map(|k| k["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["balances", "stock"]);
+    assert_eq!(kinds, ["balances", "movements", "stock"]);
     assert!(b["erp_sync"][0]["age_s"].is_null());
 }
 
