@@ -83,7 +83,14 @@ async fn setup_with(n: usize, collect: bool) -> Setup {
             "signature_key": orders::payment::signature(&id, "200", &amount, &key),
         }))
         .unwrap();
-        orders.apply_payment(&paid, &key, chrono::Utc::now()).await.unwrap();
+        orders
+            .apply_payment(
+                &paid,
+                &orders::PaymentVerifier::signature_only(key.clone()),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
         ids.push(id);
     }
     // What the relay would put on the erp-sync queue: the order.paid events.

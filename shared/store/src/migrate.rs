@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_notification_blasts"),
     migration!(11, "0011_config_schemas_and_jobs"),
     migration!(12, "0012_exports"),
+    migration!(14, "0014_refunds_due"),
 ];
 
 /// What a run did.
