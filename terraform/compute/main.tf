@@ -74,6 +74,7 @@ locals {
       DATABASE_TLS        = var.database_tls
     },
     var.erp_url == null ? {} : { NIAGA_ERP_URL = var.erp_url },
+    var.payments_status_url == null ? {} : { NIAGA_PAYMENTS_STATUS_URL = var.payments_status_url },
     var.exports_bucket == null ? {} : { NIAGA_EXPORTS_BUCKET = var.exports_bucket },
     var.database_url == null ? {} : {
       DATABASE_URL        = var.database_url

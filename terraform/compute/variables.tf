@@ -91,6 +91,17 @@ variable "erp_url" {
   default     = null
 }
 
+variable "payments_status_url" {
+  description = "Base URL of the payment gateway's Get Status API (https://api.midtrans.com; the sandbox is https://api.sandbox.midtrans.com), given to functions as NIAGA_PAYMENTS_STATUS_URL: payments-api then confirms each settlement with it before marking an order paid. null leaves it unset (the signature and the status table alone). The network layer has no route to the internet, so setting it needs an egress path (a NAT gateway or a proxy) first."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.payments_status_url == null || can(regex("^https://[^/?#@]+(/[^?#]*)?$", var.payments_status_url))
+    error_message = "payments_status_url must be an https base URL without a query, fragment or credentials: the server key travels in every request."
+  }
+}
+
 variable "table_arns" {
   description = "ARN of each manifest table, by manifest name: the persistence layer's table_arns output (terraform/tf passes it)."
   type        = map(string)

@@ -119,6 +119,14 @@ locals {
       threshold   = 0
       periods     = 2
     }
+    "refund-due" = {
+      description = "Money arrived for an order that had already closed (refunds_due): GET /admin/refunds-due lists what to send back."
+      metric      = "refunds_due"
+      function    = "payments-api"
+      statistic   = "Sum"
+      threshold   = 0
+      periods     = 2
+    }
     "credit-rejection-spike" = {
       description = "More than ${var.credit_rejections_per_minute} checkouts a minute refused for credit (credit_check_rejection_count): check the ERP debt sync and the price lists."
       metric      = "credit_check_rejection_count"

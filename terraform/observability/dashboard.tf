@@ -54,6 +54,15 @@ resource "aws_cloudwatch_dashboard" "niaga" {
           metrics = [for f in values(local.functions) : ["AWS/Lambda", "Errors", "FunctionName", f.physical_name]]
         }
       },
+      {
+        type = "metric", x = 0, y = 18, width = 12, height = 6
+        properties = {
+          title = "Refunds due: payments for orders that had closed (per minute)", region = var.region, stat = "Sum", period = 60
+          metrics = [
+            [local.namespace, "refunds_due", "function", "payments-api"],
+          ]
+        }
+      },
     ]
   })
 }

@@ -93,7 +93,11 @@ async fn paid_orders(env: &BenchEnv, sqs: &aws_sdk_sqs::Client, queue: &str, n: 
         }))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         orders
-            .apply_payment(&n, &key, chrono::Utc::now())
+            .apply_payment(
+                &n,
+                &orders::PaymentVerifier::signature_only(key.clone()),
+                chrono::Utc::now(),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -1129,7 +1129,9 @@ async fn paid_to_erp(
         }
         // A cash order goes to the ERP on `order.paid`, a terms order on `order.confirmed`: one of them, once.
         if events != 1 {
-            broken.push(format!("order {id} ({status}) has {events} order.paid/order.confirmed events"));
+            broken.push(format!(
+                "order {id} ({status}) has {events} order.paid/order.confirmed events"
+            ));
         }
         match status.as_str() {
             "paid" | "confirmed" if published == 0 => broken.push(format!(

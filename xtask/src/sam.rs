@@ -208,12 +208,18 @@ fn blank(w: &mut String) {
 
 fn render_parameters(w: &mut String) {
     y!(w, 0, "Parameters:");
-    let params: [(&str, &str, Option<&str>, &str); 8] = [
+    let params: [(&str, &str, Option<&str>, &str); 9] = [
         (
             "ErpUrl",
             "String",
             Some("http://erp.internal:7070"),
             "Base URL of the legacy ERP's API, reached from the functions' subnets.",
+        ),
+        (
+            "PaymentsStatusUrl",
+            "String",
+            Some(""),
+            "Base URL of the payment gateway's Get Status API (https://api.midtrans.com); payments-api confirms each settlement with it before marking an order paid. Empty trusts the signature alone. The functions' subnets need a route to it.",
         ),
         (
             "Env",
@@ -361,6 +367,7 @@ fn render_globals(w: &mut String, manifest: &Manifest) {
         q(&manifest.outbox_routes().to_string())
     );
     y!(w, 8, "NIAGA_ERP_URL: !Ref ErpUrl");
+    y!(w, 8, "NIAGA_PAYMENTS_STATUS_URL: !Ref PaymentsStatusUrl");
     if manifest.functions.iter().any(|f| f.exports.is_some()) {
         y!(w, 8, "NIAGA_EXPORTS_BUCKET: !Ref {EXPORTS_BUCKET_ID}");
     }

@@ -107,6 +107,17 @@ fn adapters_stay_apart_and_below_the_platform() {
     for bad in ["store", "platform", "tokio-postgres", "lambda_runtime", "lambda_http"] {
         assert!(!g["niaga-aws"].contains(bad), "niaga-aws depends on {bad}");
     }
+    for bad in [
+        "store",
+        "platform",
+        "niaga-aws",
+        "erp",
+        "tokio-postgres",
+        "lambda_runtime",
+        "lambda_http",
+    ] {
+        assert!(!g["midtrans"].contains(bad), "midtrans depends on {bad}");
+    }
 }
 
 #[test]

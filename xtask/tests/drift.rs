@@ -506,7 +506,12 @@ fn terraform_observability_alarms_on_every_function_and_queue_within_five_minute
         let dlq = xtask::queue_physical_name(PLAN_ENV, &format!("{}-dlq", q.name), q.fifo);
         want(format!("{dlq}-depth"));
     }
-    for business in ["erp-sync-error-rate", "erp-breaker-open", "credit-rejection-spike"] {
+    for business in [
+        "erp-sync-error-rate",
+        "erp-breaker-open",
+        "credit-rejection-spike",
+        "refund-due",
+    ] {
         want(format!("niaga-{PLAN_ENV}-{business}"));
     }
     for a in &alarms {

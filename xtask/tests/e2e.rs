@@ -618,6 +618,7 @@ async fn writable_state(db: &testkit::TestDb) -> Vec<(String, i64)> {
         "notification_blasts",
         "exports",
         "payment_notifications",
+        "refunds_due",
         "system_config_audit",
     ] {
         let n: i64 = client

@@ -9,13 +9,16 @@
 //!   the current version (428 without, 412 when stale), only to a value its schema allows (422 naming the rule),
 //!   writes the audit row in the same transaction, and writes the new settings through to the shared cache so every
 //!   instance sees them within seconds; `GET /admin/config/{key}/history` lists the changes, newest first.
+//! - `GET /admin/refunds-due` lists money that arrived for orders that had already closed (cancelled or expired),
+//!   newest first in keyset pages (`limit` 1–100, default 20; `cursor`): what must be sent back.
 //!
 //! Every route needs the `admin` role. The handler decodes requests and maps results to HTTP; it holds no SQL
 //! and must not depend on the AWS SDK.
 
 use identity::{Assignments, Role};
-use kernel::Tier;
+use kernel::{Cursor, Tier};
 use lambda_http::{Body, Request};
+use orders::{OrderError, Orders, RefundDueEntry};
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
 use platform::settings::SettingsCache;
@@ -24,11 +27,13 @@ use serde_json::Value;
 use std::sync::Arc;
 use store::blasts::{Blast, CreatedBlast, NewBlast, PgBlasts};
 use store::config::{Setting, Updated};
+use store::orders::PgOrders;
 
 /// The admin handler.
 #[derive(Debug)]
 pub struct AdminApi<A> {
     blasts: PgBlasts,
+    orders: Orders<PgOrders>,
     db: store::Db,
     settings: Arc<SettingsCache>,
     auth: Authenticator<A>,
@@ -81,6 +86,7 @@ impl<A: Assignments + 'static> AdminApi<A> {
     pub fn new(db: store::Db, settings: Arc<SettingsCache>, auth: Authenticator<A>) -> Self {
         AdminApi {
             blasts: PgBlasts::new(db.clone()),
+            orders: Orders::new(PgOrders::new(db.clone())),
             db,
             settings,
             auth,
@@ -239,6 +245,43 @@ impl<A: Assignments + 'static> AdminApi<A> {
         Ok(private_json(200, &to_json(&doc)))
     }
 
+    async fn refunds_due(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
+        let actor = self.admin(req).await?;
+        let mut limit = 20u32;
+        let mut before = None;
+        for (k, v) in platform::http::query_pairs(req) {
+            match k.as_str() {
+                "limit" => {
+                    limit =
+                        v.parse::<u32>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| {
+                            Problem::invalid_parameter("limit", "must be a whole number from 1 to 100")
+                        })?
+                }
+                "cursor" => before = Some(decode_refund_cursor(&v)?),
+                other => {
+                    return Err(Problem::invalid_parameter(
+                        other,
+                        "is not a parameter of GET /admin/refunds-due",
+                    ))
+                }
+            }
+        }
+        let page = self
+            .orders
+            .refunds_due(&actor, before, limit)
+            .await
+            .map_err(|e| match e {
+                OrderError::Access(_) => Problem::forbidden("only admins may do this"),
+                other => Problem::unavailable(1, other),
+            })?;
+        let doc = RefundDueList {
+            items: page.items,
+            limit,
+            next_cursor: page.next.map(|id| Cursor::from_position(&id.to_string()).encode()),
+        };
+        Ok(private_json(200, &to_json(&doc)))
+    }
+
     async fn get_blast(&self, req: &Request, id: &str) -> Result<http::Response<Body>, Problem> {
         self.admin(req).await?;
         let id =
@@ -247,6 +290,12 @@ impl<A: Assignments + 'static> AdminApi<A> {
         let blast = blast.ok_or_else(|| Problem::not_found("no such blast"))?;
         Ok(private_json(200, &blast.summary()))
     }
+}
+
+fn decode_refund_cursor(token: &str) -> Result<i64, Problem> {
+    let bad = || Problem::invalid_parameter("cursor", "is not a cursor this API issued");
+    let c = Cursor::decode(token).map_err(|_| bad())?;
+    c.position().parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(bad)
 }
 
 fn to_json(v: &impl serde::Serialize) -> Value {
@@ -297,6 +346,15 @@ pub struct ChangeView {
     pub changed_by: String,
     pub acting_for: Option<String>,
     pub changed_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One page of `GET /admin/refunds-due`, newest first.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct RefundDueList {
+    pub items: Vec<RefundDueEntry>,
+    pub limit: u32,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `PUT /admin/config/{key}`'s body.
@@ -405,6 +463,20 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
             serde_json::json!({ "type": "string", "format": "uuid" }),
         )
         .answers::<BlastSummary>(200, "The blast."),
+        Operation::new(
+            "GET",
+            "/admin/refunds-due",
+            "listRefundsDue",
+            "Money to send back: payments for orders that had closed (admins)",
+        )
+        .tag("admin-api")
+        .describe(
+            "Each payment the gateway reported for an order already cancelled or expired, once per (order, \
+             transaction), newest first.",
+        )
+        .bearer()
+        .paged(20, 100)
+        .answers::<RefundDueList>(200, "A page of refunds due."),
     ]
 }
 
@@ -462,6 +534,8 @@ impl<A: Assignments + 'static> HttpHandler for AdminApi<A> {
             (_, ["admin", "notification-blasts"] | ["admin", "notification-blasts", _]) => {
                 Err(Problem::method_not_allowed())
             }
+            (&M::GET, ["admin", "refunds-due"]) => self.refunds_due(&req).await,
+            (_, ["admin", "refunds-due"]) => Err(Problem::method_not_allowed()),
             _ => Err(Problem::not_found("no such route")),
         }
     }

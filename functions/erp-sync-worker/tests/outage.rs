@@ -83,7 +83,14 @@ async fn setup_with(n: usize, collect: bool) -> Setup {
             "signature_key": orders::payment::signature(&id, "200", &amount, &key),
         }))
         .unwrap();
-        orders.apply_payment(&paid, &key, chrono::Utc::now()).await.unwrap();
+        orders
+            .apply_payment(
+                &paid,
+                &orders::PaymentVerifier::signature_only(key.clone()),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
         ids.push(id);
     }
     // What the relay would put on the erp-sync queue: the order.paid events.
@@ -204,6 +211,17 @@ async fn the_sample_event_parses_and_its_poison_message_is_refused() {
 
 /// A real FIFO queue on moto with its dead-letter queue (5 receives), named as terraform names them.
 async fn erp_queue(sqs: &aws_sdk_sqs::Client, env: &str) -> (String, String, String) {
+    fifo_with_dead_letters(sqs, env, 30, 5).await
+}
+
+/// The `erp-sync` FIFO queue, with `visibility` seconds and a dead-letter queue after `max_receives`:
+/// (url, arn, dead-letter url).
+async fn fifo_with_dead_letters(
+    sqs: &aws_sdk_sqs::Client,
+    env: &str,
+    visibility: i64,
+    max_receives: i64,
+) -> (String, String, String) {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let name = niaga_aws::sqs::queue_physical_name(env, "erp-sync", true);
     let dlq_name = name.replace(".fifo", "-dlq.fifo");
@@ -229,10 +247,10 @@ async fn erp_queue(sqs: &aws_sdk_sqs::Client, env: &str) -> (String, String, Str
         .create_queue()
         .queue_name(&name)
         .attributes(A::FifoQueue, "true")
-        .attributes(A::VisibilityTimeout, "30")
+        .attributes(A::VisibilityTimeout, visibility.to_string())
         .attributes(
             A::RedrivePolicy,
-            json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5 }).to_string(),
+            json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives }).to_string(),
         )
         .send()
         .await
@@ -440,42 +458,9 @@ fn deployed_erp_sync() -> (i64, i64, Vec<String>) {
 
 /// The deployed `erp-sync` FIFO queue and its dead-letter queue on moto: (url, arn, dlq url, maxReceiveCount).
 async fn deployed_erp_queue(sqs: &aws_sdk_sqs::Client, env: &str) -> (String, String, String, u32) {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
     let (visibility, max_receives, _) = deployed_erp_sync();
-    let name = niaga_aws::sqs::queue_physical_name(env, "erp-sync", true);
-    let dlq_name = name.replace(".fifo", "-dlq.fifo");
-    let arn = |url: String| async move {
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(A::QueueArn)
-            .send()
-            .await
-            .unwrap();
-        (url, attrs.attributes.unwrap()[&A::QueueArn].clone())
-    };
-    let dlq = sqs
-        .create_queue()
-        .queue_name(&dlq_name)
-        .attributes(A::FifoQueue, "true")
-        .send()
-        .await
-        .unwrap();
-    let (dlq_url, dlq_arn) = arn(dlq.queue_url.unwrap()).await;
-    let q = sqs
-        .create_queue()
-        .queue_name(&name)
-        .attributes(A::FifoQueue, "true")
-        .attributes(A::VisibilityTimeout, visibility.to_string())
-        .attributes(
-            A::RedrivePolicy,
-            json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives }).to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let (url, queue_arn) = arn(q.queue_url.unwrap()).await;
-    (url, queue_arn, dlq_url, u32::try_from(max_receives).unwrap())
+    let (url, arn, dlq_url) = fifo_with_dead_letters(sqs, env, visibility, max_receives).await;
+    (url, arn, dlq_url, u32::try_from(max_receives).unwrap())
 }
 
 async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {

@@ -124,7 +124,14 @@ async fn an_event_whose_fast_path_publish_failed_is_published_by_the_sweeper_in_
         "signature_key": orders::payment::signature(&id, "200", &amount, &key),
     }))
     .unwrap();
-    orders.apply_payment(&n, &key, chrono::Utc::now()).await.unwrap();
+    orders
+        .apply_payment(
+            &n,
+            &orders::PaymentVerifier::signature_only(key.clone()),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
     q.delete(&erp).await;
     relay.after_commit(&id).await;
     let pending: i64 = client

@@ -1,7 +1,8 @@
-//! `payments-api` Lambda entry point: build once (including the server key), then serve.
+//! `payments-api` Lambda entry point: build once (including the server key and the status API client), then serve.
 
 use kernel::SecretString;
-use orders::Orders;
+use midtrans::MidtransStatusApi;
+use orders::{Orders, PaymentVerifier};
 use payments_api::{PaymentSecret, PaymentsApi, PaymentsConfig};
 use store::orders::PgOrders;
 
@@ -18,9 +19,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(1);
         }
     };
+    let server_key = SecretString::new(secret.server_key);
+    let gateway = match &deps.config.status_api {
+        None => None,
+        Some(c) => match MidtransStatusApi::new(&c.base_url, c.timeout, server_key.clone()) {
+            Ok(api) => Some(api),
+            Err(e) => {
+                tracing::error!(error = %e, "status API client cannot be built; refusing to start");
+                eprintln!("payments-api: refusing to start: NIAGA_PAYMENTS_STATUS_URL: {e}");
+                std::process::exit(1);
+            }
+        },
+    };
+    tracing::info!(confirm_with_status_api = gateway.is_some(), "payments-api configured");
     let api = PaymentsApi::new(
         Orders::new(PgOrders::new(deps.db.clone())),
-        SecretString::new(secret.server_key),
+        PaymentVerifier::new(server_key, gateway),
     )
     .with_relay(deps.fast_path_relay().await);
     platform::http::run(deps.runtime(), api).await

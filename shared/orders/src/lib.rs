@@ -6,7 +6,8 @@
 //! - [`status`]: the order state machine; illegal transitions are errors (HTTP 409 at the edge).
 //! - [`model`]: the order, its lines, outbox events and audit entries.
 //! - [`idempotency`]: `Idempotency-Key` rules, request fingerprints, stored answers.
-//! - [`payment`]: Midtrans-style notifications, their SHA-512 signature and amount rules.
+//! - [`payment`]: Midtrans-style notifications, their SHA-512 signature, amount rules and status table; the
+//!   [`payment::PaymentGateway`] port to the gateway's Get Status API; refunds due.
 //! - [`ports`]: storage as the use-cases need it; one [`ports::OrderTx`] is one transaction.
 //! - [`service`]: the use-cases.
 //!
@@ -22,10 +23,13 @@ pub mod status;
 
 pub use idempotency::{fingerprint, IdempotencyKey, KeyClaim, StoredAnswer};
 pub use model::{AuditEntry, Order, OrderLine, OrderSummary, OutboxEvent};
-pub use payment::{Notification, PaymentRecord};
+pub use payment::{
+    GatewayStatus, GatewayUnavailable, Notification, NotificationError, PaymentGateway, PaymentRecord, PaymentState,
+    PaymentVerifier, RefundDue, RefundDueEntry, Unconfirmed,
+};
 pub use ports::{CheckoutSettings, OrderStore, OrderTx, PartnerAccount};
 pub use service::{
     quote_cart, OrderError, OrderPage, Orders, PaymentError, PaymentOutcome, PlaceOrder, PlaceOrderError, Placed,
-    QuoteCartError, QuotedCart,
+    QuoteCartError, QuotedCart, RefundDuePage,
 };
 pub use status::{IllegalTransition, OrderEvent, OrderStatus};

@@ -8,7 +8,7 @@
 
 use crate::idempotency::{KeyClaim, StoredAnswer};
 use crate::model::{AuditEntry, Order, OrderSummary, OutboxEvent};
-use crate::payment::PaymentRecord;
+use crate::payment::{PaymentRecord, RefundDue, RefundDueEntry};
 use crate::status::OrderStatus;
 use chrono::{DateTime, Utc};
 use commercial::{CreditPosition, PaymentTerms, PpnSchedule, PricingPolicy};
@@ -75,6 +75,13 @@ pub trait OrderStore: Send + Sync + 'static {
         reason: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Refunds due, newest first (highest id first), with ids strictly below `before`, at most `limit`.
+    fn refunds_due(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = anyhow::Result<Vec<RefundDueEntry>>> + Send;
 }
 
 /// One transaction.
@@ -141,6 +148,10 @@ pub trait OrderTx: Send {
 
     /// Records a payment notification; false when this (order, transaction, status) was recorded before.
     fn record_payment(&mut self, record: &PaymentRecord) -> impl Future<Output = anyhow::Result<bool>> + Send;
+
+    /// Records money that must go back to the partner. MUST write at most one record per (order, transaction),
+    /// whatever the notification that brought it (a capture, then its settlement): false when one exists.
+    fn record_refund_due(&mut self, refund: &RefundDue) -> impl Future<Output = anyhow::Result<bool>> + Send;
 
     fn append_event(&mut self, event: &OutboxEvent) -> impl Future<Output = anyhow::Result<()>> + Send;
 

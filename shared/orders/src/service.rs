@@ -7,13 +7,15 @@
 
 use crate::idempotency::{IdempotencyKey, KeyClaim, StoredAnswer};
 use crate::model::{AuditEntry, Order, OrderLine, OrderSummary, OutboxEvent};
-use crate::payment::{Notification, PaymentRecord};
+use crate::payment::{
+    Notification, PaymentGateway, PaymentRecord, PaymentState, PaymentVerifier, RefundDue, RefundDueEntry,
+};
 use crate::ports::{ListPosition, OrderStore, OrderTx};
 use crate::status::{IllegalTransition, OrderEvent, OrderStatus};
 use chrono::{DateTime, Duration as ChronoDuration, SubsecRound, Utc};
 use commercial::{BelowMinimumOrder, CartLine, CreditLimitExceeded, PaymentTerms, Ppn, QuoteError, TaxError};
 use identity::{AccessError, Actor, PartnerAttrs, Role};
-use kernel::{Money, SecretString, Sku};
+use kernel::{Money, Sku};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -104,6 +106,13 @@ pub enum PaymentError {
     UnknownOrder,
     #[error("gross_amount {got} does not match the order total with PPN {expected}")]
     AmountMismatch { expected: Money, got: Money },
+    /// The gateway's Get Status API does not confirm the success the notification reports: another transaction,
+    /// another status or another amount. The notification may be forged, or the gateway may not have caught up.
+    #[error("the payment gateway does not confirm the notification: {0}")]
+    NotConfirmed(String),
+    /// The gateway's Get Status API could not confirm the success: unreachable, too slow, or an undocumented answer.
+    #[error(transparent)]
+    GatewayUnavailable(#[from] crate::payment::GatewayUnavailable),
     #[error("order storage unavailable")]
     Unavailable(#[source] anyhow::Error),
 }
@@ -114,6 +123,19 @@ pub struct PaymentOutcome {
     /// applied | recorded | already_applied | conflict | duplicate
     pub outcome: &'static str,
     pub status: OrderStatus,
+    /// Set when the notification brought money for an order that can no longer take it: the refund owed.
+    pub refund_due: Option<RefundDue>,
+    /// True when this notification wrote `refund_due` (the first notification of that transaction to arrive
+    /// after the order closed); false when it was already recorded.
+    pub refund_recorded: bool,
+}
+
+/// A page of `GET /admin/refunds-due`.
+#[derive(Debug)]
+pub struct RefundDuePage {
+    pub items: Vec<RefundDueEntry>,
+    /// The last item's id, when there may be more.
+    pub next: Option<i64>,
 }
 
 /// A page of `GET /orders`.
@@ -362,16 +384,26 @@ impl<S: OrderStore> Orders<S> {
         finish(tx, result).await
     }
 
-    /// Applies a payment notification: checks the signature and the amount, records it once, and moves the
-    /// order (settlement → paid; deny, cancel or failure → cancelled; expire → expired, releasing stock).
-    pub async fn apply_payment(
+    /// Applies a payment notification: checks the signature, confirms a success with the gateway when the verifier
+    /// has one, checks the amount, records it once, and moves the order (settlement → paid; deny, cancel or
+    /// failure → cancelled; expire → expired, releasing stock). Money for an order that has already closed is a
+    /// refund due, recorded once per (order, transaction).
+    #[tracing::instrument(skip_all, fields(order = %n.order_id, transaction_status = %n.transaction_status))]
+    pub async fn apply_payment<G: PaymentGateway>(
         &self,
         n: &Notification,
-        server_key: &SecretString,
+        verifier: &PaymentVerifier<G>,
         now: DateTime<Utc>,
     ) -> Result<PaymentOutcome, PaymentError> {
-        if !n.signature_is_valid(server_key) {
+        if !n.signature_is_valid(verifier.server_key()) {
             return Err(PaymentError::BadSignature);
+        }
+        // Before the transaction, so no order row stays locked while the gateway answers. The order may change
+        // meanwhile (expire, say); the transaction below decides on the order as it then is.
+        if n.state == PaymentState::Paid {
+            if let Some(gateway) = verifier.gateway() {
+                confirm(gateway, n).await?;
+            }
         }
         let mut tx = self.store.begin().await.map_err(unavailable::<PaymentError>)?;
         let result = async {
@@ -394,6 +426,17 @@ impl<S: OrderStore> Orders<S> {
                     Err(_) => ("conflict", None),
                 },
             };
+            // Money arrived, and the order cannot take it: it left (cancelled or expired) before the payment came.
+            let refund_due = (outcome == "conflict" && n.event() == Some(OrderEvent::Pay)).then(|| RefundDue {
+                order_id: order.id,
+                partner_id: order.partner_id,
+                transaction_id: n.transaction_id.clone(),
+                transaction_status: n.transaction_status.clone(),
+                amount: n.gross_amount,
+                currency: "IDR",
+                order_status: order.status,
+                recorded_at: now,
+            });
             let fresh = tx
                 .record_payment(&PaymentRecord {
                     order_id: order.id,
@@ -409,6 +452,8 @@ impl<S: OrderStore> Orders<S> {
                 return Ok(PaymentOutcome {
                     outcome: "duplicate",
                     status: order.status,
+                    refund_due,
+                    refund_recorded: false,
                 });
             }
             let order_id = order.id;
@@ -424,9 +469,22 @@ impl<S: OrderStore> Orders<S> {
                 }
                 None => order.status,
             };
-            if outcome == "conflict" {
-                // Money arrived for an order that already left (expired or cancelled): ops must refund it.
-                tracing::warn!(order = %order_id, transaction = %n.transaction_id, "payment for a closed order");
+            let refund_recorded = match &refund_due {
+                Some(refund) => tx
+                    .record_refund_due(refund)
+                    .await
+                    .map_err(unavailable::<PaymentError>)?,
+                None => false,
+            };
+            if let Some(refund) = &refund_due {
+                tracing::warn!(
+                    order = %order_id,
+                    transaction = %n.transaction_id,
+                    order_status = %refund.order_status,
+                    amount = refund.amount.minor(),
+                    first = refund_recorded,
+                    "payment for a closed order: refund due"
+                );
             }
             tx.audit(&AuditEntry {
                 actor: "payment-gateway".into(),
@@ -437,11 +495,17 @@ impl<S: OrderStore> Orders<S> {
                     "transaction_id": n.transaction_id,
                     "transaction_status": n.transaction_status,
                     "outcome": outcome,
+                    "refund_due": refund_due.is_some(),
                 }),
             })
             .await
             .map_err(unavailable::<PaymentError>)?;
-            Ok(PaymentOutcome { outcome, status })
+            Ok(PaymentOutcome {
+                outcome,
+                status,
+                refund_due,
+                refund_recorded,
+            })
         }
         .await;
         match result {
@@ -450,6 +514,49 @@ impl<S: OrderStore> Orders<S> {
                 Ok(o)
             }
             other => finish(tx, other).await,
+        }
+    }
+
+    /// Refunds due, newest first: money that arrived for orders that had already closed. Admins only.
+    pub async fn refunds_due(
+        &self,
+        actor: &Actor,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<RefundDuePage, OrderError> {
+        actor.require_role(&[Role::Admin])?;
+        let mut items = self
+            .store
+            .refunds_due(before, limit + 1)
+            .await
+            .map_err(unavailable::<OrderError>)?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|r| r.id)
+        } else {
+            None
+        };
+        Ok(RefundDuePage { items, next })
+    }
+}
+
+/// Asks the gateway whether the success `n` reports is real: the same transaction, paid, for the same amount.
+async fn confirm<G: PaymentGateway>(gateway: &G, n: &Notification) -> Result<(), PaymentError> {
+    let status = gateway.status(&n.raw_order_id).await?;
+    let disagreement = match &status {
+        None => Some("the gateway has no transaction for the order".to_string()),
+        Some(s) => s.disagreement(n),
+    };
+    match disagreement {
+        None => Ok(()),
+        Some(why) => {
+            tracing::warn!(
+                order = %n.order_id,
+                transaction = %n.transaction_id,
+                reason = %why,
+                "payment gateway does not confirm the notification"
+            );
+            Err(PaymentError::NotConfirmed(why))
         }
     }
 }

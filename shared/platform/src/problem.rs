@@ -158,6 +158,14 @@ impl Problem {
         p
     }
 
+    /// 502: a service this request depends on failed, or answered something that cannot be used; the body says
+    /// nothing about it.
+    pub fn bad_gateway(cause: impl Into<anyhow::Error>) -> Self {
+        let mut p = Problem::new(502, "bad-gateway", "Upstream service failed");
+        p.cause = Some(cause.into());
+        p
+    }
+
     /// 500: something unexpected; the body says nothing about the cause.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let mut p = Problem::new(500, "internal", "Internal error");

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_config_schemas_and_jobs"),
     migration!(12, "0012_exports"),
     migration!(13, "0013_shipments_and_returns"),
+    migration!(14, "0014_refunds_due"),
     migration!(15, "0015_erp_ledger"),
     migration!(16, "0016_ppn_and_payment_terms"),
 ];

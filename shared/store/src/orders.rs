@@ -1,4 +1,4 @@
-//! [`orders::OrderStore`] over PostgreSQL: checkout's transaction, order reads, payments and expiry.
+//! [`orders::OrderStore`] over PostgreSQL: checkout's transaction, order reads, payments, refunds due and expiry.
 //!
 //! One [`PgTx`] holds one pooled connection inside `BEGIN … COMMIT`. Idempotency keys are claimed with a
 //! transaction-scoped advisory lock (`pg_try_advisory_xact_lock`), which RDS Proxy allows without pinning: a
@@ -17,7 +17,8 @@ use kernel::{GeoPoint, Money, Sku, Tier};
 use orders::idempotency::KEY_TTL_HOURS;
 use orders::ports::{CheckoutSettings, ListPosition, OrderStore, OrderTx, PartnerAccount};
 use orders::{
-    AuditEntry, KeyClaim, Order, OrderLine, OrderStatus, OrderSummary, OutboxEvent, PaymentRecord, StoredAnswer,
+    AuditEntry, KeyClaim, Order, OrderLine, OrderStatus, OrderSummary, OutboxEvent, PaymentRecord, RefundDue,
+    RefundDueEntry, StoredAnswer,
 };
 use std::collections::BTreeMap;
 use supply::{StockLevel, Warehouse};
@@ -200,6 +201,35 @@ impl OrderStore for PgOrders {
             .await
             .map_err(q)?;
         Ok(())
+    }
+
+    async fn refunds_due(&self, before: Option<i64>, limit: u32) -> anyhow::Result<Vec<RefundDueEntry>> {
+        let client = self.db.read_client().await?;
+        let rows = client
+            .query_typed(
+                "SELECT id, order_id, partner_id, transaction_id, transaction_status, amount, order_status, recorded_at
+                 FROM refunds_due WHERE ($1::int8 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+                &[(&before, Type::INT8), (&i64::from(limit), Type::INT8)],
+            )
+            .await
+            .map_err(q)?;
+        rows.iter()
+            .map(|r| {
+                Ok(RefundDueEntry {
+                    id: r.get(0),
+                    refund: RefundDue {
+                        order_id: r.get(1),
+                        partner_id: r.get(2),
+                        transaction_id: r.get(3),
+                        transaction_status: r.get(4),
+                        amount: Money::from_minor(r.get(5)),
+                        currency: "IDR",
+                        order_status: r.get::<_, String>(6).parse()?,
+                        recorded_at: r.get(7),
+                    },
+                })
+            })
+            .collect()
     }
 }
 
@@ -670,6 +700,27 @@ impl OrderTx for PgTx {
                     (&r.gross_amount.minor(), Type::INT8),
                     (&r.outcome, Type::TEXT),
                     (&r.payload, Type::JSONB),
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn record_refund_due(&mut self, r: &RefundDue) -> anyhow::Result<bool> {
+        let n = self
+            .exec(
+                "INSERT INTO refunds_due (order_id, partner_id, transaction_id, transaction_status, amount, order_status,
+                                          recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (order_id, transaction_id) DO NOTHING",
+                &[
+                    (&r.order_id, Type::UUID),
+                    (&r.partner_id, Type::INT8),
+                    (&r.transaction_id, Type::TEXT),
+                    (&r.transaction_status, Type::TEXT),
+                    (&r.amount.minor(), Type::INT8),
+                    (&r.order_status.as_str(), Type::TEXT),
+                    (&r.recorded_at, Type::TIMESTAMPTZ),
                 ],
             )
             .await?;

@@ -257,3 +257,172 @@ pub mod auth {
         (p, token(&format!("partner:{code}"), Role::Partner, Some(p)))
     }
 }
+
+/// A stand-in for the payment gateway's Get Status API (`GET /v2/{order_id}/status`, HTTP Basic with the server
+/// key), on `127.0.0.1` at a port of its own, with switches to make it fail on demand.
+pub mod midtrans {
+    use axum::extract::{Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use base64::Engine;
+    use serde_json::{json, Value};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[derive(Debug, Default)]
+    struct Switches {
+        /// Order id → the status document the gateway answers with.
+        transactions: HashMap<String, Value>,
+        /// The next this many calls answer 503.
+        fail_next: u32,
+        /// Every call answers 503 while on.
+        outage: bool,
+        /// Every call waits this long before answering.
+        delay: Duration,
+        /// Every call answers 200 with a body that is not a status document.
+        malformed: bool,
+        calls: u32,
+    }
+
+    /// The fake; it stops when dropped.
+    #[derive(Debug)]
+    pub struct FakeMidtrans {
+        url: String,
+        switches: Arc<Mutex<Switches>>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for FakeMidtrans {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    impl FakeMidtrans {
+        /// Serves on a free loopback port, accepting `server_key` only.
+        pub async fn start(server_key: &str) -> FakeMidtrans {
+            let switches = Arc::new(Mutex::new(Switches::default()));
+            let expected = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{server_key}:"))
+            );
+            let app = Router::new()
+                .route("/v2/{order_id}/status", get(status))
+                .with_state((switches.clone(), Arc::new(expected)));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a loopback port");
+            let url = format!("http://{}", listener.local_addr().expect("bound"));
+            let task = tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            FakeMidtrans { url, switches, task }
+        }
+
+        /// The base URL, as `NIAGA_PAYMENTS_STATUS_URL` takes it.
+        pub fn url(&self) -> &str {
+            &self.url
+        }
+
+        fn with<T>(&self, f: impl FnOnce(&mut Switches) -> T) -> T {
+            f(&mut self.switches.lock().expect("fake midtrans lock"))
+        }
+
+        /// From now on the gateway reports `transaction_id` settled for `gross_amount` ("1250000.00").
+        pub fn settle(&self, order_id: &str, transaction_id: &str, gross_amount: &str) {
+            self.report(order_id, transaction_id, "200", "settlement", gross_amount);
+        }
+
+        /// From now on the gateway reports this transaction in this status (with this status code).
+        pub fn report(&self, order_id: &str, transaction_id: &str, status_code: &str, status: &str, amount: &str) {
+            let doc = json!({
+                "status_code": status_code,
+                "status_message": "Success, transaction is found",
+                "transaction_id": transaction_id,
+                "order_id": order_id,
+                "merchant_id": "G141532850",
+                "gross_amount": amount,
+                "currency": "IDR",
+                "payment_type": "bank_transfer",
+                "transaction_time": "2026-11-28 10:15:07",
+                "transaction_status": status,
+                "fraud_status": "accept",
+            });
+            self.with(|s| s.transactions.insert(order_id.to_string(), doc));
+        }
+
+        /// The next `n` calls answer 503.
+        pub fn fail_next(&self, n: u32) {
+            self.with(|s| s.fail_next = n);
+        }
+
+        /// Every call answers 503 while `on`.
+        pub fn outage(&self, on: bool) {
+            self.with(|s| s.outage = on);
+        }
+
+        /// Every call waits `delay` before answering.
+        pub fn delay(&self, delay: Duration) {
+            self.with(|s| s.delay = delay);
+        }
+
+        /// Every call answers 200 with a body that is not a status document while `on`.
+        pub fn malformed(&self, on: bool) {
+            self.with(|s| s.malformed = on);
+        }
+
+        /// How many calls arrived, answered or not.
+        pub fn calls(&self) -> u32 {
+            self.with(|s| s.calls)
+        }
+    }
+
+    type Shared = (Arc<Mutex<Switches>>, Arc<String>);
+
+    async fn status(
+        State((switches, expected)): State<Shared>,
+        Path(order_id): Path<String>,
+        headers: HeaderMap,
+    ) -> Response {
+        let (delay, answer) = {
+            let mut s = switches.lock().expect("fake midtrans lock");
+            s.calls += 1;
+            let authorized = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v == expected.as_str());
+            let answer = if s.outage || s.fail_next > 0 {
+                s.fail_next = s.fail_next.saturating_sub(1);
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({"status_code": "503", "status_message": "down"})),
+                )
+            } else if !authorized {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Json(
+                        json!({"status_code": "401", "status_message": "Access denied due to unauthorized transaction"}),
+                    ),
+                )
+            } else if s.malformed {
+                (StatusCode::OK, Json(json!({"hello": "world"})))
+            } else {
+                match s.transactions.get(&order_id) {
+                    Some(doc) => (StatusCode::OK, Json(doc.clone())),
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        Json(json!({"status_code": "404", "status_message": "Transaction doesn't exist."})),
+                    ),
+                }
+            };
+            (s.delay, answer)
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        answer.into_response()
+    }
+}

@@ -41,14 +41,7 @@ async fn get(erp: &FakeErp, http: &reqwest::Client, path: &str) -> (u16, Value) 
 }
 
 async fn post_switches(erp: &FakeErp, http: &reqwest::Client, body: Value) -> (u16, Value) {
-    let resp = http
-        .post(format!("{}/_fake/switches", erp.url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap())
+    post_admin(erp, http, "/_fake/switches", body).await
 }
 
 #[tokio::test]
