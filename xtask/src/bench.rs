@@ -13,8 +13,8 @@
 //!   and peak RSS per function under load against hello-lambda's.
 //! - The async backbone ([`crate::backbone_bench`]) and exports ([`crate::exports_bench`]).
 //!
-//! Each part's table prints, goes to `target/bench/<part>.md`, and replaces the part's block in README.md's
-//! Performance section (between `<!-- bench:<part> -->` and `<!-- /bench:<part> -->`), so the README's figures
+//! Each part's table prints, goes to `target/bench/<part>.md`, and replaces the part's block in
+//! `docs/performance.md` (between `<!-- bench:<part> -->` and `<!-- /bench:<part> -->`), so the documented figures
 //! are always this command's output. `--only cold|checkout|endpoints|backbone|exports` runs one part; `--no-zip`
 //! skips the arm64 packaging.
 
@@ -145,13 +145,13 @@ pub async fn run(args: &[String]) -> Result<()> {
          (the phases column), which hello-lambda does not do.\n"
     ));
     if sizes.is_empty() {
-        // Without the zips the table has no sizes: the README keeps the last full figures.
+        // Without the zips the table has no sizes: the document keeps the last full figures.
         println!("\n{table}");
         let out = crate::target_dir().join("bench");
         std::fs::create_dir_all(&out)?;
         std::fs::write(out.join("skeleton.md"), &table)?;
         step(format!(
-            "wrote {} (README.md left as it is: no zip sizes)",
+            "wrote {} (docs/performance.md left as it is: no zip sizes)",
             out.join("skeleton.md").display()
         ));
         Ok(())
@@ -359,7 +359,10 @@ fn init_phases() -> std::collections::BTreeMap<String, [f64; 3]> {
         .collect()
 }
 
-/// Prints a part's table, writes `target/bench/<part>.md`, and replaces the part's block in README.md.
+/// The document whose blocks the bench rewrites.
+const FIGURES: &str = "docs/performance.md";
+
+/// Prints a part's table, writes `target/bench/<part>.md`, and replaces the part's block in [`FIGURES`].
 pub fn publish(part: &str, table: &str) -> Result<()> {
     println!("\n{table}");
     let out = crate::target_dir().join("bench");
@@ -367,14 +370,14 @@ pub fn publish(part: &str, table: &str) -> Result<()> {
     let file = out.join(format!("{part}.md"));
     std::fs::write(&file, table)?;
     step(format!("wrote {}", file.display()));
-    let readme_path = crate::workspace_root().join("README.md");
-    let readme = std::fs::read_to_string(&readme_path)?;
-    match replace_block(&readme, part, table) {
+    let doc_path = crate::workspace_root().join(FIGURES);
+    let doc = std::fs::read_to_string(&doc_path)?;
+    match replace_block(&doc, part, table) {
         Some(updated) => {
-            std::fs::write(&readme_path, updated)?;
-            step(format!("updated README.md's `{part}` figures"));
+            std::fs::write(&doc_path, updated)?;
+            step(format!("updated {FIGURES}'s `{part}` figures"));
         }
-        None => step(format!("README.md has no `<!-- bench:{part} -->` block; left as it is")),
+        None => step(format!("{FIGURES} has no `<!-- bench:{part} -->` block; left as it is")),
     }
     Ok(())
 }

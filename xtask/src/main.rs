@@ -23,7 +23,7 @@ cargo xtask <command>
   bench [--only PART] [--no-zip]
                    build release zips and measure package size and cold start against a hello-world lambda,
                    checkout latency and flash-sale throughput against bare SQL and pgbench, each read
-                   endpoint's latency against its SQL and peak RSS under load; rewrites README's figures
+                   endpoint's latency against its SQL and peak RSS under load; rewrites docs/performance.md's figures
   redrive QUEUE [--env ENV]
                    move every message in QUEUE's dead-letter queue back to QUEUE (local moto by default)
   faults [--short] [--only SCENARIO]
