@@ -59,22 +59,7 @@ async fn setup_with(n: usize, collect: bool) -> Setup {
     let mut ids = Vec::new();
     for i in 0..n {
         let actor = testkit::auth::partner_actor(&client, &format!("P-{:05}", i + 1)).await;
-        let Placed::Created { answer, .. } = orders
-            .place(PlaceOrder {
-                actor: &actor,
-                key: &IdempotencyKey::parse(&format!("erp-{i}")).unwrap(),
-                fingerprint: "f",
-                cart: &[commercial::CartLine {
-                    sku: Sku::parse("SHM-00001").unwrap(),
-                    quantity: Quantity::new(1).unwrap(),
-                }],
-                now: chrono::Utc::now(),
-            })
-            .await
-            .unwrap()
-        else {
-            panic!("a new order")
-        };
+        let answer = place(&orders, &actor, &format!("erp-{i}"), 1).await;
         let id = answer.body["id"].as_str().unwrap().to_string();
         let amount = format!("{}.00", answer.body["total_incl_tax"]);
         let paid = orders::Notification::parse(json!({
@@ -207,6 +192,27 @@ async fn the_sample_event_parses_and_its_poison_message_is_refused() {
     .await;
     assert_eq!(failures(&r), 2, "{r}");
     assert_eq!(s.erp.received_count(false), 0);
+}
+
+/// A new order of `quantity` units of SHM-00001 placed by `actor`: its stored answer.
+async fn place(orders: &Orders<PgOrders>, actor: &identity::Actor, key: &str, quantity: i64) -> orders::StoredAnswer {
+    let Placed::Created { answer, .. } = orders
+        .place(PlaceOrder {
+            actor,
+            key: &IdempotencyKey::parse(key).unwrap(),
+            fingerprint: "f",
+            cart: &[commercial::CartLine {
+                sku: Sku::parse("SHM-00001").unwrap(),
+                quantity: Quantity::new(quantity).unwrap(),
+            }],
+            now: chrono::Utc::now(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("a new order")
+    };
+    answer
 }
 
 /// A real FIFO queue on moto with its dead-letter queue (5 receives), named as terraform names them.
@@ -674,22 +680,7 @@ async fn a_terms_order_goes_to_the_erp_at_once_on_its_confirmed_event_with_its_t
         .unwrap();
     let actor = testkit::auth::partner_actor(&s.client, "P-00001").await;
     let orders = Orders::new(PgOrders::new(s.db.clone()));
-    let Placed::Created { answer, .. } = orders
-        .place(PlaceOrder {
-            actor: &actor,
-            key: &IdempotencyKey::parse("terms-1").unwrap(),
-            fingerprint: "f",
-            cart: &[commercial::CartLine {
-                sku: Sku::parse("SHM-00001").unwrap(),
-                quantity: Quantity::new(3).unwrap(),
-            }],
-            now: chrono::Utc::now(),
-        })
-        .await
-        .unwrap()
-    else {
-        panic!("a new order")
-    };
+    let answer = place(&orders, &actor, "terms-1", 3).await;
     assert_eq!(answer.body["status"], "confirmed");
     // No payment: the relay hands its order.confirmed event to the erp-sync queue, as it does order.paid.
     let records = Mutex::new(Vec::new());

@@ -3,7 +3,6 @@
 use crate::snapshot::{ErpBalance, ErpCostPrice, ErpMovement, ErpStock, Snapshot};
 use crate::translate;
 use reqwest::{Client, RequestBuilder, StatusCode, Url};
-use std::error::Error as _;
 use std::future::Future;
 use std::time::Duration;
 
@@ -197,16 +196,8 @@ fn transport_error(e: reqwest::Error) -> ErpError {
     }
 }
 
-/// The error with its causes: reqwest's own message rarely says more than "error sending request".
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    kernel::error_chain(e)
 }
 
 #[cfg(test)]

@@ -23,3 +23,16 @@ pub use quantity::{Quantity, QuantityError};
 pub use secret::SecretString;
 pub use sku::{Sku, SkuError};
 pub use tier::{Tier, TierError};
+
+/// An error with every cause after it, `outer: inner: innermost`. HTTP clients' own messages rarely say more than
+/// "error sending request"; the causes say which host, which timeout, which certificate.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -14,7 +14,6 @@ use kernel::SecretString;
 use orders::{GatewayStatus, GatewayUnavailable, PaymentGateway};
 use reqwest::{Client, Url};
 use serde_json::Value;
-use std::error::Error as _;
 use std::time::Duration;
 
 /// Midtrans's production API. The sandbox is `https://api.sandbox.midtrans.com`.
@@ -123,16 +122,8 @@ impl PaymentGateway for MidtransStatusApi {
     }
 }
 
-/// The error with its causes: reqwest's own message rarely says more than "error sending request".
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    kernel::error_chain(e)
 }
 
 #[cfg(test)]
