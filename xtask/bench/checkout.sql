@@ -5,8 +5,10 @@
 -- Variables given with -D: sku, warehouse, tier.
 \set partner random(1, 400)
 \set k random(1, 2000000000)
+INSERT INTO idempotency_claims (scope, key, expires_at)
+ VALUES ('bench|partner:' || :partner, 'k-' || :k, now() + interval '24 hours') ON CONFLICT (scope, key) DO NOTHING;
 BEGIN;
-SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency|bench|partner:' || :partner || '|k-' || :k, 0));
+SELECT 1 FROM idempotency_claims WHERE scope = 'bench|partner:' || :partner AND key = 'k-' || :k FOR UPDATE NOWAIT;
 SELECT request_hash, status_code, response, resource_id FROM idempotency_keys
  WHERE scope = 'bench|partner:' || :partner AND key = 'k-' || :k AND expires_at > now();
 SELECT credit_limit, erp_debt FROM partners WHERE id = :partner FOR UPDATE;

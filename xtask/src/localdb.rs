@@ -39,6 +39,18 @@ pub async fn drop_database(admin_url: &str, db: &str) -> Result<()> {
     Ok(())
 }
 
+/// Gives the role of `url` in its database the timeouts `migrate` gives the application role in AWS (statement,
+/// lock, idle in transaction), so the functions run here under the same limits. Only in that database: the same
+/// role runs the tooling elsewhere.
+pub async fn set_role_timeouts(url: &str) -> Result<()> {
+    let client = connect(url).await?;
+    let db: String = client.query_one("SELECT current_database()", &[]).await?.get(0);
+    store::migrate::set_role_timeouts(&client, &store::migrate::RoleTimeouts::default(), Some(&db))
+        .await
+        .with_context(|| format!("setting the role's timeouts in {db}"))?;
+    Ok(())
+}
+
 /// Creates `db` when missing, migrates it, and seeds it when `seed` is given.
 pub async fn prepare(admin_url: &str, db: &str, seed: Option<store::seed::SeedSize>) -> Result<()> {
     let admin = connect(admin_url).await?;

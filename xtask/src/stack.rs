@@ -151,6 +151,7 @@ pub struct LocalStack {
 
 impl LocalStack {
     pub async fn start(manifest: &Manifest, options: StackOptions) -> Result<LocalStack> {
+        crate::localdb::set_role_timeouts(&options.database_url).await?;
         let moto = Moto::start(options.moto_port)?;
         // The legacy ERP's stand-in, with its switches at <url>/_fake/switches.
         let fake_erp = fake_erp::FakeErp::start(options.erp)

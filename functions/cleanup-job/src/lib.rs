@@ -50,6 +50,7 @@ pub async fn run(db: &store::Db, now: chrono::DateTime<chrono::Utc>) -> anyhow::
         "dropped_partitions": dropped,
         "purged": {
             "idempotency_keys": purged.idempotency_keys,
+            "idempotency_claims": purged.idempotency_claims,
             "outbox": purged.outbox,
             "notification_log": purged.notification_log,
         },

@@ -30,6 +30,8 @@ async fn cleanup_removes_only_what_is_past_retention_and_is_safe_to_run_twice() 
              INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response, expires_at) VALUES
                     ('s', 'expired', 'h', 201, '{{}}', now() - interval '1 hour'),
                     ('s', 'live', 'h', 201, '{{}}', now() + interval '1 hour');
+             INSERT INTO idempotency_claims (scope, key, expires_at) VALUES
+                    ('s', 'expired', now() - interval '1 hour'), ('s', 'live', now() + interval '1 hour');
              INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload, created_at, published_at) VALUES
                     ('order', 'a', 'order.placed', '{{}}', now() - interval '30 days', now() - interval '30 days'),
                     ('order', 'b', 'order.placed', '{{}}', now() - interval '1 day', now() - interval '1 day'),
@@ -68,6 +70,12 @@ async fn cleanup_removes_only_what_is_past_retention_and_is_safe_to_run_twice() 
         1
     );
     assert_eq!(
+        count(&client, "SELECT count(*) FROM idempotency_claims WHERE key = 'live'").await,
+        1,
+        "an expired key's claim goes with it; a live one stays"
+    );
+    assert_eq!(count(&client, "SELECT count(*) FROM idempotency_claims").await, 1);
+    assert_eq!(
         count(&client, "SELECT count(*) FROM outbox WHERE aggregate_id IN ('b', 'c')").await,
         2,
         "recent and unpublished outbox rows stay"
@@ -84,7 +92,7 @@ async fn cleanup_removes_only_what_is_past_retention_and_is_safe_to_run_twice() 
     assert_eq!(again["dropped_partitions"], serde_json::json!([]));
     assert_eq!(
         again["purged"],
-        serde_json::json!({"idempotency_keys": 0, "outbox": 0, "notification_log": 0})
+        serde_json::json!({"idempotency_keys": 0, "idempotency_claims": 0, "outbox": 0, "notification_log": 0})
     );
     assert_eq!(
         count(

@@ -44,7 +44,9 @@ pub trait OrderStore: Send + Sync + 'static {
     fn begin(&self) -> impl Future<Output = anyhow::Result<Self::Tx>> + Send;
 
     /// The order with this id, only if it belongs to `partner` (`None` = any partner, for admins). MUST return
-    /// `None` for another partner's order, exactly as for a missing one.
+    /// `None` for another partner's order, exactly as for a missing one. MUST show every committed write (read your
+    /// writes): the order just placed, the payment just recorded. A read replica behind the writer would answer
+    /// "missing" or "unpaid" to the partner who just placed it and to the ERP sync.
     fn order(&self, id: Uuid, partner: Option<i64>) -> impl Future<Output = anyhow::Result<Option<Order>>> + Send;
 
     /// A partner's orders, newest first, strictly after `after`, at most `limit`.

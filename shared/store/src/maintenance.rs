@@ -134,11 +134,12 @@ async fn purge_batched(
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
     pub idempotency_keys: u64,
+    pub idempotency_claims: u64,
     pub outbox: u64,
     pub notification_log: u64,
 }
 
-/// Purges expired idempotency keys, outbox rows published before `outbox_before`, and sent notification records
+/// Purges expired idempotency keys and their claims, outbox rows published before `outbox_before`, and sent notification records
 /// from before `notifications_before`, `batch` rows per statement.
 pub async fn purge(
     db: &Db,
@@ -149,6 +150,7 @@ pub async fn purge(
 ) -> anyhow::Result<Purged> {
     Ok(Purged {
         idempotency_keys: purge_batched(db, "idempotency_keys", "expires_at < $1", &now, batch).await?,
+        idempotency_claims: purge_batched(db, "idempotency_claims", "expires_at < $1", &now, batch).await?,
         outbox: purge_batched(db, "outbox", "published_at < $1", &outbox_before, batch).await?,
         notification_log: purge_batched(
             db,

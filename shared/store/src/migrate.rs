@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_refunds_due"),
     migration!(15, "0015_erp_ledger"),
     migration!(16, "0016_ppn_and_payment_terms"),
+    migration!(17, "0017_idempotency_claims"),
 ];
 
 /// What a run did.
@@ -171,12 +172,49 @@ fn check_known(applied: &[(i32, String)], set: &[Migration]) -> Result<(), Migra
     Ok(())
 }
 
-/// Sets the connecting role's default statement timeout, so no connection needs a session `SET` (which would pin
-/// an RDS Proxy session). Takes effect for connections opened afterwards.
-pub async fn set_role_statement_timeout(client: &tokio_postgres::Client, millis: u32) -> Result<(), MigrateError> {
-    // ALTER ROLE takes no bind parameters; `millis` is an integer, so formatting it cannot inject SQL.
+/// The timeouts every connection of the application role starts with. Set on the role, never per session: a
+/// session `SET` would pin an RDS Proxy connection (AWS, "Avoiding pinning an RDS Proxy").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleTimeouts {
+    /// `statement_timeout`: no statement runs longer.
+    pub statement_ms: u32,
+    /// `lock_timeout`: no statement waits longer for a row or table lock; it fails with 55P03 instead.
+    pub lock_ms: u32,
+    /// `idle_in_transaction_session_timeout`: a session left inside a transaction this long (a Lambda instance
+    /// frozen or killed mid-transaction) is ended by the server, releasing its partner, key and stock locks.
+    pub idle_in_transaction_ms: u32,
+}
+
+impl Default for RoleTimeouts {
+    fn default() -> Self {
+        RoleTimeouts {
+            statement_ms: 5_000,
+            lock_ms: 3_000,
+            idle_in_transaction_ms: 10_000,
+        }
+    }
+}
+
+/// Sets the connecting role's default timeouts, in every database (`database` `None`, as the deploy does) or in
+/// one database only (the local stage, whose role also runs the tooling). Takes effect for connections opened
+/// afterwards.
+pub async fn set_role_timeouts(
+    client: &tokio_postgres::Client,
+    t: &RoleTimeouts,
+    database: Option<&str>,
+) -> Result<(), MigrateError> {
+    // ALTER ROLE takes no bind parameters: the values are integers and the database name is quoted as an
+    // identifier, so formatting them cannot inject SQL.
+    let scope = database.map_or(String::new(), |db| {
+        format!(" IN DATABASE \"{}\"", db.replace('"', "\"\""))
+    });
     client
-        .batch_execute(&format!("ALTER ROLE CURRENT_USER SET statement_timeout = {millis}"))
+        .batch_execute(&format!(
+            "ALTER ROLE CURRENT_USER{scope} SET statement_timeout = {};
+             ALTER ROLE CURRENT_USER{scope} SET lock_timeout = {};
+             ALTER ROLE CURRENT_USER{scope} SET idle_in_transaction_session_timeout = {};",
+            t.statement_ms, t.lock_ms, t.idle_in_transaction_ms
+        ))
         .await?;
     Ok(())
 }

@@ -1,9 +1,13 @@
 //! [`orders::OrderStore`] over PostgreSQL: checkout's transaction, order reads, payments, refunds due and expiry.
 //!
-//! One [`PgTx`] holds one pooled connection inside `BEGIN … COMMIT`. Idempotency keys are claimed with a
-//! transaction-scoped advisory lock (`pg_try_advisory_xact_lock`), which RDS Proxy allows without pinning: a
-//! duplicate request arriving while the first still runs fails to take it at once and is told "busy" instead of
-//! queueing behind the first. The key's answer row is written in the same transaction as the order.
+//! One [`PgTx`] holds one pooled connection inside `BEGIN … COMMIT`, the `BEGIN` sent with its first statement.
+//! Idempotency keys are claimed with a row, not a lock function (RDS Proxy pins a session on advisory lock
+//! functions; see `0017_idempotency_claims.sql`): the claim row is inserted on its own before the transaction
+//! begins, so a duplicate sees it at once, then locked `FOR UPDATE NOWAIT` inside it. A duplicate request arriving
+//! while the first still runs fails to take the row lock at once and is told "busy" instead of queueing behind the
+//! first. The key's answer row is written in the same transaction as the order. Nothing here sends a statement
+//! on AWS's pinning list (`SET`, SQL `PREPARE`/`EXECUTE`, cursors, temporary tables, `LISTEN`, sequence or lock
+//! functions).
 //!
 //! Lock order, the same everywhere, so concurrent checkouts never deadlock: idempotency key → partner row →
 //! inventory rows by (sku, warehouse); or order rows → inventory rows by (sku, warehouse), an expiry batch taking
@@ -45,6 +49,8 @@ fn q(e: tokio_postgres::Error) -> anyhow::Error {
 /// taken out of the pool and closed, so the server rolls back and no half-finished transaction is reused.
 pub struct PgTx {
     client: Option<deadpool_postgres::Object>,
+    /// Whether `BEGIN` has been sent. It goes with the first statement, so a claim can commit its row first.
+    begun: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for PgTx {
@@ -68,8 +74,19 @@ impl PgTx {
             .ok_or_else(|| anyhow!("transaction already finished"))
     }
 
+    /// The connection, inside the transaction (sending `BEGIN` first if nothing has been sent yet).
+    async fn tx(&self) -> anyhow::Result<&deadpool_postgres::Object> {
+        use std::sync::atomic::Ordering;
+        let client = self.c()?;
+        if !self.begun.load(Ordering::Acquire) {
+            client.batch_execute("BEGIN").await.map_err(q)?;
+            self.begun.store(true, Ordering::Release);
+        }
+        Ok(client)
+    }
+
     async fn exec(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> anyhow::Result<u64> {
-        self.c()?.execute_typed(sql, params).await.map_err(q)
+        self.tx().await?.execute_typed(sql, params).await.map_err(q)
     }
 
     async fn rows(
@@ -77,7 +94,7 @@ impl PgTx {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> anyhow::Result<Vec<tokio_postgres::Row>> {
-        self.c()?.query_typed(sql, params).await.map_err(q)
+        self.tx().await?.query_typed(sql, params).await.map_err(q)
     }
 
     /// The first column of the first row, if any.
@@ -109,12 +126,15 @@ impl OrderStore for PgOrders {
 
     async fn begin(&self) -> anyhow::Result<PgTx> {
         let client = self.db.write_client().await?;
-        client.batch_execute("BEGIN").await.map_err(q)?;
-        Ok(PgTx { client: Some(client) })
+        Ok(PgTx {
+            client: Some(client),
+            begun: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     async fn order(&self, id: Uuid, partner: Option<i64>) -> anyhow::Result<Option<Order>> {
-        let client = self.db.read_client().await?;
+        // The writer: the port promises read-your-writes, which an asynchronous replica cannot keep.
+        let client = self.db.write_client().await?;
         load_order(&client, id, partner, false).await
     }
 
@@ -395,16 +415,42 @@ fn count(n: i32) -> anyhow::Result<u32> {
 
 impl OrderTx for PgTx {
     async fn claim_key(&mut self, scope: &str, key: &str) -> anyhow::Result<KeyClaim> {
-        let lock_name = format!("idempotency|{scope}|{key}");
-        let got: bool = self
-            .scalar(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))",
-                &[(&lock_name, Type::TEXT)],
+        use std::sync::atomic::Ordering;
+        if self.begun.load(Ordering::Acquire) {
+            // The claim row must be committed before this transaction's lock on it, or a duplicate would wait on
+            // the uncommitted insert instead of being told "busy".
+            bail!("an idempotency key must be claimed before anything else in its transaction");
+        }
+        // On its own, committed at once: visible to a duplicate before either takes the row lock. DO NOTHING never
+        // waits for a row another transaction has locked (DO UPDATE would).
+        self.c()?
+            .execute_typed(
+                "INSERT INTO idempotency_claims (scope, key, expires_at)
+                 VALUES ($1, $2, now() + make_interval(hours => $3))
+                 ON CONFLICT (scope, key) DO NOTHING",
+                &[
+                    (&scope, Type::TEXT),
+                    (&key, Type::TEXT),
+                    (&(KEY_TTL_HOURS as i32), Type::INT4),
+                ],
             )
+            .await
+            .map_err(q)?;
+        let locked = self
+            .tx()
             .await?
-            .context("advisory lock answered nothing")?;
-        if !got {
-            return Ok(KeyClaim::Busy);
+            .query_typed(
+                "SELECT 1 FROM idempotency_claims WHERE scope = $1 AND key = $2 FOR UPDATE NOWAIT",
+                &[(&scope, Type::TEXT), (&key, Type::TEXT)],
+            )
+            .await;
+        match locked {
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                return Ok(KeyClaim::Busy);
+            }
+            Err(e) => return Err(q(e)),
+            Ok(rows) if rows.is_empty() => bail!("idempotency claim for `{key}` vanished before it was locked"),
+            Ok(_) => {}
         }
         // A separate statement, so its snapshot is taken after the lock: a first request that committed while we
         // waited for nothing is visible here.
@@ -497,11 +543,11 @@ impl OrderTx for PgTx {
     }
 
     async fn checkout_settings(&mut self) -> anyhow::Result<CheckoutSettings> {
-        read_checkout_settings(self.c()?).await
+        read_checkout_settings(self.tx().await?).await
     }
 
     async fn list_prices(&mut self, tier: Tier, skus: &[Sku]) -> anyhow::Result<BTreeMap<Sku, Money>> {
-        read_list_prices(self.c()?, tier, skus).await
+        read_list_prices(self.tx().await?, tier, skus).await
     }
 
     async fn lock_stock(&mut self, skus: &[Sku]) -> anyhow::Result<(Vec<Warehouse>, Vec<StockLevel>)> {
@@ -638,7 +684,7 @@ impl OrderTx for PgTx {
     }
 
     async fn lock_order(&mut self, id: Uuid, partner: Option<i64>) -> anyhow::Result<Option<Order>> {
-        load_order(self.c()?, id, partner, true).await
+        load_order(self.tx().await?, id, partner, true).await
     }
 
     async fn lock_overdue(&mut self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<Order>> {
@@ -654,7 +700,7 @@ impl OrderTx for PgTx {
             .collect();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(o) = load_order(self.c()?, id, None, false).await? {
+            if let Some(o) = load_order(self.tx().await?, id, None, false).await? {
                 out.push(o);
             }
         }

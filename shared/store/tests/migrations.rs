@@ -112,3 +112,54 @@ async fn the_migrations_create_order_partitions_around_now() {
         .map(|r| r.get(0));
     assert_eq!(found, Some(1), "orders_{month} exists");
 }
+
+/// PostgreSQL's own documentation of `idle_in_transaction_session_timeout`: a session idle inside an open
+/// transaction longer than this is terminated, and its locks are released.
+#[tokio::test]
+async fn a_session_left_idle_inside_a_transaction_is_ended_and_its_row_locks_released() {
+    let db = fresh_db(Template::Seeded).await;
+    let admin = db.client().await;
+    let name: String = admin.query_one("SELECT current_database()", &[]).await.unwrap().get(0);
+    let timeouts = store::migrate::RoleTimeouts {
+        statement_ms: 5_000,
+        lock_ms: 400,
+        idle_in_transaction_ms: 1_000,
+    };
+    store::migrate::set_role_timeouts(&admin, &timeouts, Some(&name))
+        .await
+        .unwrap();
+
+    // Connections opened from now on start with the role's settings.
+    let frozen = db.client().await;
+    for (setting, want) in [
+        ("statement_timeout", "5s"),
+        ("lock_timeout", "400ms"),
+        ("idle_in_transaction_session_timeout", "1s"),
+    ] {
+        let got: String = frozen.query_one(&format!("SHOW {setting}"), &[]).await.unwrap().get(0);
+        assert_eq!(got, want, "{setting}");
+    }
+    frozen
+        .batch_execute("BEGIN; SELECT 1 FROM partners WHERE id = 1 FOR UPDATE")
+        .await
+        .unwrap();
+
+    // A waiter gives up after the lock timeout rather than queueing behind the frozen session.
+    let waiter = db.client().await;
+    let err = waiter
+        .batch_execute("SELECT 1 FROM partners WHERE id = 1 FOR UPDATE")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE));
+
+    // Once the frozen session has idled past the limit, the server ends it and the row is free.
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    waiter
+        .batch_execute("SELECT 1 FROM partners WHERE id = 1 FOR UPDATE NOWAIT")
+        .await
+        .expect("the frozen session's lock is gone");
+    assert!(
+        frozen.batch_execute("SELECT 1").await.is_err(),
+        "the frozen session was ended"
+    );
+}
