@@ -31,7 +31,7 @@ impl Files {
     pub fn new(sdk: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
         // Path-style addressing only against an explicit endpoint (the emulator); AWS takes virtual hosts.
         let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some() || sdk.endpoint_url().is_some();
-        let config = aws_sdk_s3::config::Builder::from(sdk)
+        let config = aws_sdk_s3::config::Builder::from(&crate::timeouts::Budget::TRANSFER.apply(sdk))
             .force_path_style(path_style)
             .build();
         Files {

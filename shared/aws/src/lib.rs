@@ -3,8 +3,9 @@
 //! state every instance must agree on, such as the ERP circuit breaker ([`versioned`]). Domain events go out on the project's EventBridge bus
 //! ([`events`]); report files go to S3 with presigned download links ([`files`]).
 //!
-//! Every client here is built from one [`aws_config::SdkConfig`] loaded at cold start; the standard
-//! `AWS_ENDPOINT_URL` variable points all of them at the local emulator (moto) in development and tests.
+//! Every client here is built from one [`aws_config::SdkConfig`] loaded at cold start, with the time budget
+//! [`timeouts`] gives its kind of call; the standard `AWS_ENDPOINT_URL` variable points all of them at the local
+//! emulator (moto) in development and tests.
 //!
 //! Depends on the AWS SDK and kernel. It must not depend on Lambda crates, PostgreSQL or HTTP types, and
 //! domain crates must not depend on it.
@@ -14,6 +15,7 @@ pub mod files;
 pub mod ratelimit;
 pub mod secrets;
 pub mod sqs;
+pub mod timeouts;
 pub mod versioned;
 
 /// The physical name of a manifest table in an environment: `niaga-<env>-<name>` (as terraform names it).
@@ -23,9 +25,13 @@ pub fn table_physical_name(env: &str, name: &str) -> String {
 
 pub use secrets::{SecretsCache, SecretsError};
 
-/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`), with the
+/// standard time budget ([`timeouts::Budget::STANDARD`]).
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts::Budget::STANDARD.timeout_config())
+        .load()
+        .await
 }
 
 /// The error and its sources on one line, each said once. (The SDK's `DisplayErrorContext` would append the whole

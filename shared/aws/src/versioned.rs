@@ -67,7 +67,7 @@ const EXPIRES_AT: &str = "expires_at";
 impl VersionedItems {
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         VersionedItems {
-            client: aws_sdk_dynamodb::Client::new(sdk),
+            client: aws_sdk_dynamodb::Client::new(&crate::timeouts::Budget::ON_REQUEST_PATH.apply(sdk)),
             table: table.into(),
         }
     }

@@ -297,3 +297,55 @@ async fn permits_let_max_through_per_window_without_counting_refusals() {
         );
     }
 }
+
+/// A DynamoDB that hangs: it accepts connections (as a frozen process's listening socket still does) and never
+/// answers.
+async fn hanging_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_hanging_dynamodb_is_unavailable_within_the_request_path_budget() {
+    let hanging = testkit::aws_config()
+        .await
+        .into_builder()
+        .endpoint_url(hanging_endpoint().await)
+        .build();
+    let rl = RateLimiter::new(&hanging, "niaga-test-hanging");
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(10), rl.check("k", per_minute(5), T0))
+        .await
+        .expect("a check against a hanging DynamoDB must end by itself");
+    assert!(matches!(answer, Err(RateLimitError::Unavailable(_))), "{answer:?}");
+    let budget = niaga_aws::timeouts::Budget::ON_REQUEST_PATH.operation;
+    assert!(
+        started.elapsed() < budget + Duration::from_millis(500),
+        "took {:?}, budget {budget:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_secrets_manager_fails_within_the_standard_budget() {
+    let hanging = testkit::aws_config()
+        .await
+        .into_builder()
+        .endpoint_url(hanging_endpoint().await)
+        .build();
+    let budget = niaga_aws::timeouts::Budget::STANDARD;
+    let cache = niaga_aws::SecretsCache::new(&budget.apply(&hanging), Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(20), cache.get("niaga/test/hanging"))
+        .await
+        .expect("a fetch from a hanging Secrets Manager must end by itself");
+    assert!(answer.is_err());
+    assert!(started.elapsed() < budget.operation + Duration::from_millis(500));
+}
