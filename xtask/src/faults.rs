@@ -14,7 +14,12 @@
 //! - `emulator-unreachable`: the AWS emulator frozen (SIGSTOP: connections open, nothing answers) for 6 s a third
 //!   of the way in. Checkout needs only PostgreSQL; its after-commit publish to SQS gives up after
 //!   `platform::outbox::FAST_PATH_BUDGET` and leaves the event to the outbox sweeper, so orders keep being placed,
-//!   and an answer slower than that budget plus 2 s is a violation.
+//!   and an answer slower than that budget plus 2 s is a violation. Beside checkout, catalogue readers
+//!   (`GET /products/{sku}`, `GET /products?q=`) and a login client (`POST /auth/token`) run through catalog-api and
+//!   auth-api, whose rate limits and shared settings live in DynamoDB on the frozen emulator. Their limits fail
+//!   open (`niaga_aws::ratelimit`) and settings fall back to PostgreSQL, so each must still answer 200, within its
+//!   own time before the freeze plus the request-path budget (`niaga_aws::timeouts::Budget::ON_REQUEST_PATH`) for
+//!   each DynamoDB client it waits on, plus 1 s; a slower answer, or any other status, is a violation.
 //! - `erp-outage` and `erp-slow`: the backbone behind checkout runs as deployed, and the legacy ERP misbehaves.
 //!   Besides ordering, each client pays one order in [`PAY_EVERY`] with a signed settlement notification to
 //!   `POST /payments/callback` (payments-api), so paid orders flow through the outbox to the `erp-sync` FIFO
@@ -187,6 +192,8 @@ struct Outcome {
     violations: Vec<String>,
     recovered_after: Option<Duration>,
     erp: Option<ErpOutcome>,
+    /// Catalogue reads and logins beside checkout (`emulator-unreachable`).
+    side: Option<String>,
     invariants: Result<String, String>,
 }
 
@@ -284,28 +291,38 @@ const ERP_FUNCTIONS: [&str; 5] = [
     "notifications-worker",
 ];
 
-/// The functions of an ERP scenario under one local runtime: orders-api and payments-api with an instance per
-/// client, the workers at their reserved concurrency, erp-sync-worker pointed at `erp_url`.
-async fn start_erp_stack(
+/// The functions behind `emulator-unreachable`: checkout, and the catalogue and login routes whose rate limits
+/// live in DynamoDB.
+const EMULATOR_FUNCTIONS: [&str; 3] = ["orders-api", "catalog-api", "auth-api"];
+
+/// `names` under one local runtime: orders-api and payments-api with an instance per client, the other HTTP
+/// functions with two, the workers at their reserved concurrency, erp-sync-worker pointed at `erp_url`.
+async fn start_functions(
     env: &BenchEnv,
     manifest: &Manifest,
-    erp_url: &str,
+    names: &[&str],
+    erp_url: Option<&str>,
     log_dir: std::path::PathBuf,
 ) -> Result<LocalRuntime> {
     let specs = env
         .settings
         .specs(manifest, "debug")
         .into_iter()
-        .filter(|s| ERP_FUNCTIONS.contains(&s.name.as_str()))
+        .filter(|s| names.contains(&s.name.as_str()))
         .map(|s| {
             let f = manifest.functions.iter().find(|f| f.name == s.name);
             let instances = match s.name.as_str() {
                 "orders-api" | "payments-api" => CLIENTS,
+                "catalog-api" | "auth-api" => 2,
                 _ => f.and_then(|f| f.reserved_concurrency).unwrap_or(1) as usize,
             };
-            s.with_max_instances(instances)
-                .with_env("NIAGA_ERP_URL", erp_url)
-                .with_env("NIAGA_ERP_TIMEOUT_MS", ERP_CLIENT_TIMEOUT.as_millis().to_string())
+            let s = s.with_max_instances(instances);
+            match erp_url {
+                Some(url) => s
+                    .with_env("NIAGA_ERP_URL", url)
+                    .with_env("NIAGA_ERP_TIMEOUT_MS", ERP_CLIENT_TIMEOUT.as_millis().to_string()),
+                None => s,
+            }
         })
         .collect();
     let _ = std::fs::remove_dir_all(&log_dir);
@@ -334,10 +351,13 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
         false => None,
     };
     let runtime = Arc::new(match &erp {
+        None if scenario == Scenario::EmulatorUnreachable => {
+            start_functions(env, manifest, &EMULATOR_FUNCTIONS, None, log_dir).await?
+        }
         None => checkout_bench::start_orders_api(env, manifest, "debug", CLIENTS, &[], log_dir).await?,
         Some(erp) => {
             empty_queues(env, manifest).await?;
-            start_erp_stack(env, manifest, &erp.url(), log_dir).await?
+            start_functions(env, manifest, &ERP_FUNCTIONS, Some(&erp.url()), log_dir).await?
         }
     });
     let invoker = Arc::new(HttpInvoker::new(runtime.invoke_url()));
@@ -372,7 +392,12 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
 
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
+    let side = match scenario {
+        Scenario::EmulatorUnreachable => Some(SideLoad::measure(&http, &base, &url).await?),
+        _ => None,
+    };
     let deadline = Instant::now() + Duration::from_secs(seconds);
+    let side_clients = side.clone().map(|side| side.spawn(&http, &base, deadline, &tally));
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
             let (http, base, tally, run) = (http.clone(), base.clone(), tally.clone(), run.clone());
@@ -409,6 +434,9 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
         })
     };
     futures::future::join_all(clients).await;
+    if let Some(side_clients) = side_clients {
+        futures::future::join_all(side_clients).await;
+    }
     stop.store(true, Ordering::SeqCst);
     fault.await.context("the fault task")??;
     if let Some(erp) = &erp {
@@ -483,6 +511,7 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
         violations,
         recovered_after,
         erp: erp_outcome,
+        side: side.map(|s| s.summary()),
         invariants,
     })
 }
@@ -955,6 +984,177 @@ async fn pay_with_retries(
 }
 
 /// `(status, Retry-After seconds, body)` of one POST /orders for one unit of the hot SKU.
+/// The DynamoDB clients a catalogue read and a login wait on: the shared settings cache (the budgets) and the rate
+/// limits. Each may take up to the request-path budget while DynamoDB hangs, once: a client that saw a timeout
+/// stops asking for a while (`niaga_aws::timeouts::Hold`), so a login's second budget check fails at once.
+const READ_LIMIT_CALLS: u32 = 2;
+const LOGIN_LIMIT_CALLS: u32 = 2;
+
+/// Catalogue readers and a login client beside checkout in `emulator-unreachable`, each answer bounded by its
+/// time before the fault plus what the fail-open rate limits may add.
+#[derive(Clone)]
+struct SideLoad {
+    read_patience: Duration,
+    login_patience: Duration,
+    logins: Arc<Vec<String>>,
+    reads: Arc<AtomicU64>,
+    logged_in: Arc<AtomicU64>,
+    slowest_read_ms: Arc<AtomicU64>,
+    slowest_login_ms: Arc<AtomicU64>,
+}
+
+impl SideLoad {
+    /// The slowest of a few reads and logins before the fault, and the patience they give.
+    async fn measure(http: &reqwest::Client, base: &str, database_url: &str) -> Result<SideLoad> {
+        let c = crate::localdb::connect(database_url).await?;
+        let logins: Vec<String> = c
+            .query("SELECT lower(code) FROM partners ORDER BY id LIMIT 30", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut read_max = Duration::ZERO;
+        for i in 0..6 {
+            let (took, status) = read(http, base, i).await?;
+            if status != 200 {
+                bail!("a catalogue read before the fault answered {status}");
+            }
+            read_max = read_max.max(took);
+        }
+        let mut login_max = Duration::ZERO;
+        for name in logins.iter().rev().take(3) {
+            let (took, status) = login(http, base, name).await?;
+            if status != 200 {
+                bail!("a login before the fault answered {status}");
+            }
+            login_max = login_max.max(took);
+        }
+        let per_call = niaga_aws::timeouts::Budget::ON_REQUEST_PATH.operation;
+        Ok(SideLoad {
+            read_patience: read_max + per_call * READ_LIMIT_CALLS + Duration::from_secs(1),
+            login_patience: login_max + per_call * LOGIN_LIMIT_CALLS + Duration::from_secs(1),
+            logins: Arc::new(logins),
+            reads: Arc::default(),
+            logged_in: Arc::default(),
+            slowest_read_ms: Arc::default(),
+            slowest_login_ms: Arc::default(),
+        })
+    }
+
+    /// Two readers and one login client until `deadline`.
+    fn spawn(
+        self,
+        http: &reqwest::Client,
+        base: &str,
+        deadline: Instant,
+        tally: &Arc<Tally>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        for reader in 0..2usize {
+            let (side, http, base, tally) = (self.clone(), http.clone(), base.to_string(), tally.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut n = reader;
+                while Instant::now() < deadline {
+                    side.check(
+                        &tally,
+                        "catalogue read",
+                        read(&http, &base, n).await,
+                        side.read_patience,
+                        true,
+                    )
+                    .await;
+                    n += 2;
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+            }));
+        }
+        let (side, http, base, tally) = (self.clone(), http.clone(), base.to_string(), tally.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                // A different account each time: the per-account budget allows 10 attempts a minute.
+                let name = side.logins[n % side.logins.len()].clone();
+                side.check(
+                    &tally,
+                    "login",
+                    login(&http, &base, &name).await,
+                    side.login_patience,
+                    false,
+                )
+                .await;
+                n += 1;
+                // The per-source budget allows 100 logins a minute.
+                tokio::time::sleep(Duration::from_millis(700)).await;
+            }
+        }));
+        tasks
+    }
+
+    async fn check(&self, tally: &Tally, what: &str, answer: Result<(Duration, u16)>, patience: Duration, read: bool) {
+        let (counter, slowest) = match read {
+            true => (&self.reads, &self.slowest_read_ms),
+            false => (&self.logged_in, &self.slowest_login_ms),
+        };
+        match answer {
+            Ok((took, status)) => {
+                counter.fetch_add(1, Ordering::SeqCst);
+                slowest.fetch_max(took.as_millis() as u64, Ordering::SeqCst);
+                if status != 200 {
+                    tally.violation(format!("{what}: answered {status}; its rate limits fail open"));
+                }
+                if took > patience {
+                    tally.violation(format!(
+                        "{what}: answered after {took:?}, longer than {patience:?} (the emulator is frozen)"
+                    ));
+                }
+            }
+            Err(e) => tally.violation(format!("{what}: no answer from the gateway: {e:#}")),
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} catalogue reads (slowest {:.1} s, allowed {:.1} s) and {} logins (slowest {:.1} s, allowed {:.1} s) answered 200",
+            self.reads.load(Ordering::SeqCst),
+            self.slowest_read_ms.load(Ordering::SeqCst) as f64 / 1000.0,
+            self.read_patience.as_secs_f64(),
+            self.logged_in.load(Ordering::SeqCst),
+            self.slowest_login_ms.load(Ordering::SeqCst) as f64 / 1000.0,
+            self.login_patience.as_secs_f64(),
+        )
+    }
+}
+
+/// A catalogue read: one product, or a search, by turns.
+async fn read(http: &reqwest::Client, base: &str, n: usize) -> Result<(Duration, u16)> {
+    let url = match n % 2 {
+        0 => format!("{base}/products/{HOT_SKU}"),
+        _ => format!("{base}/products?q=shampoo&limit=5"),
+    };
+    let asked = Instant::now();
+    let resp = http.get(url).send().await?;
+    let status = resp.status().as_u16();
+    resp.bytes().await?;
+    Ok((asked.elapsed(), status))
+}
+
+/// A partner's password login.
+async fn login(http: &reqwest::Client, base: &str, name: &str) -> Result<(Duration, u16)> {
+    let asked = Instant::now();
+    let resp = http
+        .post(format!("{base}/auth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", name),
+            ("password", store::seed::DEV_PASSWORD),
+        ])
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    resp.bytes().await?;
+    Ok((asked.elapsed(), status))
+}
+
 async fn post_order(http: &reqwest::Client, base: &str, token: &str, key: &str) -> Result<(u16, Option<u64>, String)> {
     let resp = http
         .post(format!("{base}/orders"))
@@ -1120,9 +1320,10 @@ fn render(outcomes: &[Outcome]) -> String {
                     e.repeats
                 ),
             },
-            match &o.invariants {
-                Ok(s) => s.clone(),
-                Err(e) => format!("FAILED: {e}"),
+            match (&o.invariants, &o.side) {
+                (Ok(s), None) => s.clone(),
+                (Ok(s), Some(side)) => format!("{s}; {side}"),
+                (Err(e), _) => format!("FAILED: {e}"),
             },
         ));
     }

@@ -153,6 +153,8 @@ pub enum RateLimitError {
 pub struct RateLimiter {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Set when DynamoDB stopped answering: calls fail at once for a while rather than each waiting out its budget.
+    hold: crate::timeouts::Hold,
     memo: Arc<Mutex<HashMap<String, Memo>>>,
 }
 
@@ -175,6 +177,7 @@ impl RateLimiter {
         RateLimiter {
             client: aws_sdk_dynamodb::Client::new(&crate::timeouts::Budget::ON_REQUEST_PATH.apply(sdk)),
             table: table.into(),
+            hold: crate::timeouts::Hold::default(),
             memo: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -182,6 +185,7 @@ impl RateLimiter {
     /// Counts one request for `key` (e.g. `login:account:p-00001`, `agent:ai_agent:seo-bot`,
     /// `read:ip:203.0.113.10`) and decides. `now_ms`: epoch milliseconds (injected so tests control time).
     pub async fn check(&self, key: &str, limit: Limit, now_ms: i64) -> Result<Decision, RateLimitError> {
+        self.not_held()?;
         let window = Window::at(limit.window, now_ms);
         let current_pk = format!("{key}#{}", window.index);
         let previous_pk = format!("{key}#{}", window.index.saturating_sub(1));
@@ -201,6 +205,7 @@ impl RateLimiter {
     /// pass within one window length that straddles a boundary; for pacing a dependency per second that is the
     /// usual token-bucket burst and acceptable.
     pub async fn acquire(&self, key: &str, limit: Limit, now_ms: i64) -> Result<Option<Duration>, RateLimitError> {
+        self.not_held()?;
         let window = Window::at(limit.window, now_ms);
         let pk = format!("{key}#permits#{}", window.index);
         let result = self
@@ -316,11 +321,23 @@ impl RateLimiter {
         })
     }
 
+    /// `Err` at once while DynamoDB is held as not answering.
+    fn not_held(&self) -> Result<(), RateLimitError> {
+        self.hold.check().map_err(|left| {
+            RateLimitError::Unavailable(format!(
+                "`{}` did not answer lately; not asked again for another {} ms",
+                self.table,
+                left.as_millis()
+            ))
+        })
+    }
+
     fn unavailable<E, R>(&self, op: &str, pk: &str, e: &SdkError<E, R>) -> RateLimitError
     where
         E: std::error::Error + 'static,
         R: std::fmt::Debug,
     {
+        self.hold.record(e);
         // The SDK's chain carries the service's error code and message, or the transport failure: enough to tell
         // throttling from a missing table.
         RateLimitError::Unavailable(format!(

@@ -57,6 +57,8 @@ pub struct Versioned {
 pub struct VersionedItems {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Set when DynamoDB stopped answering: calls fail at once for a while rather than each waiting out its budget.
+    hold: crate::timeouts::Hold,
 }
 
 const PK: &str = "pk";
@@ -69,11 +71,13 @@ impl VersionedItems {
         VersionedItems {
             client: aws_sdk_dynamodb::Client::new(&crate::timeouts::Budget::ON_REQUEST_PATH.apply(sdk)),
             table: table.into(),
+            hold: crate::timeouts::Hold::default(),
         }
     }
 
     /// The item under `pk`, if there is one. Strongly consistent read.
     pub async fn get(&self, pk: &str) -> Result<Option<Versioned>, VersionedError> {
+        self.not_held()?;
         let out = self
             .client
             .get_item()
@@ -97,6 +101,7 @@ impl VersionedItems {
         expected: Option<u64>,
         expires_at: Option<i64>,
     ) -> Result<bool, VersionedError> {
+        self.not_held()?;
         let next = match expected {
             None => 1,
             Some(v) => v.checked_add(1).ok_or_else(|| {
@@ -142,6 +147,7 @@ impl VersionedItems {
 
     /// Removes the item under `pk`, whatever its version. Removing a missing item is not an error.
     pub async fn delete(&self, pk: &str) -> Result<(), VersionedError> {
+        self.not_held()?;
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -169,11 +175,23 @@ impl VersionedItems {
         Ok(Versioned { body, version })
     }
 
+    /// `Err` at once while DynamoDB is held as not answering.
+    fn not_held(&self) -> Result<(), VersionedError> {
+        self.hold.check().map_err(|left| {
+            VersionedError::Unavailable(format!(
+                "`{}` did not answer lately; not asked again for another {} ms",
+                self.table,
+                left.as_millis()
+            ))
+        })
+    }
+
     fn unavailable<E, R>(&self, op: &str, pk: &str, e: &SdkError<E, R>) -> VersionedError
     where
         E: std::error::Error + 'static,
         R: std::fmt::Debug,
     {
+        self.hold.record(e);
         // The body is never part of the message. The SDK's chain adds the service's error code and message, or the
         // transport failure, which is what an operator needs to tell throttling from a missing table.
         VersionedError::Unavailable(format!(

@@ -331,6 +331,26 @@ async fn a_hanging_dynamodb_is_unavailable_within_the_request_path_budget() {
         "took {:?}, budget {budget:?}",
         started.elapsed()
     );
+
+    // The instance remembers: the next checks fail at once instead of each waiting out the budget again.
+    let again = std::time::Instant::now();
+    for _ in 0..3 {
+        assert!(rl.check("k", per_minute(5), T0).await.is_err());
+    }
+    assert!(
+        again.elapsed() < Duration::from_millis(100),
+        "took {:?}",
+        again.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_error_answer_from_dynamodb_does_not_stop_the_next_call_from_asking() {
+    let rl = RateLimiter::new(&testkit::aws_config().await, "niaga-test-no-such-table-either");
+    for _ in 0..2 {
+        let RateLimitError::Unavailable(message) = rl.check("k", per_minute(5), T0).await.unwrap_err();
+        assert!(message.contains("failed"), "asked DynamoDB and was told why: {message}");
+    }
 }
 
 #[tokio::test]
