@@ -22,6 +22,7 @@ async fn an_admin_queues_a_blast_once_per_key_and_nobody_else_may() {
     let db = fresh_db(Template::Seeded).await;
     let pool = db.db();
     let rt = Runtime {
+        keys: None,
         function: "admin-api",
         db: Some(pool.clone()),
         slow_request: Duration::from_secs(5),

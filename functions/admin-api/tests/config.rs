@@ -15,6 +15,7 @@ use testkit::{fresh_db, Template};
 
 fn runtime(db: &store::Db, function: &'static str) -> Runtime {
     Runtime {
+        keys: None,
         function,
         db: Some(db.clone()),
         slow_request: Duration::from_secs(5),

@@ -22,6 +22,7 @@ async fn harness() -> Harness {
     let pool = db.db();
     Harness {
         rt: Runtime {
+            keys: None,
             function: "agent-jobs-api",
             db: Some(pool.clone()),
             slow_request: Duration::from_secs(5),

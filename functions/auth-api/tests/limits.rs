@@ -27,6 +27,7 @@ async fn an_account_past_its_login_budget_is_refused_with_429_and_others_are_not
     let api =
         AuthApi::new(PgIdentity::new(db.db()), testkit::auth::jwt()).with_limits(RateLimits::new(&sdk, &env, settings));
     let rt = Runtime {
+        keys: None,
         function: "auth-api",
         db: Some(db.db()),
         slow_request: Duration::from_secs(5),

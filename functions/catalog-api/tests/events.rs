@@ -17,6 +17,7 @@ async fn harness() -> Harness {
     let db = fresh_db(Template::Seeded).await.db();
     Harness {
         rt: Runtime {
+            keys: None,
             function: "catalog-api",
             db: Some(db.clone()),
             slow_request: Duration::from_secs(3),

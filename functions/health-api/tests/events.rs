@@ -16,6 +16,7 @@ impl Probe for Down {
 
 fn rt() -> Runtime {
     Runtime {
+        keys: None,
         function: "health-api",
         db: None,
         slow_request: Duration::from_secs(3),

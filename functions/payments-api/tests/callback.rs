@@ -59,6 +59,7 @@ async fn harness_with<G: PaymentGateway + 'static>(verifier: PaymentVerifier<G>)
     };
     Harness {
         rt: Runtime {
+            keys: None,
             function: "payments-api",
             db: Some(pools.clone()),
             slow_request: Duration::from_secs(5),

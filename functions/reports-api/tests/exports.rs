@@ -54,6 +54,7 @@ async fn an_export_of_fifty_thousand_rows_downloads_opens_and_counts_right() {
         .unwrap();
     let pool = db.db();
     let rt = Runtime {
+        keys: None,
         function: "reports-api",
         db: Some(pool.clone()),
         slow_request: Duration::from_secs(5),

@@ -91,8 +91,26 @@ impl SecretsCache {
         parse_json(id, &raw)
     }
 
+    /// The secret's previous value (the `AWSPREVIOUS` stage, which Secrets Manager gives the value a rotation or a
+    /// new version replaced), fetched now; `None` when there is none.
+    pub async fn previous(&self, id: &str) -> Result<Option<SecretString>, SecretsError> {
+        match self.fetch_stage(id, Some("AWSPREVIOUS")).await {
+            Ok(v) => Ok(Some(v)),
+            Err(SecretsError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn fetch(&self, id: &str) -> Result<SecretString, SecretsError> {
-        let out = self.client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+        self.fetch_stage(id, None).await
+    }
+
+    async fn fetch_stage(&self, id: &str, stage: Option<&str>) -> Result<SecretString, SecretsError> {
+        let mut get = self.client.get_secret_value().secret_id(id);
+        if let Some(stage) = stage {
+            get = get.version_stage(stage);
+        }
+        let out = get.send().await.map_err(|e| {
             let service = e.as_service_error();
             if service.is_some_and(|s| s.is_resource_not_found_exception()) {
                 SecretsError::NotFound(id.to_string())

@@ -99,12 +99,29 @@ pub enum TokenError {
     InvalidClaims(String),
 }
 
-/// An HS256 signer and verifier holding one key.
+/// An HS256 signer and verifier. It signs with the current key and accepts tokens signed with the current key or,
+/// after a rotation, the previous one, so tokens issued just before a key changes live out their lifetime. Clones
+/// share their keys: [`Jwt::rotate`] on one changes them for all.
 #[derive(Clone)]
 pub struct Jwt {
-    /// The keyed MAC state; cloned per token so the raw key is not kept around as bytes.
-    mac: HmacSha256,
+    keys: std::sync::Arc<std::sync::RwLock<Keys>>,
     config: JwtConfig,
+}
+
+/// The keyed MAC states; cloned per token so the raw keys are not kept around as bytes.
+#[derive(Clone)]
+struct Keys {
+    current: HmacSha256,
+    previous: Option<HmacSha256>,
+}
+
+fn mac_for(key: &SecretString) -> Result<HmacSha256, KeyError> {
+    let bytes = key.expose().as_bytes();
+    if bytes.len() < MIN_KEY_BYTES {
+        return Err(KeyError::TooShort { min: MIN_KEY_BYTES });
+    }
+    // HMAC accepts keys of any length, so this cannot fail; mapped rather than unwrapped all the same.
+    HmacSha256::new_from_slice(bytes).map_err(|_| KeyError::TooShort { min: MIN_KEY_BYTES })
 }
 
 impl fmt::Debug for Jwt {
@@ -122,13 +139,28 @@ impl Jwt {
     /// `key` is the signing key from Secrets Manager (the platform already refuses keys < 32 chars; this refuses
     /// keys < 32 bytes as well, so no caller can bypass the check).
     pub fn hs256(key: &SecretString, config: JwtConfig) -> Result<Jwt, KeyError> {
-        let bytes = key.expose().as_bytes();
-        if bytes.len() < MIN_KEY_BYTES {
-            return Err(KeyError::TooShort { min: MIN_KEY_BYTES });
-        }
-        // HMAC accepts keys of any length, so this cannot fail; mapped rather than unwrapped all the same.
-        let mac = HmacSha256::new_from_slice(bytes).map_err(|_| KeyError::TooShort { min: MIN_KEY_BYTES })?;
-        Ok(Jwt { mac, config })
+        Ok(Jwt {
+            keys: std::sync::Arc::new(std::sync::RwLock::new(Keys {
+                current: mac_for(key)?,
+                previous: None,
+            })),
+            config,
+        })
+    }
+
+    /// Replaces the keys (in every clone): signs with `current` from now on, and accepts `previous` as well until
+    /// the next rotation. Both are checked before anything changes, so a bad key leaves the old ones in place.
+    pub fn rotate(&self, current: &SecretString, previous: Option<&SecretString>) -> Result<(), KeyError> {
+        let keys = Keys {
+            current: mac_for(current)?,
+            previous: previous.map(mac_for).transpose()?,
+        };
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        Ok(())
+    }
+
+    fn keys(&self) -> Keys {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn config(&self) -> &JwtConfig {
@@ -201,9 +233,14 @@ impl Jwt {
 
         // The signing input is the first two parts exactly as sent, not a re-encoding of them.
         let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-        let expected = self.sign(signing_input);
+        let keys = self.keys();
         // subtle compares in constant time for equal lengths; a length mismatch reveals only the (public) length.
-        if !bool::from(expected.as_slice().ct_eq(signature.as_slice())) {
+        // Both keys are always tried, so the time taken does not say which one signed.
+        let current = mac(&keys.current, signing_input).as_slice().ct_eq(signature.as_slice());
+        let previous = keys.previous.as_ref().map_or(subtle::Choice::from(0), |k| {
+            mac(k, signing_input).as_slice().ct_eq(signature.as_slice())
+        });
+        if !bool::from(current | previous) {
             return Err(TokenError::BadSignature);
         }
 
@@ -246,10 +283,14 @@ impl Jwt {
     }
 
     fn sign(&self, input: &[u8]) -> Vec<u8> {
-        let mut mac = self.mac.clone();
-        mac.update(input);
-        mac.finalize().into_bytes().to_vec()
+        mac(&self.keys().current, input)
     }
+}
+
+fn mac(key: &HmacSha256, input: &[u8]) -> Vec<u8> {
+    let mut mac = key.clone();
+    mac.update(input);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// Decodes one part. `URL_SAFE_NO_PAD` refuses padding and non-zero trailing bits, so each token has exactly one
@@ -413,6 +454,44 @@ mod tests {
         let mut mac = HmacSha256::new_from_slice(key.as_bytes()).unwrap();
         mac.update(input.as_bytes());
         format!("{input}.{}", b64(mac.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn after_a_rotation_new_tokens_use_the_new_key_and_old_ones_live_until_the_next_rotation() {
+        let jwt = jwt();
+        let shared = jwt.clone();
+        let old = jwt.issue(&partner_subject(), NOW, "a").unwrap();
+
+        jwt.rotate(&SecretString::new(OTHER_KEY), Some(&SecretString::new(KEY)))
+            .unwrap();
+        let new = shared.issue(&partner_subject(), NOW, "b").unwrap();
+        assert!(
+            jwt_with(OTHER_KEY).verify(&new, NOW).is_ok(),
+            "clones sign with the new key"
+        );
+        assert_eq!(jwt_with(KEY).verify(&new, NOW).unwrap_err(), TokenError::BadSignature);
+        assert!(
+            shared.verify(&old, NOW).is_ok(),
+            "a token of the previous key is still good"
+        );
+        assert!(shared.verify(&new, NOW).is_ok());
+
+        let third = "a-third-key-long-enough-0123456789abcdef";
+        jwt.rotate(&SecretString::new(third), Some(&SecretString::new(OTHER_KEY)))
+            .unwrap();
+        assert_eq!(shared.verify(&old, NOW).unwrap_err(), TokenError::BadSignature);
+        assert!(shared.verify(&new, NOW).is_ok());
+    }
+
+    #[test]
+    fn a_short_key_in_a_rotation_changes_nothing() {
+        let jwt = jwt();
+        let old = jwt.issue(&partner_subject(), NOW, "a").unwrap();
+        assert!(jwt.rotate(&SecretString::new("short"), None).is_err());
+        assert!(jwt.verify(&old, NOW).is_ok());
+        assert!(jwt_with(KEY)
+            .verify(&jwt.issue(&partner_subject(), NOW, "b").unwrap(), NOW)
+            .is_ok());
     }
 
     /// Valid claims JSON for the test config, with overrides applied.

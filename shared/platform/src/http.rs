@@ -43,6 +43,8 @@ pub trait HttpHandler: Send + Sync + 'static {
 #[derive(Clone, Debug)]
 pub struct Runtime {
     pub function: &'static str,
+    /// Brought up to date before each request, so a rotated signing key takes effect without a redeploy.
+    pub keys: Option<Arc<crate::secrets::SigningKeys>>,
     /// Connections a warm-up ping makes sure are open.
     pub db: Option<store::Db>,
     pub slow_request: Duration,
@@ -80,6 +82,17 @@ pub fn is_warmup(event: &Value) -> bool {
 /// handler tests can drive a function with the JSON files in `events/` without a runtime.
 pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, lambda: Context) -> Value {
     let cold_start = COLD.swap(false, Ordering::Relaxed);
+    if let Some(keys) = &rt.keys {
+        // From memory until the secrets cache's TTL runs out; a failed refresh keeps the keys in use.
+        match keys.refresh().await {
+            Ok(true) => tracing::info!(
+                function = rt.function,
+                "signing keys replaced from the application secret"
+            ),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(function = rt.function, error = %e, "signing keys not refreshed"),
+        }
+    }
     if is_warmup(&event) {
         return warm_up(rt, cold_start, &lambda.request_id).await;
     }

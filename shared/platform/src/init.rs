@@ -21,6 +21,8 @@ pub struct Deps<C> {
     pub app: AppSecrets,
     /// Signs and verifies this environment's tokens with the application secret's key.
     pub jwt: identity::Jwt,
+    /// Keeps `jwt` on the secret's current (and previous) keys after a rotation.
+    pub keys: Arc<crate::secrets::SigningKeys>,
     pub db: store::Db,
     /// `system_config` through the per-instance and shared (DynamoDB `config-cache`) caches.
     pub settings: Arc<crate::settings::SettingsCache>,
@@ -64,6 +66,7 @@ impl<C> Deps<C> {
     pub fn runtime(&self) -> crate::http::Runtime {
         crate::http::Runtime {
             function: self.function,
+            keys: Some(self.keys.clone()),
             db: Some(self.db.clone()),
             slow_request: self.common.slow_request,
         }
@@ -120,6 +123,15 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
     let app = AppSecrets::parse(&common.app_secret_id, &app_raw?)?;
     let jwt = identity::Jwt::hs256(&app.jwt_signing_key, identity::JwtConfig::niaga(&common.environment))?;
     db_primed?;
+    let keys = Arc::new(crate::secrets::SigningKeys::new(
+        secrets.clone(),
+        common.app_secret_id.clone(),
+        jwt.clone(),
+    ));
+    // The previous key too, so a cold start just after a rotation still accepts the tokens issued before it.
+    if let Err(e) = keys.refresh().await {
+        tracing::warn!(function, error = %e, "signing keys not refreshed at cold start");
+    }
     let t_secrets = started.elapsed();
 
     let credentials: Arc<dyn store::CredentialSource> = match &common.db_secret_id {
@@ -159,6 +171,7 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         secrets,
         app,
         jwt,
+        keys,
         db,
         settings,
         init_duration,

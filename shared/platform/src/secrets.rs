@@ -55,6 +55,72 @@ impl AppSecrets {
     }
 }
 
+/// The application secret's signing keys, kept current while the function runs: rotating the secret reaches
+/// every warm instance within the secrets cache's TTL (`NIAGA_SECRETS_TTL_SECONDS`), with no redeploy. Tokens
+/// signed with the key the rotation replaced (Secrets Manager's `AWSPREVIOUS` version) stay valid until they
+/// expire or the next rotation.
+pub struct SigningKeys {
+    secrets: std::sync::Arc<niaga_aws::SecretsCache>,
+    id: String,
+    jwt: identity::Jwt,
+    /// The secret's value the keys were last built from.
+    applied: tokio::sync::Mutex<Option<SecretString>>,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the keys could not be brought up to date (the ones in use stay).
+#[derive(Debug, thiserror::Error)]
+pub enum KeyRefreshError {
+    #[error(transparent)]
+    Secret(#[from] niaga_aws::SecretsError),
+    #[error(transparent)]
+    AppSecret(#[from] AppSecretsError),
+    #[error("application secret: {0}")]
+    Key(#[from] identity::KeyError),
+}
+
+impl SigningKeys {
+    /// Keeps `jwt` (and every clone of it) on the keys of the secret `id`.
+    pub fn new(secrets: std::sync::Arc<niaga_aws::SecretsCache>, id: impl Into<String>, jwt: identity::Jwt) -> Self {
+        SigningKeys {
+            secrets,
+            id: id.into(),
+            jwt,
+            applied: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Rebuilds the keys when the secret's value (read through the cache) changed since they were last built;
+    /// `Ok(true)` when it did. A previous value that is missing or unusable only means no previous key.
+    pub async fn refresh(&self) -> Result<bool, KeyRefreshError> {
+        let raw = self.secrets.get(&self.id).await?;
+        let mut applied = self.applied.lock().await;
+        if applied.as_ref().is_some_and(|a| a.expose() == raw.expose()) {
+            return Ok(false);
+        }
+        let current = AppSecrets::parse(&self.id, &raw)?;
+        let previous = match self.secrets.previous(&self.id).await {
+            Ok(Some(p)) => AppSecrets::parse(&self.id, &p).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(secret = %self.id, error = %e, "previous signing key unavailable");
+                None
+            }
+        };
+        self.jwt
+            .rotate(&current.jwt_signing_key, previous.as_ref().map(|p| &p.jwt_signing_key))?;
+        *applied = Some(raw);
+        Ok(true)
+    }
+}
+
 /// Database credentials as RDS stores them in Secrets Manager.
 #[derive(Deserialize)]
 pub struct DbCredentials {

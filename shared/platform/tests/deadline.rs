@@ -17,6 +17,7 @@ impl HttpHandler for Slow {
 
 fn rt() -> Runtime {
     Runtime {
+        keys: None,
         function: "test",
         db: None,
         slow_request: Duration::from_secs(5),

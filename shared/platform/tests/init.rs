@@ -126,3 +126,71 @@ async fn a_rotated_database_password_is_refetched_from_the_secret() {
         .await
         .expect("the pool refetched the rotated password and reconnected");
 }
+
+fn subject() -> identity::Subject {
+    identity::Subject {
+        sub: "admin:ops".into(),
+        role: identity::Role::Admin,
+        partner: None,
+    }
+}
+
+/// Secrets Manager keeps the value a new version replaced under the `AWSPREVIOUS` stage (AWS, "Secrets Manager
+/// concepts: version stages"). A warm instance picks the new key up without a redeploy, and a token signed just
+/// before the rotation stays good until it expires or the key rotates again.
+#[tokio::test]
+async fn a_rotated_signing_key_takes_effect_without_a_restart_and_tokens_of_the_previous_key_stay_good() {
+    let db = fresh_db(Template::Empty).await;
+    let key = |c: char| serde_json::json!({ "jwt_signing_key": c.to_string().repeat(40) }).to_string();
+    let app = testkit::put_secret("niaga/test/app", &key('a')).await;
+    let deps = init_from::<()>(
+        "t",
+        &Env::from_pairs([
+            ("NIAGA_APP_SECRET_ID", app.as_str()),
+            ("DATABASE_URL", &db.url),
+            ("NIAGA_SECRETS_TTL_SECONDS", "0"),
+        ]),
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let before = deps.jwt.issue(&subject(), now, "before").unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&testkit::aws_config().await);
+    let rotate = |value: String| {
+        let (sm, app) = (sm.clone(), app.clone());
+        async move {
+            sm.put_secret_value()
+                .secret_id(&app)
+                .secret_string(value)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+
+    rotate(key('b')).await;
+    assert!(deps.keys.refresh().await.unwrap(), "the new value was applied");
+    let after = deps.jwt.issue(&subject(), now, "after").unwrap();
+    let b_only = identity::Jwt::hs256(
+        &kernel::SecretString::new("b".repeat(40)),
+        identity::JwtConfig::niaga(&deps.common.environment),
+    )
+    .unwrap();
+    assert!(
+        b_only.verify(&after, now).is_ok(),
+        "new tokens are signed with the new key"
+    );
+    assert!(
+        deps.jwt.verify(&before, now).is_ok(),
+        "a token of the previous key is still good"
+    );
+
+    rotate(key('c')).await;
+    deps.keys.refresh().await.unwrap();
+    assert_eq!(
+        deps.jwt.verify(&before, now).unwrap_err(),
+        identity::TokenError::BadSignature,
+        "two rotations later the first key is gone"
+    );
+    assert!(deps.jwt.verify(&after, now).is_ok());
+}

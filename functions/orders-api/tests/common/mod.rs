@@ -52,6 +52,7 @@ pub async fn harness_with(pool: usize, agent_limits: bool) -> Harness {
     };
     Harness {
         rt: Runtime {
+            keys: None,
             function: "orders-api",
             db: Some(pools.clone()),
             slow_request: Duration::from_secs(5),
