@@ -3,7 +3,8 @@
 //!
 //! [`run`] is the whole event loop. For each invocation it: answers `{"warmup": true}` after checking the
 //! database connections are open (without running the handler); otherwise converts the event to an
-//! `http::Request`, runs the handler inside a span carrying the request and trace ids, turns a [`Problem`] into
+//! `http::Request`, refuses it (403) behind CloudFront when the origin header is missing ([`crate::origin`]), runs
+//! the handler inside a span carrying the request and trace ids, turns a [`Problem`] into
 //! problem+json, logs a warning when the request took longer than the slow threshold, and writes one EMF record.
 
 use crate::metrics::{self, Unit};
