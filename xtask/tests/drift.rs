@@ -298,6 +298,23 @@ fn terraform_persistence_is_a_valid_configuration() {
 }
 
 #[test]
+fn the_provider_mirror_is_niaga_tf_plugin_dir_as_the_wrapper_reads_it() {
+    assert_eq!(
+        plan::plugin_dir_from(Some("/srv/mirror".into())),
+        std::path::PathBuf::from("/srv/mirror")
+    );
+    for unset in [None, Some(std::ffi::OsString::new())] {
+        assert_eq!(
+            plan::plugin_dir_from(unset),
+            std::path::PathBuf::from("/opt/tf-plugins")
+        );
+    }
+    // terraform/tf says the same.
+    let wrapper = std::fs::read_to_string(xtask::workspace_root().join("terraform/tf")).expect("terraform/tf");
+    assert!(wrapper.contains(r#"plugin_dir="${NIAGA_TF_PLUGIN_DIR:-/opt/tf-plugins}""#));
+}
+
+#[test]
 fn terraform_files_are_formatted() {
     let dir = xtask::workspace_root().join("terraform");
     let out = run(

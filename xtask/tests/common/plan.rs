@@ -24,7 +24,13 @@ pub fn manifest() -> Manifest {
 
 /// Where the provider mirror is: `NIAGA_TF_PLUGIN_DIR`, else `/opt/tf-plugins`.
 pub fn plugin_dir() -> PathBuf {
-    std::env::var_os("NIAGA_TF_PLUGIN_DIR")
+    plugin_dir_from(std::env::var_os("NIAGA_TF_PLUGIN_DIR"))
+}
+
+/// The provider mirror for a value of `NIAGA_TF_PLUGIN_DIR`, read as `terraform/tf` reads it (unset or empty
+/// means `/opt/tf-plugins`).
+pub fn plugin_dir_from(value: Option<std::ffi::OsString>) -> PathBuf {
+    value
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/opt/tf-plugins"))
