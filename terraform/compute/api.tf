@@ -32,8 +32,8 @@ resource "aws_apigatewayv2_integration" "function" {
   api_id             = aws_apigatewayv2_api.http.id
   integration_type   = "AWS_PROXY"
   integration_method = "POST"
-  # Latency-critical functions are invoked through their `live` alias, where provisioned concurrency lives.
-  integration_uri        = try(aws_lambda_alias.live[each.key].invoke_arn, aws_lambda_function.this[each.key].invoke_arn)
+  # Through the `live` alias, like every other invoker.
+  integration_uri        = aws_lambda_alias.live[each.key].invoke_arn
   payload_format_version = "2.0"
 }
 
@@ -88,5 +88,5 @@ resource "aws_lambda_permission" "api" {
   function_name = aws_lambda_function.this[each.key].function_name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
-  qualifier     = try(aws_lambda_alias.live[each.key].name, null)
+  qualifier     = aws_lambda_alias.live[each.key].name
 }

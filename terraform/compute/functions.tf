@@ -28,15 +28,15 @@ resource "aws_lambda_function" "this" {
   # Absent zips (validate and plan before a build) are fine: the hash appears once they exist.
   source_code_hash = fileexists(each.value.zip) ? filebase64sha256(each.value.zip) : null
 
-  # Latency-critical functions publish a version per deployment for their `live` alias (warm.tf).
-  publish = each.value.latency_critical
+  # Every function publishes a version per deployment for its `live` alias (warm.tf), which every invoker names.
+  publish = true
 
   memory_size                    = each.value.memory_mb
   timeout                        = each.value.timeout_s
   reserved_concurrent_executions = coalesce(each.value.reserved_concurrency, -1)
 
   environment {
-    variables = local.common_environment
+    variables = merge(local.common_environment, each.value.kind == "http" ? local.origin_environment : {})
   }
 
   # The functions log a trace id on every line and pass an incoming X-Ray header on; sampling and recording
@@ -49,8 +49,12 @@ resource "aws_lambda_function" "this" {
   dynamic "vpc_config" {
     for_each = length(var.lambda_subnet_ids) == 0 ? [] : [true]
     content {
-      subnet_ids         = var.lambda_subnet_ids
-      security_group_ids = var.lambda_security_group_ids
+      subnet_ids = var.lambda_subnet_ids
+      # Only the functions that call outside AWS (niaga.json `egress`) may send HTTPS out through the NAT gateway.
+      security_group_ids = concat(
+        var.lambda_security_group_ids,
+        length(each.value.egress) > 0 ? var.lambda_egress_security_group_ids : [],
+      )
     }
   }
 

@@ -98,6 +98,17 @@ data "aws_iam_policy_document" "function" {
       resources = ["${var.exports_bucket_arn}/exports/*"]
     }
   }
+
+  # HTTP functions behind CloudFront read the origin header's value (cdn.tf). Built from the name (the `-??????`
+  # suffix Secrets Manager appends), so the policy is known at plan time.
+  dynamic "statement" {
+    for_each = each.value.kind == "http" && var.cdn_enabled ? [local.origin_secret_id] : []
+    content {
+      sid       = "OriginSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = ["arn:aws:secretsmanager:${var.region}:${var.account_id}:secret:${statement.value}-??????"]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "function" {

@@ -25,13 +25,17 @@ locals {
       announces            = lookup(f, "announces", false)
       exports              = lookup(f, "exports", null)
       latency_critical     = lookup(f, "latency_critical", false)
+      egress               = lookup(f, "egress", [])
       physical_name        = "niaga-${var.env}-${f.name}"
       zip                  = "${local.artifacts_dir}/${f.name}/bootstrap.zip"
     }
   }
 
   http_functions = { for k, f in local.functions : k => f if f.kind == "http" }
-  # Served through the `live` alias, which carries provisioned concurrency in business hours (warm.tf).
+  # Every invoker (API integrations, schedules and warm-ups, queue mappings, invoke permissions) calls a function
+  # through this alias, and provisioned concurrency attaches to it (warm.tf), so warm-ups warm what serves.
+  alias = "live"
+  # Provisioned concurrency in business hours (warm.tf).
   warm_functions = { for k, f in local.http_functions : k => f if f.latency_critical }
 
   # Event type => the queues subscribed to it, from each manifest queue's `events`.
@@ -82,4 +86,11 @@ locals {
     },
     local.emulated ? { AWS_ENDPOINT_URL = var.aws_endpoint } : {},
   )
+
+  # What the HTTP functions add behind CloudFront (cdn.tf): the header CloudFront sends to prove a request came
+  # through it, and the secret holding its value. Without them (the local stack) no header is required.
+  origin_environment = var.cdn_enabled ? {
+    NIAGA_ORIGIN_HEADER    = local.origin_header
+    NIAGA_ORIGIN_SECRET_ID = local.origin_secret_id
+  } : {}
 }

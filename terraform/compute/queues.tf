@@ -6,7 +6,7 @@ resource "aws_lambda_event_source_mapping" "queue" {
   for_each = local.sqs_functions
 
   event_source_arn        = var.queue_arns[each.value.queue]
-  function_name           = aws_lambda_function.this[each.key].arn
+  function_name           = aws_lambda_alias.live[each.key].arn
   batch_size              = each.value.batch_size
   function_response_types = ["ReportBatchItemFailures"]
 

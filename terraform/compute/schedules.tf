@@ -14,8 +14,9 @@ resource "aws_cloudwatch_event_target" "schedule" {
 
   rule      = aws_cloudwatch_event_rule.schedule[each.value.schedule].name
   target_id = each.value.function
-  arn       = aws_lambda_function.this[each.value.function].arn
-  input     = each.value.input
+  # The alias, as the API invokes it: a warm-up of the unqualified function would warm $LATEST, which serves nothing.
+  arn   = aws_lambda_alias.live[each.value.function].arn
+  input = each.value.input
 }
 
 resource "aws_lambda_permission" "schedule" {
@@ -26,4 +27,5 @@ resource "aws_lambda_permission" "schedule" {
   function_name = aws_lambda_function.this[each.value.function].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.schedule[each.value.schedule].arn
+  qualifier     = aws_lambda_alias.live[each.value.function].name
 }

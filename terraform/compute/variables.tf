@@ -92,7 +92,7 @@ variable "erp_url" {
 }
 
 variable "payments_status_url" {
-  description = "Base URL of the payment gateway's Get Status API (https://api.midtrans.com; the sandbox is https://api.sandbox.midtrans.com), given to functions as NIAGA_PAYMENTS_STATUS_URL: payments-api then confirms each settlement with it before marking an order paid. null leaves it unset (the signature and the status table alone). The network layer has no route to the internet, so setting it needs an egress path (a NAT gateway or a proxy) first."
+  description = "Base URL of the payment gateway's Get Status API (https://api.midtrans.com; the sandbox is https://api.sandbox.midtrans.com), given to functions as NIAGA_PAYMENTS_STATUS_URL: payments-api then confirms each settlement with it before marking an order paid. null leaves it unset (the signature and the status table alone). payments-api reaches it through the network layer's NAT gateway (its manifest entry lists it under `egress`)."
   type        = string
   default     = null
 
@@ -166,6 +166,12 @@ variable "lambda_security_group_ids" {
   default     = []
 }
 
+variable "lambda_egress_security_group_ids" {
+  description = "Security groups added to the functions with `egress` in niaga.json (those calling outside AWS): HTTPS out through the network layer's NAT gateway."
+  type        = list(string)
+  default     = []
+}
+
 variable "provisioned_concurrency" {
   description = "Provisioned concurrency of each latency-critical function during business hours (07:00-19:00 WIB); 0 outside them. terraform/CAPACITY.md sizes it."
   type        = number
@@ -185,6 +191,12 @@ variable "provisioned_concurrency_schedule" {
 
 variable "cdn_enabled" {
   description = "Put CloudFront in front of the API: the public catalogue routes cached as the origin's Cache-Control says, everything else passed through uncached. Off for the local stack."
+  type        = bool
+  default     = true
+}
+
+variable "cdn_policies" {
+  description = "Create CloudFront's origin request policy (the API's headers and CloudFront-Viewer-Address, never a viewer's origin header) and cache policy for the API. The whole-stack check on the emulator sets false: moto has no cache or origin request policy API, so the managed AllViewerExceptHostHeader and CachingDisabled stand in there."
   type        = bool
   default     = true
 }

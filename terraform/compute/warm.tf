@@ -3,11 +3,12 @@
 # 19:00 WIB, so nights cost nothing. The API invokes these functions through the `live` alias that carries it.
 # (The warm-up schedule keeps the on-demand instances of the same functions warm in the same hours.)
 
+# Every function has the alias; every invoker names it.
 resource "aws_lambda_alias" "live" {
-  for_each = local.warm_functions
+  for_each = local.functions
 
-  name             = "live"
-  description      = "The published version the API serves; provisioned concurrency attaches here."
+  name             = local.alias
+  description      = "The published version every invoker calls; provisioned concurrency attaches here."
   function_name    = aws_lambda_function.this[each.key].function_name
   function_version = aws_lambda_function.this[each.key].version
 }

@@ -1,11 +1,18 @@
-# The network (seed 004 §2.1): a VPC with private subnets in two availability zones and no route to the
-# internet. The functions reach the database through the RDS Proxy inside it, and AWS services through VPC
-# endpoints (SQS, Secrets Manager and EventBridge as interface endpoints; DynamoDB and S3 as gateway
-# endpoints), so no NAT gateway is needed or paid for. The ERP is reached over the distributor's private link,
-# attached to this VPC outside this layer.
+# The network: a VPC over two (or more) availability zones with three tiers of subnets.
+#
+# - `private`: the database, the RDS Proxy and the interface VPC endpoints. No route leaves the VPC.
+# - `functions`: every Lambda function. AWS services are reached through VPC endpoints (SQS, Secrets Manager and
+#   EventBridge as interface endpoints with private DNS; DynamoDB and S3 as gateway endpoints on these route
+#   tables), so AWS calls never cross the NAT gateway. Everything else (0.0.0.0/0) routes to a NAT gateway, which
+#   only the functions niaga.json marks with `egress` (the ERP, the payment gateway's status API, the agents'
+#   webhooks) may use: their extra security group is the only one that lets HTTPS leave the VPC.
+# - `public`: the NAT gateway(s) and nothing else, routed to the internet gateway.
+#
+# A VPC-attached function gets no public address, so internet access needs exactly this private-subnet-to-NAT
+# path (AWS Lambda, "Enable internet access for VPC-connected Lambda functions").
 
 resource "aws_vpc" "this" {
-  #checkov:skip=CKV2_AWS_11:The VPC has no internet route and carries only Lambda-to-proxy, Lambda-to-endpoint and ERP-link traffic, all logged at the application; flow logs would add a log group, a role and per-GB cost.
+  #checkov:skip=CKV2_AWS_11:Only the functions marked with egress may leave the VPC (HTTPS through the NAT gateway), and every outside call is logged by the function making it; flow logs would add a log group, a role and per-GB cost.
   cidr_block           = var.vpc_cidr
   enable_dns_support   = true
   enable_dns_hostnames = true
@@ -40,11 +47,11 @@ resource "aws_route_table_association" "private" {
 
 resource "aws_security_group" "lambda" {
   name        = "niaga-${var.env}-lambda"
-  description = "Niaga functions: out to the database, the VPC endpoints and the ERP link only."
+  description = "Niaga functions: out to the database and the VPC endpoints only."
   vpc_id      = aws_vpc.this.id
 
   egress {
-    description = "HTTPS to the VPC endpoints and the ERP link inside the VPC range"
+    description = "HTTPS to the interface VPC endpoints inside the VPC range"
     from_port   = 443
     to_port     = 443
     protocol    = "tcp"
@@ -137,6 +144,113 @@ resource "aws_vpc_endpoint" "gateway" {
   vpc_id            = aws_vpc.this.id
   service_name      = "com.amazonaws.${var.region}.${each.value}"
   vpc_endpoint_type = "Gateway"
-  route_table_ids   = [aws_route_table.private.id]
+  route_table_ids   = concat([aws_route_table.private.id], aws_route_table.functions[*].id)
   tags              = { Name = "niaga-${var.env}-${each.value}" }
+}
+
+# --- the functions' subnets and their way out ----------------------------------------------------------------
+
+locals {
+  nat_gateway_count = var.nat_gateway_per_zone ? length(var.availability_zones) : 1
+}
+
+resource "aws_internet_gateway" "this" {
+  vpc_id = aws_vpc.this.id
+  tags   = { Name = "niaga-${var.env}" }
+}
+
+# Holds the NAT gateways only: nothing else is launched here, and nothing gets a public address.
+resource "aws_subnet" "public" {
+  count = length(var.availability_zones)
+
+  vpc_id                  = aws_vpc.this.id
+  availability_zone       = var.availability_zones[count.index]
+  cidr_block              = cidrsubnet(var.vpc_cidr, 8, 240 + count.index)
+  map_public_ip_on_launch = false
+  tags                    = { Name = "niaga-${var.env}-public-${var.availability_zones[count.index]}" }
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.this.id
+  tags   = { Name = "niaga-${var.env}-public" }
+}
+
+resource "aws_route" "public_internet" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.this.id
+}
+
+resource "aws_route_table_association" "public" {
+  count = length(aws_subnet.public)
+
+  subnet_id      = aws_subnet.public[count.index].id
+  route_table_id = aws_route_table.public.id
+}
+
+resource "aws_eip" "nat" {
+  #checkov:skip=CKV2_AWS_19:The address belongs to the NAT gateway (aws_nat_gateway.this), not to an instance; the ERP and webhook receivers may allow-list it.
+  count = local.nat_gateway_count
+
+  domain = "vpc"
+  tags   = { Name = "niaga-${var.env}-nat-${count.index}" }
+}
+
+resource "aws_nat_gateway" "this" {
+  count = local.nat_gateway_count
+
+  allocation_id = aws_eip.nat[count.index].id
+  subnet_id     = aws_subnet.public[count.index].id
+  tags          = { Name = "niaga-${var.env}-nat-${count.index}" }
+
+  depends_on = [aws_internet_gateway.this]
+}
+
+resource "aws_subnet" "functions" {
+  count = length(var.availability_zones)
+
+  vpc_id            = aws_vpc.this.id
+  availability_zone = var.availability_zones[count.index]
+  cidr_block        = cidrsubnet(var.vpc_cidr, 4, 8 + count.index)
+  tags              = { Name = "niaga-${var.env}-functions-${var.availability_zones[count.index]}" }
+}
+
+# One per zone, so a zone's functions use that zone's NAT gateway when there is one per zone.
+resource "aws_route_table" "functions" {
+  count = length(var.availability_zones)
+
+  vpc_id = aws_vpc.this.id
+  tags   = { Name = "niaga-${var.env}-functions-${var.availability_zones[count.index]}" }
+}
+
+resource "aws_route" "functions_nat" {
+  count = length(aws_route_table.functions)
+
+  route_table_id         = aws_route_table.functions[count.index].id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.this[min(count.index, local.nat_gateway_count - 1)].id
+}
+
+resource "aws_route_table_association" "functions" {
+  count = length(aws_subnet.functions)
+
+  subnet_id      = aws_subnet.functions[count.index].id
+  route_table_id = aws_route_table.functions[count.index].id
+}
+
+# Added to the functions marked with `egress` in niaga.json, beside aws_security_group.lambda.
+resource "aws_security_group" "lambda_egress" {
+  #checkov:skip=CKV2_AWS_5:Attached in the compute layer to the functions with `egress` in niaga.json, which checkov cannot see from this layer.
+  #checkov:skip=CKV_AWS_382:Egress is HTTPS only, to the outside services these functions call (the ERP, the payment gateway, partners' webhook receivers), whose addresses are not fixed.
+  name        = "niaga-${var.env}-lambda-egress"
+  description = "Niaga functions that call outside AWS: HTTPS out through the NAT gateway."
+  vpc_id      = aws_vpc.this.id
+
+  egress {
+    description = "HTTPS to the ERP, the payment gateway and webhook receivers, through the NAT gateway"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
 }

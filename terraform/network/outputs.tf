@@ -17,7 +17,8 @@ output "persistence_inputs" {
 output "compute_inputs" {
   description = "The values the compute layer takes from this layer."
   value = {
-    lambda_subnet_ids         = aws_subnet.private[*].id
-    lambda_security_group_ids = [aws_security_group.lambda.id]
+    lambda_subnet_ids                = aws_subnet.functions[*].id
+    lambda_security_group_ids        = [aws_security_group.lambda.id]
+    lambda_egress_security_group_ids = [aws_security_group.lambda_egress.id]
   }
 }

@@ -37,7 +37,13 @@ variable "availability_zones" {
 }
 
 variable "interface_endpoints" {
-  description = "AWS services the functions reach through interface VPC endpoints (private DNS), so they need no NAT: queues, secrets and the event bus. DynamoDB and S3 use gateway endpoints."
+  description = "AWS services the functions reach through interface VPC endpoints (private DNS), so AWS calls never cross the NAT gateway: queues, secrets and the event bus. DynamoDB and S3 use gateway endpoints. (Logs need none: the Lambda service, not the function, delivers them.)"
   type        = list(string)
   default     = ["sqs", "secretsmanager", "events"]
+}
+
+variable "nat_gateway_per_zone" {
+  description = "One NAT gateway per availability zone (a zone's outage leaves the others' egress up) instead of one shared by all zones (cheaper). Only the functions with `egress` in niaga.json use it."
+  type        = bool
+  default     = false
 }

@@ -60,6 +60,27 @@ resource "aws_cloudwatch_metric_alarm" "p99" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
+# Per HTTP function: answers with a 5xx (its errors_5xx EMF metric, one per request: platform::http). A handled
+# 500 or 503 is a successful invocation, so the error-rate alarm above never counts it.
+resource "aws_cloudwatch_metric_alarm" "http_5xx" {
+  for_each = local.http_functions
+
+  alarm_name          = "${each.value.physical_name}-5xx"
+  alarm_description   = "${each.key} answered more than ${var.api_5xx_per_minute} requests a minute with a 5xx, twice in three minutes."
+  namespace           = local.namespace
+  metric_name         = "errors_5xx"
+  dimensions          = { function = each.key }
+  statistic           = "Sum"
+  period              = 60
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.api_5xx_per_minute
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
 # Per queue: anything in the dead-letter queue needs a person (and `cargo xtask redrive` once fixed).
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   for_each = local.queues

@@ -27,9 +27,102 @@ locals {
   namespace = "Niaga"
 }
 
+# The alarm topic is encrypted with a key of this layer: CloudWatch can publish to an encrypted topic only when
+# the key policy lets cloudwatch.amazonaws.com use the key, and the AWS managed alias/aws/sns key's policy cannot
+# be changed. A failed publish shows only in an alarm's history, never at apply time.
+locals {
+  account_id = coalesce(var.account_id, try(data.aws_caller_identity.current[0].account_id, null))
+  topic_name = "niaga-${var.env}-alarms"
+  # Built from names, so the policies are known at plan time.
+  topic_arn = "arn:aws:sns:${var.region}:${local.account_id}:${local.topic_name}"
+}
+
+data "aws_caller_identity" "current" {
+  count = var.account_id == null ? 1 : 0
+}
+
+data "aws_iam_policy_document" "alarm_key" {
+  #checkov:skip=CKV_AWS_111:A key policy: its Resource "*" is the key itself, and administration stays with the account, where IAM policies decide who may act.
+  #checkov:skip=CKV_AWS_356:A key policy: its Resource "*" means this key only; CloudWatch's statement is limited by aws:SourceAccount.
+  #checkov:skip=CKV_AWS_109:A key policy must let the account administer its key, or the key becomes unmanageable; IAM policies in the account narrow who may.
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  description         = "Encrypts the niaga-${var.env} alarm topic; CloudWatch alarms may use it to publish."
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.alarm_key.json
+}
+
+resource "aws_kms_alias" "alarms" {
+  name          = "alias/niaga-${var.env}-alarms"
+  target_key_id = aws_kms_key.alarms.key_id
+}
+
 resource "aws_sns_topic" "alarms" {
-  name              = "niaga-${var.env}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  name              = local.topic_name
+  kms_master_key_id = aws_kms_key.alarms.arn
+}
+
+data "aws_iam_policy_document" "alarm_topic" {
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [local.topic_arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid = "AccountManages"
+    actions = [
+      "sns:GetTopicAttributes",
+      "sns:SetTopicAttributes",
+      "sns:Subscribe",
+      "sns:ListSubscriptionsByTopic",
+      "sns:Publish",
+    ]
+    resources = [local.topic_arn]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.alarm_topic.json
 }
 
 resource "aws_sns_topic_subscription" "email" {

@@ -18,6 +18,7 @@ provider "aws" {
     for_each = local.emulated ? [var.aws_endpoint] : []
     content {
       cloudwatch = endpoints.value
+      kms        = endpoints.value
       s3         = endpoints.value
       sns        = endpoints.value
       sts        = endpoints.value

@@ -19,6 +19,18 @@ variable "aws_endpoint" {
   default     = null
 }
 
+variable "account_id" {
+  description = "The AWS account (the alarm key's and topic's policies name it). null asks STS for the caller's account."
+  type        = string
+  default     = null
+}
+
+variable "api_5xx_per_minute" {
+  description = "Requests an HTTP function may answer with a 5xx in a minute (its errors_5xx metric) before it alarms. A handled 500 or 503 is a successful Lambda invocation, so the functions' Errors alarm never sees it."
+  type        = number
+  default     = 5
+}
+
 variable "alarm_emails" {
   description = "Addresses subscribed to the alarm topic (each must confirm the subscription). Other subscribers (a pager, a chat webhook) attach to the topic's ARN."
   type        = list(string)

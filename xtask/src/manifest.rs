@@ -104,6 +104,11 @@ pub struct Function {
     /// Access to the exports bucket's `exports/` prefix: `read` (presigned downloads) or `write`.
     #[serde(default)]
     pub exports: Option<Access>,
+    /// What the function calls outside AWS over HTTPS (`erp`, `payment-gateway`, `agent-webhooks`): such a
+    /// function runs with the security group that may leave the VPC through the NAT gateway. Empty: AWS
+    /// services (through VPC endpoints) and the database only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress: Vec<String>,
 }
 
 /// Read or write access to a bucket prefix.

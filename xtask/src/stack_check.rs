@@ -14,12 +14,14 @@
 //! 6. `terraform destroy` in reverse order, after which every layer's state is empty and the emulator has no
 //!    function, API, queue or table left.
 //!
-//! Two emulator gaps leave two things out, each behind a variable that defaults to on:
+//! Three emulator gaps leave three things out, each behind a variable that defaults to on:
 //! - moto gives every RDS instance the same `DbiResourceId`, so the AWS provider cannot read a second instance
 //!   back: no read replica here (`database_read_replica=false`);
 //! - moto lacks Application Auto Scaling's `ListTagsForResource`, which the provider calls after registering a
 //!   target: no provisioned-concurrency schedule here (`provisioned_concurrency_schedule=false`); the `live`
-//!   aliases it would scale are applied.
+//!   aliases it would scale are applied;
+//! - moto has no CloudFront cache or origin request policies: the distribution uses AWS's managed ones here
+//!   (`cdn_policies=false`).
 //!
 //! Terraform keeps its working data in `.niaga/stack-check/` and its state inside this run's moto, so the check
 //! never touches the stack `cargo xtask up` runs.
@@ -214,6 +216,7 @@ impl Terraform {
             "compute" => vec![
                 format!("-var=artifacts_dir={}", self.zips_dir.display()),
                 "-var=cdn_enabled=true".into(),
+                "-var=cdn_policies=false".into(),
                 "-var=provisioned_concurrency_schedule=false".into(),
             ],
             _ => vec![],
@@ -371,11 +374,12 @@ async fn verify_applied(manifest: &Manifest, moto: &Moto, zip_hashes: &BTreeMap<
         .into_iter()
         .flatten()
         .map(|m| {
+            // arn:aws:lambda:<region>:<account>:function:<name>[:<alias or version>]
             let function = m["FunctionArn"]
                 .as_str()
                 .unwrap_or_default()
-                .rsplit(':')
-                .next()
+                .split(':')
+                .nth(6)
                 .unwrap_or_default();
             (function.to_string(), m.clone())
         })

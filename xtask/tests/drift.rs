@@ -9,21 +9,15 @@
 //!
 //! terraform is required: without it these tests fail with a message, they never skip.
 
+mod common;
+
+use common::plan::{self, in_layer, manifest, planned, run, scratch_layer, strings, terraform, text, PLAN_ENV};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
-use xtask::manifest::{Kind, Manifest};
+use xtask::manifest::Kind;
 use xtask::sam;
-
-/// The environment name the plan is made for; it only shows up in physical names.
-const PLAN_ENV: &str = "drift";
-
-fn manifest() -> Manifest {
-    Manifest::load_workspace().expect("niaga.json should load")
-}
 
 fn template_on_disk() -> String {
     let path = sam::template_path();
@@ -180,179 +174,13 @@ fn template_queues_are_consumed_by_the_manifest_sqs_functions() {
 
 // --- terraform ---------------------------------------------------------------------------------------
 
-/// terraform, or a failure that says how to get it.
-fn terraform() -> Command {
-    let mut cmd = Command::new("terraform");
-    // The developer's emulator settings must not reach the plan: it makes no AWS call at all.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AWS_ENDPOINT_URL") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.env("TF_IN_AUTOMATION", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("CHECKPOINT_DISABLE", "1");
-    cmd
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
-    let out = cmd.output().map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            "terraform is not installed (or not on PATH): the drift test plans terraform/compute offline and \
-             needs terraform >= 1.10"
-                .to_string()
-        } else {
-            format!("{what}: cannot run terraform: {e}")
-        }
-    })?;
-    if !out.status.success() {
-        return Err(format!(
-            "{what} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(out.stdout)
-}
-
-/// A scratch folder removed when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// `terraform show -json` of a plan of `terraform/compute`, made once for all the tests below.
 fn compute_plan() -> &'static Value {
     static PLAN: OnceLock<Result<Value, String>> = OnceLock::new();
-    match PLAN.get_or_init(plan_compute) {
+    match PLAN.get_or_init(|| plan::plan("compute", &plan::compute_vars(serde_json::json!({})))) {
         Ok(plan) => plan,
         Err(e) => panic!("{e}"),
     }
-}
-
-/// A copy of a layer in a scratch folder, next to a copy of the manifest where it expects it
-/// (`../../niaga.json`), with an override file that swaps the S3 backend for a local one, initialised
-/// offline when the provider mirror exists. Returns the folder (removed when dropped) and the layer's path.
-fn scratch_layer(name: &str) -> Result<(Scratch, PathBuf), String> {
-    let root = xtask::workspace_root();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let scratch = Scratch(std::env::temp_dir().join(format!("niaga-drift-{name}-{}-{nanos}", std::process::id())));
-    let layer = scratch.0.join("terraform").join(name);
-    std::fs::create_dir_all(&layer).map_err(|e| format!("creating {}: {e}", layer.display()))?;
-
-    let source = root.join("terraform").join(name);
-    let entries = std::fs::read_dir(&source).map_err(|e| format!("reading {}: {e}", source.display()))?;
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        if file.ends_with(".tf") || file == ".terraform.lock.hcl" {
-            std::fs::copy(entry.path(), layer.join(&file)).map_err(|e| format!("copying {file}: {e}"))?;
-        }
-    }
-    std::fs::copy(root.join("niaga.json"), scratch.0.join("niaga.json"))
-        .map_err(|e| format!("copying niaga.json: {e}"))?;
-    std::fs::write(
-        layer.join("drift_override.tf"),
-        "terraform {\n  backend \"local\" {}\n}\n",
-    )
-    .map_err(|e| format!("writing the backend override: {e}"))?;
-
-    let mut init = in_layer(&scratch, &layer);
-    init.args(["init", "-input=false", "-no-color"]);
-    if Path::new("/opt/tf-plugins").is_dir() {
-        init.arg("-plugin-dir=/opt/tf-plugins");
-    }
-    run(&mut init, &format!("terraform init (terraform/{name})"))?;
-    Ok((scratch, layer))
-}
-
-/// terraform working in a scratch copy of a layer.
-fn in_layer(scratch: &Scratch, layer: &Path) -> Command {
-    let mut cmd = terraform();
-    cmd.env("TF_DATA_DIR", scratch.0.join("tf-data"))
-        .arg(format!("-chdir={}", layer.display()));
-    cmd
-}
-
-fn plan_compute() -> Result<Value, String> {
-    let manifest = manifest();
-    let (scratch, layer) = scratch_layer("compute")?;
-
-    // Inputs the persistence layer would pass, made up from the manifest's names.
-    let arn = |service: &str, name: String| format!("arn:aws:{service}:us-east-1:000000000000:{name}");
-    let vars = serde_json::json!({
-        "env": PLAN_ENV,
-        "region": "us-east-1",
-        "aws_endpoint": "http://127.0.0.1:9",
-        "artifacts_dir": scratch.0.join("no-artifacts"),
-        "database_url": "postgres://127.0.0.1:5432/niaga",
-        "queue_arns": manifest.queues.iter()
-            .map(|q| (q.name.clone(), arn("sqs", xtask::queue_physical_name(PLAN_ENV, &q.name, q.fifo))))
-            .collect::<BTreeMap<_, _>>(),
-        "table_arns": manifest.tables.iter()
-            .map(|t| (t.name.clone(), arn("dynamodb", format!("table/{}", xtask::table_physical_name(PLAN_ENV, &t.name)))))
-            .collect::<BTreeMap<_, _>>(),
-        "account_id": "000000000000",
-        "event_bus_arn": arn("events", format!("event-bus/niaga-{PLAN_ENV}")),
-        "exports_bucket": format!("niaga-{PLAN_ENV}-exports"),
-        "exports_bucket_arn": format!("arn:aws:s3:::niaga-{PLAN_ENV}-exports"),
-        "secret_arns": manifest.secrets.iter()
-            .map(|s| (s.name.clone(), arn("secretsmanager", format!("secret:{}-AbCdEf", xtask::secret_physical_name(PLAN_ENV, &s.name)))))
-            .collect::<BTreeMap<_, _>>(),
-    });
-    plan_layer(&scratch, &layer, "compute", &vars)
-}
-
-/// `terraform show -json` of a plan of the scratch `layer` with `vars` as its var file.
-fn plan_layer(scratch: &Scratch, layer: &Path, name: &str, vars: &Value) -> Result<Value, String> {
-    let var_file = scratch.0.join("drift.tfvars.json");
-    std::fs::write(&var_file, vars.to_string()).map_err(|e| format!("writing {}: {e}", var_file.display()))?;
-    let plan_file = scratch.0.join("plan.bin");
-    run(
-        in_layer(scratch, layer).args([
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-refresh=false",
-            "-lock=false",
-            &format!("-var-file={}", var_file.display()),
-            &format!("-out={}", plan_file.display()),
-        ]),
-        &format!("terraform plan (terraform/{name})"),
-    )?;
-    let json = run(
-        in_layer(scratch, layer)
-            .args(["show", "-json", "-no-color"])
-            .arg(&plan_file),
-        "terraform show -json",
-    )?;
-    serde_json::from_slice(&json).map_err(|e| format!("terraform show -json is not JSON: {e}"))
-}
-
-/// Every planned resource of a type, in the root module and any child module.
-fn planned(plan: &Value, kind: &str) -> Vec<Value> {
-    fn walk(module: &Value, kind: &str, out: &mut Vec<Value>) {
-        for r in module["resources"].as_array().into_iter().flatten() {
-            if r["type"] == kind && r["mode"] == "managed" {
-                out.push(r.clone());
-            }
-        }
-        for child in module["child_modules"].as_array().into_iter().flatten() {
-            walk(child, kind, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(&plan["planned_values"]["root_module"], kind, &mut out);
-    out
-}
-
-fn text(v: &Value) -> String {
-    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
 }
 
 #[test]
@@ -470,6 +298,23 @@ fn terraform_persistence_is_a_valid_configuration() {
 }
 
 #[test]
+fn the_provider_mirror_is_niaga_tf_plugin_dir_as_the_wrapper_reads_it() {
+    assert_eq!(
+        plan::plugin_dir_from(Some("/srv/mirror".into())),
+        std::path::PathBuf::from("/srv/mirror")
+    );
+    for unset in [None, Some(std::ffi::OsString::new())] {
+        assert_eq!(
+            plan::plugin_dir_from(unset),
+            std::path::PathBuf::from("/opt/tf-plugins")
+        );
+    }
+    // terraform/tf says the same.
+    let wrapper = std::fs::read_to_string(xtask::workspace_root().join("terraform/tf")).expect("terraform/tf");
+    assert!(wrapper.contains(r#"plugin_dir="${NIAGA_TF_PLUGIN_DIR:-/opt/tf-plugins}""#));
+}
+
+#[test]
 fn terraform_files_are_formatted() {
     let dir = xtask::workspace_root().join("terraform");
     let out = run(
@@ -482,9 +327,10 @@ fn terraform_files_are_formatted() {
 }
 
 fn plan_observability() -> Result<Value, String> {
-    let (scratch, layer) = scratch_layer("observability")?;
-    let vars = serde_json::json!({ "env": PLAN_ENV, "region": "us-east-1", "aws_endpoint": "http://127.0.0.1:9" });
-    plan_layer(&scratch, &layer, "observability", &vars)
+    let vars = serde_json::json!({
+        "env": PLAN_ENV, "region": "us-east-1", "aws_endpoint": "http://127.0.0.1:9", "account_id": plan::PLAN_ACCOUNT,
+    });
+    plan::plan("observability", &vars)
 }
 
 #[test]
@@ -587,13 +433,6 @@ fn planned_statements() -> Vec<(String, Value)> {
                 .map(move |s| (role.clone(), s))
         })
         .collect()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(a) => a.iter().map(text).collect(),
-        other => vec![text(other)],
-    }
 }
 
 #[test]

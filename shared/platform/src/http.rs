@@ -3,7 +3,8 @@
 //!
 //! [`run`] is the whole event loop. For each invocation it: answers `{"warmup": true}` after checking the
 //! database connections are open (without running the handler); otherwise converts the event to an
-//! `http::Request`, runs the handler inside a span carrying the request and trace ids, turns a [`Problem`] into
+//! `http::Request`, refuses it (403) behind CloudFront when the origin header is missing ([`crate::origin`]), runs
+//! the handler inside a span carrying the request and trace ids, turns a [`Problem`] into
 //! problem+json, logs a warning when the request took longer than the slow threshold, and writes one EMF record.
 
 use crate::metrics::{self, Unit};
@@ -96,13 +97,18 @@ pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, l
     if is_warmup(&event) {
         return warm_up(rt, cold_start, &lambda.request_id).await;
     }
-    let request: Request = match serde_json::from_value::<LambdaRequest>(event) {
+    let mut request: Request = match serde_json::from_value::<LambdaRequest>(event) {
         Ok(r) => r.into(),
         Err(e) => {
             tracing::error!(request_id = %lambda.request_id, error = %e, "event is not an API Gateway HTTP request");
             return to_gateway_response(Problem::internal(e).into_response(&lambda.request_id));
         }
     };
+    // Behind CloudFront: refuse what did not come through it, and learn the viewer's address from what did.
+    if let Err(problem) = crate::origin::admit(crate::origin::configured(), &mut request) {
+        tracing::warn!(request_id = %lambda.request_id, "request without the CDN's origin header refused");
+        return to_gateway_response(problem.into_response(&lambda.request_id));
+    }
     let ctx = RequestCtx {
         trace_id: crate::telemetry::trace_id(request.headers(), lambda.xray_trace_id.as_deref()),
         request_id: lambda.request_id.clone(),

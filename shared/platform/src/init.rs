@@ -1,6 +1,7 @@
 //! Cold start, done once per instance: logging, typed configuration, the AWS SDK configuration, the application
-//! secret (checked against the key policy), the database pools wired to Secrets Manager credentials, and the
-//! first connections opened so the first request does not pay for them.
+//! secret (checked against the key policy), behind CloudFront the origin header's secret ([`crate::origin`]), the
+//! database pools wired to Secrets Manager credentials, and the first connections opened so the first request
+//! does not pay for them.
 //!
 //! A configuration or secret problem stops the instance: [`init`] logs the reason (naming the variable or the
 //! secret, never a value) and exits non-zero, which Lambda reports as an init failure.
@@ -109,8 +110,15 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
     let sdk = niaga_aws::sdk_config().await;
     let t_sdk = started.elapsed();
     let secrets = Arc::new(SecretsCache::new(&sdk, common.secrets_ttl));
+    let origin = origin_settings(env)?;
 
-    // Fetch both secrets concurrently: they are the slowest part of a cold start.
+    // Fetch the secrets concurrently: they are the slowest part of a cold start.
+    let origin_fetch = async {
+        match &origin {
+            Some((_, id)) => secrets.get(id).await.map(Some),
+            None => Ok(None),
+        }
+    };
     let app_fetch = secrets.get(&common.app_secret_id);
     let db_fetch = async {
         match &common.db_secret_id {
@@ -119,8 +127,15 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         }
     };
     // The database secret is fetched here only to fill the cache, so the pool's first connections find it.
-    let (app_raw, db_primed) = tokio::join!(app_fetch, db_fetch);
+    let (app_raw, db_primed, origin_value) = tokio::join!(app_fetch, db_fetch, origin_fetch);
     let app = AppSecrets::parse(&common.app_secret_id, &app_raw?)?;
+    if let (Some((header, id)), Some(value)) = (&origin, origin_value?) {
+        let guard = crate::origin::OriginGuard::new(header, value).ok_or_else(|| ConfigError {
+            variable: "NIAGA_ORIGIN_HEADER".into(),
+            problem: format!("is not a header name, or the secret `{id}` is empty"),
+        })?;
+        crate::origin::configure(guard);
+    }
     let jwt = identity::Jwt::hs256(&app.jwt_signing_key, identity::JwtConfig::niaga(&common.environment))?;
     db_primed?;
     let keys = Arc::new(crate::secrets::SigningKeys::new(
@@ -176,6 +191,25 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         settings,
         init_duration,
     })
+}
+
+/// Behind CloudFront: the origin header's name and the id of the secret holding its value, both or neither.
+fn origin_settings(env: &Env) -> Result<Option<(String, String)>, ConfigError> {
+    match (
+        env.optional("NIAGA_ORIGIN_HEADER"),
+        env.optional("NIAGA_ORIGIN_SECRET_ID"),
+    ) {
+        (None, None) => Ok(None),
+        (Some(header), Some(id)) => Ok(Some((header, id))),
+        (Some(_), None) => Err(ConfigError {
+            variable: "NIAGA_ORIGIN_SECRET_ID".into(),
+            problem: "must be set with NIAGA_ORIGIN_HEADER".into(),
+        }),
+        (None, Some(_)) => Err(ConfigError {
+            variable: "NIAGA_ORIGIN_HEADER".into(),
+            problem: "must be set with NIAGA_ORIGIN_SECRET_ID".into(),
+        }),
+    }
 }
 
 /// Database credentials from a Secrets Manager secret, refetched when the database rejects them.

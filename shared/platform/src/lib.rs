@@ -7,7 +7,7 @@
 //! that serves API Gateway events and warm-up pings ([`http`]); bearer tokens and agent masquerade ([`auth`]);
 //! the entry point of job functions ([`job`]); the outbox relay ([`outbox`]); SQS batches with partial failures
 //! and backoff ([`sqs`]); rate limits per route class ([`limits`]); the OpenAPI 3.1 document generated from the
-//! handlers' types ([`openapi`]).
+//! handlers' types ([`openapi`]); the CDN's origin header and the viewer's address behind it ([`origin`]).
 //!
 //! # Layout
 //! A function's `main` is `platform::init` → build its handler → `platform::http::run`. Everything a handler
@@ -23,6 +23,7 @@ pub mod job;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod origin;
 pub mod outbox;
 pub mod problem;
 pub mod secrets;

@@ -125,10 +125,14 @@ impl RateLimits {
     }
 }
 
-/// The caller's address as API Gateway saw it.
+/// The caller's address: the viewer's, as CloudFront forwarded it on a request that carried the origin header
+/// ([`crate::origin`]), else the address API Gateway saw (behind CloudFront, the edge's).
 pub fn source_ip(req: &lambda_http::Request) -> String {
     use lambda_http::request::RequestContext;
     use lambda_http::RequestExt;
+    if let Some(crate::origin::ViewerAddress(ip)) = req.extensions().get::<crate::origin::ViewerAddress>() {
+        return ip.to_string();
+    }
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone().unwrap_or_else(|| "unknown".into()),
         _ => "unknown".into(),

@@ -19,3 +19,5 @@ pub fn hello_bin() -> PathBuf {
     );
     path
 }
+
+pub mod plan;
