@@ -50,7 +50,8 @@ impl StackSettings {
             "NIAGA_EXPORTS_BUCKET".to_string(),
             crate::LOCAL_EXPORTS_BUCKET.to_string(),
         ));
-        // Agents on this machine register callbacks on 127.0.0.1; in AWS only https is accepted.
+        // Agents on this machine register callbacks on 127.0.0.1. The functions honour this only while NIAGA_ENV is
+        // `local`, and it adds loopback alone: private and link-local addresses stay refused.
         env.push(("NIAGA_WEBHOOK_ALLOW_LOOPBACK_HTTP".to_string(), "1".to_string()));
         if let Some(id) = &self.db_secret_id {
             env.push(("NIAGA_DB_SECRET_ID".to_string(), id.clone()));

@@ -1,6 +1,8 @@
 //! `agent-jobs-api`: bulk jobs for AI agents (seed 003).
 //!
-//! - `POST /agent-jobs` (role `ai_agent` or `admin`, requires `Idempotency-Key`) validates a job, stores it with
+//! - `POST /agent-jobs` (role `ai_agent` or `admin`, requires `Idempotency-Key`) validates a job (a callback URL
+//!   must be https on a public host: its name is resolved through the [`Resolver`] port and every address checked
+//!   by [`CallbackPolicy`]), stores it with
 //!   its `agent_job.requested` outbox event in one transaction, and answers 202 with the job and, when a callback
 //!   URL was given, the job's webhook signing secret (shown on creation only).
 //! - `GET /agent-jobs/{id}` shows status and progress; `GET /agent-jobs/{id}/items` pages through the outputs.
@@ -9,7 +11,8 @@
 //! Agent tokens spend the `ai_agent` role's own rate budget on every call, so agents cannot starve people.
 //! The handler decodes requests and maps results to HTTP; it holds no SQL and must not depend on the AWS SDK.
 
-use agents::{JobKind, JobParams};
+use agents::callback::NoResolver;
+use agents::{CallbackUrl, JobKind, JobParams, Resolver};
 use identity::{Actor, Assignments, Role};
 use kernel::{Cursor, Sku};
 use lambda_http::{Body, Request};
@@ -19,36 +22,7 @@ use platform::Problem;
 use serde_json::{Map, Value};
 use store::agent_jobs::{Created, JobRecord, NewJob, PgAgentJobs};
 
-/// Which callback URLs a job may register.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallbackPolicy {
-    /// Plain `http` to a loopback host (local runs and tests). In AWS only `https` is accepted.
-    pub allow_loopback_http: bool,
-}
-
-impl CallbackPolicy {
-    /// `NIAGA_WEBHOOK_ALLOW_LOOPBACK_HTTP=1` allows `http://127.0.0.1…` callbacks (set by the local stack only).
-    pub fn from_env() -> Self {
-        CallbackPolicy {
-            allow_loopback_http: std::env::var("NIAGA_WEBHOOK_ALLOW_LOOPBACK_HTTP").is_ok_and(|v| v == "1"),
-        }
-    }
-
-    /// The URL if a job may call it back, or why not.
-    pub fn check(&self, raw: &str) -> Result<String, String> {
-        let uri: http::Uri = raw.parse().map_err(|_| "is not a URL".to_string())?;
-        let host = uri.host().ok_or("must be an absolute URL with a host")?;
-        if raw.len() > 2048 {
-            return Err("must be at most 2048 characters".into());
-        }
-        let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1");
-        match uri.scheme_str() {
-            Some("https") if !loopback => Ok(raw.to_string()),
-            Some("http") if loopback && self.allow_loopback_http => Ok(raw.to_string()),
-            _ => Err("must be an https URL on a public host".into()),
-        }
-    }
-}
+pub use agents::CallbackPolicy;
 
 /// Limits read from `system_config` (`agents.*`).
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +38,7 @@ pub struct AgentJobsApi<A> {
     settings: std::sync::Arc<platform::settings::SettingsCache>,
     auth: Authenticator<A>,
     callbacks: CallbackPolicy,
+    resolver: std::sync::Arc<dyn Resolver>,
     relay: Option<platform::outbox::Relay>,
 }
 
@@ -79,8 +54,16 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
             settings,
             auth,
             callbacks,
+            resolver: std::sync::Arc::new(NoResolver),
             relay: None,
         }
+    }
+
+    /// Resolves callback hosts; without one, every callback URL that names a host (rather than an address) is
+    /// refused.
+    pub fn with_resolver(mut self, resolver: std::sync::Arc<dyn Resolver>) -> Self {
+        self.resolver = resolver;
+        self
     }
 
     /// Publishes each job's outbox event right after the commit that wrote it.
@@ -117,6 +100,13 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
         let body = json_body(req)?;
         let limits = self.limits().await?;
         let request = parse_job(&body, limits.max_items, &self.callbacks)?;
+        if let Some(url) = &request.callback_url {
+            // A name must resolve, and to public addresses only; the worker checks again when it sends.
+            self.callbacks
+                .addresses(url, self.resolver.as_ref())
+                .await
+                .map_err(|why| Problem::invalid_body("callback_url", why.to_string()))?;
+        }
         let known = self
             .jobs
             .known_skus(&request.skus)
@@ -148,7 +138,7 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
                 requested_role: actor.role.as_str(),
                 key: &key,
                 fingerprint: &kernel::fingerprint(&body),
-                callback_url: request.callback_url.as_deref(),
+                callback_url: request.callback_url.as_ref().map(CallbackUrl::as_str),
                 callback_secret: secret.as_deref(),
             })
             .await
@@ -255,7 +245,8 @@ impl<A: Assignments + 'static> HttpHandler for AgentJobsApi<A> {
 pub struct JobRequest {
     pub params: JobParams,
     pub skus: Vec<Sku>,
-    pub callback_url: Option<String>,
+    /// Checked in form and, when it is an address, in address; a name is checked by resolving it.
+    pub callback_url: Option<CallbackUrl>,
 }
 
 /// `{"type": "generate_product_seo", "skus": [...], "callback_url": "https://..."}`, or for
@@ -330,8 +321,8 @@ pub fn parse_job(body: &Value, max_items: usize, callbacks: &CallbackPolicy) -> 
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(
             callbacks
-                .check(s)
-                .map_err(|why| Problem::invalid_body("callback_url", why))?,
+                .parse(s)
+                .map_err(|why| Problem::invalid_body("callback_url", why.to_string()))?,
         ),
         Some(_) => return Err(Problem::invalid_body("callback_url", "must be a string")),
     };
@@ -389,7 +380,9 @@ pub enum JobRequestBody {
         /// Each at most once; at most `agents.max_items_per_job` (system_config).
         #[schemars(length(min = 1))]
         skus: Vec<Sku>,
-        /// An https URL to call, signed, when the job ends.
+        /// An https URL on a public host to call, signed, when the job ends. A name must resolve to public
+        /// addresses only; loopback, private, link-local and other special-purpose addresses are refused in any
+        /// spelling, and redirects are not followed.
         callback_url: Option<String>,
     },
     /// A price proposal per SKU for a tier, at a target margin.
@@ -452,12 +445,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const LOCAL: CallbackPolicy = CallbackPolicy {
-        allow_loopback_http: true,
-    };
-    const AWS: CallbackPolicy = CallbackPolicy {
-        allow_loopback_http: false,
-    };
+    const LOCAL: CallbackPolicy = CallbackPolicy::LOCAL;
+    const AWS: CallbackPolicy = CallbackPolicy::PUBLIC_ONLY;
 
     fn field(p: Problem) -> String {
         let r = p.into_response("r");
@@ -525,14 +514,14 @@ mod tests {
 
     #[test]
     fn callbacks_must_be_https_except_to_loopback_locally() {
-        assert!(AWS.check("https://agent.example.com/hooks/niaga").is_ok());
-        assert!(AWS.check("http://agent.example.com/hooks").is_err());
-        assert!(AWS.check("http://127.0.0.1:8080/hook").is_err());
+        assert!(AWS.parse("https://agent.example.com/hooks/niaga").is_ok());
+        assert!(AWS.parse("http://agent.example.com/hooks").is_err());
+        assert!(AWS.parse("http://127.0.0.1:8080/hook").is_err());
         assert!(
-            AWS.check("https://127.0.0.1/hook").is_err(),
+            AWS.parse("https://127.0.0.1/hook").is_err(),
             "no calls into the function's own host"
         );
-        assert!(LOCAL.check("http://127.0.0.1:8080/hook").is_ok());
-        assert!(LOCAL.check("not a url").is_err());
+        assert!(LOCAL.parse("http://127.0.0.1:8080/hook").is_ok());
+        assert!(LOCAL.parse("not a url").is_err());
     }
 }

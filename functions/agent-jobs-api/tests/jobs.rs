@@ -1,11 +1,15 @@
 //! `agent-jobs-api` over real Postgres, driven through the Lambda entry point with the sample events in
-//! `events/agent-jobs-api/`.
+//! `events/agent-jobs-api/`. Callback hosts are resolved by an injected resolver, and no test runs the worker, so
+//! nothing here connects anywhere.
 
 use agent_jobs_api::{AgentJobsApi, CallbackPolicy};
+use agents::callback::{ResolveError, Resolver, Resolving};
 use identity::Role;
 use platform::auth::Authenticator;
 use platform::http::{dispatch, Runtime};
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 use store::agent_jobs::PgAgentJobs;
 use store::identity::PgIdentity;
@@ -17,7 +21,40 @@ struct Harness {
     db: TestDb,
 }
 
+/// DNS as the tests want it: a fixed table; any other name does not resolve.
+struct Names(HashMap<&'static str, Vec<IpAddr>>);
+
+impl Resolver for Names {
+    fn resolve(&self, name: &str) -> Resolving {
+        let found = self.0.get(name).cloned();
+        let name = name.to_string();
+        Box::pin(async move {
+            found.ok_or(ResolveError {
+                name,
+                reason: "NXDOMAIN".into(),
+            })
+        })
+    }
+}
+
+fn names() -> Names {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    Names(HashMap::from([
+        ("agents.example.com", vec![ip("93.184.215.14")]),
+        (
+            "hooks.agent.example",
+            vec![ip("93.184.215.14"), ip("2606:2800:21f:cb07:6820:80da:af6b:8b2c")],
+        ),
+        ("internal.agent.example", vec![ip("93.184.215.14"), ip("10.0.0.1")]),
+        ("metadata.agent.example", vec![ip("169.254.169.254")]),
+    ]))
+}
+
 async fn harness() -> Harness {
+    harness_with(CallbackPolicy::PUBLIC_ONLY).await
+}
+
+async fn harness_with(callbacks: CallbackPolicy) -> Harness {
     let db = fresh_db(Template::Seeded).await;
     let pool = db.db();
     Harness {
@@ -34,10 +71,9 @@ async fn harness() -> Harness {
                 platform::settings::SettingsCache::with_table(pool.clone(), None).with_local_ttl(Duration::ZERO),
             ),
             Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool)),
-            CallbackPolicy {
-                allow_loopback_http: false,
-            },
-        ),
+            callbacks,
+        )
+        .with_resolver(std::sync::Arc::new(names())),
         db,
     }
 }
@@ -59,6 +95,16 @@ impl Harness {
 
 fn agent() -> String {
     testkit::auth::token("ai_agent:seo-bot", Role::AiAgent, None)
+}
+
+/// The sample SEO job with `callback_url` and its own idempotency key.
+fn submit_calling(callback: &str) -> Value {
+    let mut ev = testkit::event("agent-jobs-api/submit-seo-job.json");
+    ev["headers"]["idempotency-key"] = uuid::Uuid::new_v4().to_string().into();
+    ev["body"] = json!({"type": "generate_product_seo", "skus": ["SHM-00001"], "callback_url": callback})
+        .to_string()
+        .into();
+    ev
 }
 
 fn get_job(id: &str) -> Value {
@@ -193,4 +239,88 @@ async fn bad_submissions_are_problems_that_name_the_field_and_store_nothing() {
     assert_eq!(h.call(no_key, &agent()).await.0, 400);
     assert_eq!(h.count("SELECT count(*) FROM agent_jobs").await, 0);
     assert_eq!(h.count("SELECT count(*) FROM outbox").await, 0);
+}
+
+#[tokio::test]
+async fn a_callback_on_a_non_public_address_is_refused_in_every_spelling() {
+    let h = harness().await;
+    let hosts = [
+        "127.1",
+        "2130706433",
+        "0x7f000001",
+        "0x7f.1",
+        "0177.0.0.1",
+        "[::ffff:127.0.0.1]",
+        "[::1]",
+        "0.0.0.0",
+        "foo.localhost",
+        "LOCALHOST.",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "[fd00::1]",
+        "[fe80::1]",
+        "100.64.0.1",
+        // Names whose addresses are not all public, and a name that does not resolve.
+        "internal.agent.example",
+        "metadata.agent.example",
+        "nowhere.agent.example",
+    ];
+    for host in hosts {
+        let callback = format!("https://{host}/hook");
+        let (status, p, headers) = h.call(submit_calling(&callback), &agent()).await;
+        assert_eq!(
+            (status, p["errors"][0]["field"].as_str()),
+            (400, Some("callback_url")),
+            "{callback}: {p}"
+        );
+        assert_eq!(headers["content-type"], "application/problem+json", "{callback}");
+    }
+    for userinfo in [
+        "https://user:pw@hooks.agent.example/hook",
+        "https://93.184.215.14@127.0.0.1/hook",
+    ] {
+        let (status, p, _) = h.call(submit_calling(userinfo), &agent()).await;
+        assert_eq!(
+            (status, p["errors"][0]["field"].as_str()),
+            (400, Some("callback_url")),
+            "{userinfo}"
+        );
+    }
+    assert_eq!(
+        h.count("SELECT count(*) FROM agent_jobs").await,
+        0,
+        "nothing refused is stored"
+    );
+
+    // A public address, and a name whose every address is public, are accepted.
+    for callback in ["https://93.184.215.14/hook", "https://hooks.agent.example/niaga"] {
+        let (status, job, _) = h.call(submit_calling(callback), &agent()).await;
+        assert_eq!(status, 202, "{callback}: {job}");
+        assert_eq!(job["callback"]["url"], callback);
+    }
+    assert_eq!(h.count("SELECT count(*) FROM agent_jobs").await, 2);
+}
+
+#[tokio::test]
+async fn the_local_override_accepts_loopback_callbacks_and_still_refuses_private_ones() {
+    let h = harness_with(CallbackPolicy::LOCAL).await;
+    let (status, job, _) = h.call(submit_calling("http://127.0.0.1:9001/hook"), &agent()).await;
+    assert_eq!(status, 202, "{job}");
+    for callback in [
+        "http://10.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://192.168.1.1/hook",
+        "http://[fe80::1]/hook",
+        "http://internal.agent.example/hook",
+        "http://hooks.agent.example/hook",
+    ] {
+        let (status, p, _) = h.call(submit_calling(callback), &agent()).await;
+        assert_eq!(
+            (status, p["errors"][0]["field"].as_str()),
+            (400, Some("callback_url")),
+            "{callback}: {p}"
+        );
+    }
 }

@@ -11,7 +11,10 @@
 //! 3. When every item is done: one `Agent Job Completed` event on the project's EventBridge bus, then, when the
 //!    job registered a callback URL, one HMAC-signed webhook (`agents::webhook`), each recorded once it succeeds so
 //!    a redelivery repeats only what did not happen. Failed webhooks are retried with backoff and given up after
-//!    [`WEBHOOK_ATTEMPTS`].
+//!    [`WEBHOOK_ATTEMPTS`]; a 3xx is a failure, never followed. The callback's host is resolved and checked again
+//!    just before sending, and the connection goes only to the checked addresses: a callback the policy now
+//!    refuses (a name that has come to resolve to a private address, say) is recorded `failed` at once, with the
+//!    reason in the log, and never retried.
 //!
 //! A body that is not an agent job request is a poison message. This crate must not hold SQL.
 
@@ -20,6 +23,8 @@ use niaga_aws::events::EventBus;
 use platform::sqs::{Message, MessageError, MessageHandler};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+pub use agents::Webhooks;
 use store::agent_jobs::{ItemOutput, JobRecord, PgAgentJobs, REQUESTED_EVENT};
 
 /// The EventBridge source of agent job events.
@@ -28,47 +33,6 @@ pub const EVENT_SOURCE: &str = "niaga.agent-jobs";
 pub const COMPLETED: &str = "Agent Job Completed";
 /// Webhook deliveries tried before giving up.
 pub const WEBHOOK_ATTEMPTS: u32 = 5;
-
-/// Posts signed completion webhooks.
-#[derive(Debug, Clone)]
-pub struct Webhooks {
-    http: reqwest::Client,
-}
-
-impl Default for Webhooks {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Webhooks {
-    pub fn new() -> Self {
-        Webhooks {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
-        }
-    }
-
-    /// POSTs `body` to `url`, signed with `secret`; `Ok` on a 2xx answer.
-    pub async fn deliver(&self, url: &str, secret: &str, event_id: &str, body: &Value) -> anyhow::Result<()> {
-        let bytes = serde_json::to_vec(body)?;
-        let signature = agents::webhook::sign(secret, chrono::Utc::now().timestamp(), &bytes);
-        let r = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header(agents::webhook::SIGNATURE_HEADER, signature)
-            .header("Niaga-Event-Id", event_id)
-            .body(bytes)
-            .send()
-            .await?;
-        anyhow::ensure!(r.status().is_success(), "the callback answered {}", r.status());
-        Ok(())
-    }
-}
 
 /// The worker.
 #[derive(Debug)]
@@ -189,16 +153,22 @@ impl<W: SeoWriter, P: PriceAdvisor> AgentJobsWorker<W, P> {
         let (Some(url), Some(secret), None) = (&job.callback_url, &job.callback_secret, &job.webhook_status) else {
             return Ok(());
         };
-        let body = json!({ "event": "agent_job.completed", "job": summary });
-        match self.webhooks.deliver(url, secret, &job.id.to_string(), &body).await {
+        let body = serde_json::to_vec(&json!({ "event": "agent_job.completed", "job": summary }))
+            .map_err(|e| retry(e.into()))?;
+        let now = chrono::Utc::now().timestamp();
+        match self.webhooks.deliver(url, secret, &job.id.to_string(), body, now).await {
             Ok(()) => self.jobs.record_webhook(job.id, Some("delivered")).await.map_err(retry),
+            Err(e) if e.is_permanent() => {
+                tracing::warn!(job = %job.id, reason = %e, "webhook refused by the callback policy; not retried");
+                self.jobs.record_webhook(job.id, Some("failed")).await.map_err(retry)
+            }
             Err(e) if job.webhook_attempts + 1 >= WEBHOOK_ATTEMPTS => {
                 tracing::warn!(job = %job.id, error = %format!("{e:#}"), "webhook given up");
                 self.jobs.record_webhook(job.id, Some("failed")).await.map_err(retry)
             }
             Err(e) => {
                 self.jobs.record_webhook(job.id, None).await.map_err(retry)?;
-                Err(retry(e.context("webhook delivery failed")))
+                Err(retry(anyhow::Error::new(e).context("webhook delivery failed")))
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `agent-jobs-worker` Lambda entry point: build once, then serve SQS batches.
 
 use agent_jobs_worker::{AgentJobsWorker, Webhooks};
-use agents::{MarginAdvisor, TemplateSeoWriter};
+use agents::{CallbackPolicy, MarginAdvisor, TemplateSeoWriter};
 use niaga_aws::events::EventBus;
 use platform::sqs::{Backoff, SqsRuntime};
 use store::agent_jobs::PgAgentJobs;
@@ -10,7 +10,7 @@ use store::agent_jobs::PgAgentJobs;
 // thread, saving a cross-thread wake-up on every database round trip.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let deps = platform::init::<()>("agent-jobs-worker").await;
+    let deps = platform::init::<CallbackPolicy>("agent-jobs-worker").await;
     let rt = SqsRuntime::new(
         "agent-jobs-worker",
         Some(aws_sdk_sqs::Client::new(&deps.sdk)),
@@ -21,7 +21,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         TemplateSeoWriter,
         MarginAdvisor,
         EventBus::new(&deps.sdk, &deps.common.environment),
-        Webhooks::new(),
+        Webhooks::new(
+            deps.config,
+            std::sync::Arc::new(platform::callbacks::SystemResolver),
+            std::sync::Arc::new(platform::callbacks::HttpWebhookSender::default()),
+        ),
     );
     platform::sqs::run(rt, worker).await
 }

@@ -1,14 +1,21 @@
 //! `agent-jobs-worker` against real PostgreSQL, EventBridge and SQS on moto, and a webhook receiver on 127.0.0.1:
 //! a job killed mid-way resumes from its checkpoint and finishes with every product processed exactly once, and
-//! completion is announced once on the bus and once by signed webhook.
+//! completion is announced once on the bus and once by signed webhook, to checked addresses only.
+//!
+//! No test here connects beyond this machine: callbacks are loopback receivers, and a callback named by a host is
+//! resolved by an injected resolver and sent through a recording sender that never connects.
 
 use agent_jobs_worker::{AgentJobsWorker, Webhooks, COMPLETED, EVENT_SOURCE};
+use agents::callback::{CallbackPolicy, ResolveError, Resolver, Resolving, Target};
+use agents::webhook::{Sending, WebhookRequest, WebhookSender};
 use agents::{JobParams, MarginAdvisor, ProductFacts, ProviderError, SeoText, SeoWriter, TemplateSeoWriter};
 use kernel::{IdempotencyKey, Sku, Tier};
 use niaga_aws::events::EventBus;
+use platform::callbacks::HttpWebhookSender;
 use platform::sqs::{Message, MessageError, MessageHandler};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::agent_jobs::{Created, NewJob, PgAgentJobs};
@@ -74,6 +81,64 @@ impl Receiver {
         tokio::spawn(async move { axum::serve(listener, app).await });
         url
     }
+}
+
+/// Answers names from a table the test changes, as DNS might change between submission and sending.
+#[derive(Clone, Default)]
+struct Names(Arc<Mutex<BTreeMap<String, Vec<IpAddr>>>>);
+
+impl Names {
+    fn set(&self, name: &str, addrs: &[&str]) {
+        let addrs = addrs.iter().map(|a| a.parse().unwrap()).collect();
+        self.0.lock().unwrap().insert(name.to_string(), addrs);
+    }
+}
+
+impl Resolver for Names {
+    fn resolve(&self, name: &str) -> Resolving {
+        let found = self.0.lock().unwrap().get(name).cloned();
+        let name = name.to_string();
+        Box::pin(async move {
+            found.ok_or(ResolveError {
+                name,
+                reason: "NXDOMAIN".into(),
+            })
+        })
+    }
+}
+
+/// A sender that records what it was asked to send and where, connects nowhere, and answers 200.
+#[derive(Clone, Default)]
+struct RecordingSender {
+    sent: Arc<Mutex<Vec<WebhookRequest>>>,
+}
+
+impl WebhookSender for RecordingSender {
+    fn post(&self, request: WebhookRequest) -> Sending {
+        self.sent.lock().unwrap().push(request);
+        Box::pin(async { Ok(200) })
+    }
+}
+
+/// A receiver that answers every POST with a redirect to `location`, counting the requests it got.
+async fn redirecting_receiver(location: String) -> (String, Arc<Mutex<u32>>) {
+    let hits = Arc::new(Mutex::new(0u32));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counter = counter.clone();
+            let location = location.clone();
+            async move {
+                *counter.lock().unwrap() += 1;
+                (axum::http::StatusCode::FOUND, [("location", location)], "moved")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hits)
 }
 
 /// A bus on moto with a rule that copies agent job events to a fresh queue.
@@ -171,6 +236,7 @@ struct Setup {
     bus: Bus,
     receiver: Receiver,
     callback: String,
+    names: Names,
 }
 
 async fn setup() -> Setup {
@@ -183,12 +249,25 @@ async fn setup() -> Setup {
         bus: Bus::create().await,
         receiver,
         callback,
+        names: Names::default(),
     }
 }
 
 impl Setup {
     /// Stores a job over the first `n` seeded products and returns its id and the SQS message the relay sends.
     async fn job(&self, params: JobParams, n: usize, chunk: u32, key: &str) -> (uuid::Uuid, Message) {
+        self.job_calling(params, n, chunk, key, &self.callback).await
+    }
+
+    /// Stores a job like [`Setup::job`] whose webhook goes to `callback`.
+    async fn job_calling(
+        &self,
+        params: JobParams,
+        n: usize,
+        chunk: u32,
+        key: &str,
+        callback: &str,
+    ) -> (uuid::Uuid, Message) {
         let client = self.db.client().await;
         let rows = client
             .query("SELECT sku FROM products ORDER BY sku LIMIT $1", &[&(n as i64)])
@@ -206,7 +285,7 @@ impl Setup {
                 requested_role: "ai_agent",
                 key: &IdempotencyKey::parse(key).unwrap(),
                 fingerprint: key,
-                callback_url: Some(&self.callback),
+                callback_url: Some(callback),
                 callback_secret: Some("whsec_test"),
             })
             .await
@@ -234,13 +313,23 @@ impl Setup {
         (job.id, message)
     }
 
+    /// A worker under the local override (its receivers are on 127.0.0.1) with the real HTTP sender.
     async fn worker<W: SeoWriter>(&self, seo: W) -> AgentJobsWorker<W, MarginAdvisor> {
+        let webhooks = Webhooks::new(
+            CallbackPolicy::LOCAL,
+            Arc::new(self.names.clone()),
+            Arc::new(HttpWebhookSender::default()),
+        );
+        self.worker_with(seo, webhooks).await
+    }
+
+    async fn worker_with<W: SeoWriter>(&self, seo: W, webhooks: Webhooks) -> AgentJobsWorker<W, MarginAdvisor> {
         AgentJobsWorker::new(
             PgAgentJobs::new(self.db.db()),
             seo,
             MarginAdvisor,
             EventBus::new(&testkit::aws_config().await, &self.bus.env),
-            Webhooks::new(),
+            webhooks,
         )
     }
 
@@ -420,4 +509,149 @@ async fn a_malformed_message_is_poison_and_an_unknown_job_too() {
             record.body
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_resolves_to_a_private_address_at_send_time_is_refused_before_any_connection() {
+    let s = setup().await;
+    let callback = "https://hooks.agent.example/niaga";
+    // At submission the name resolved to a public address, and the job was accepted.
+    s.names.set("hooks.agent.example", &["93.184.215.14"]);
+    CallbackPolicy::PUBLIC_ONLY
+        .vet(callback, &s.names)
+        .await
+        .expect("a public name is accepted at submission");
+    let sender = RecordingSender::default();
+    let webhooks = Webhooks::new(
+        CallbackPolicy::PUBLIC_ONLY,
+        Arc::new(s.names.clone()),
+        Arc::new(sender.clone()),
+    );
+
+    for (i, now) in [["169.254.169.254"], ["10.0.0.7"], ["::ffff:192.168.0.1"]]
+        .iter()
+        .enumerate()
+    {
+        // By the time the job is done, the name has been rebound to an internal address.
+        s.names.set("hooks.agent.example", now);
+        let (job, message) = s
+            .job_calling(JobParams::GenerateProductSeo, 3, 10, &format!("rebind-{i}"), callback)
+            .await;
+        let worker = s.worker_with(TemplateSeoWriter, webhooks.clone()).await;
+        worker
+            .handle(&message)
+            .await
+            .expect("a refused webhook is final, not retried");
+        assert!(
+            sender.sent.lock().unwrap().is_empty(),
+            "{now:?}: no connection is attempted"
+        );
+        let after = s.jobs.get(job).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                after.status.as_str(),
+                after.webhook_status.as_deref(),
+                after.webhook_attempts
+            ),
+            ("succeeded", Some("failed"), 1),
+            "{now:?}: the delivery fails for good"
+        );
+        // Run twice, the worker neither sends nor records another attempt.
+        worker.handle(&message).await.unwrap();
+        assert!(sender.sent.lock().unwrap().is_empty());
+        assert_eq!(s.jobs.get(job).await.unwrap().unwrap().webhook_attempts, 1);
+    }
+
+    // One address among several is enough to refuse.
+    s.names.set("hooks.agent.example", &["93.184.215.14", "172.20.0.1"]);
+    let (job, message) = s
+        .job_calling(JobParams::GenerateProductSeo, 3, 10, "rebind-mixed", callback)
+        .await;
+    s.worker_with(TemplateSeoWriter, webhooks.clone())
+        .await
+        .handle(&message)
+        .await
+        .unwrap();
+    assert!(sender.sent.lock().unwrap().is_empty());
+    assert_eq!(
+        s.jobs.get(job).await.unwrap().unwrap().webhook_status.as_deref(),
+        Some("failed")
+    );
+
+    // While the name still resolves to a public address, the webhook goes to exactly that address.
+    s.names.set("hooks.agent.example", &["93.184.215.14"]);
+    let (job, message) = s
+        .job_calling(JobParams::GenerateProductSeo, 3, 10, "still-public", callback)
+        .await;
+    s.worker_with(TemplateSeoWriter, webhooks)
+        .await
+        .handle(&message)
+        .await
+        .unwrap();
+    let sent = sender.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].target,
+        Target {
+            url: callback.to_string(),
+            name: Some("hooks.agent.example".into()),
+            addrs: vec!["93.184.215.14:443".parse().unwrap()],
+        }
+    );
+    assert_eq!(
+        s.jobs.get(job).await.unwrap().unwrap().webhook_status.as_deref(),
+        Some("delivered")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_that_redirects_is_a_failed_delivery_and_the_redirect_is_never_followed() {
+    let s = setup().await;
+    // The second listener is the one the redirect points at: it must never hear from the worker.
+    let (callback, hits) = redirecting_receiver(s.callback.clone()).await;
+    let (job, message) = s
+        .job_calling(JobParams::GenerateProductSeo, 3, 10, "redirected", &callback)
+        .await;
+    let outcome = s.worker(TemplateSeoWriter).await.handle(&message).await;
+    assert!(
+        matches!(outcome, Err(MessageError::Retry { .. })),
+        "a 3xx is a failed attempt: {outcome:?}"
+    );
+    assert_eq!(*hits.lock().unwrap(), 1, "the callback itself was called once");
+    assert!(
+        s.receiver.got.lock().unwrap().is_empty(),
+        "the redirect's target received nothing"
+    );
+    let after = s.jobs.get(job).await.unwrap().unwrap();
+    assert_eq!((after.webhook_status.as_deref(), after.webhook_attempts), (None, 1));
+}
+
+#[tokio::test]
+async fn the_http_sender_connects_only_to_the_checked_addresses_and_never_looks_a_name_up() {
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let sender = HttpWebhookSender::default();
+    let request = |url: String, name: Option<&str>, addrs: Vec<SocketAddr>| WebhookRequest {
+        target: Target {
+            url,
+            name: name.map(str::to_string),
+            addrs,
+        },
+        headers: vec![("content-type", "application/json".into())],
+        body: b"{}".to_vec(),
+    };
+    // A name no DNS server knows reaches the receiver: the sender used the address it was given.
+    let pinned = request(
+        format!("http://hooks.agent.invalid:{port}/hook"),
+        Some("hooks.agent.invalid"),
+        vec![format!("127.0.0.1:{port}").parse().unwrap()],
+    );
+    assert_eq!(sender.post(pinned).await, Ok(200));
+    assert_eq!(receiver.got.lock().unwrap().len(), 1);
+    // A name it was given no address for is not resolved, though `localhost` would lead to the receiver.
+    let unpinned = request(format!("http://localhost:{port}/hook"), None, vec![]);
+    let refused = sender.post(unpinned).await.unwrap_err();
+    assert!(refused.contains("not checked by the callback policy"), "{refused}");
+    assert_eq!(receiver.got.lock().unwrap().len(), 1, "nothing arrived");
 }

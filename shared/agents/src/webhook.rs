@@ -3,9 +3,17 @@
 //! The `Niaga-Signature` header is `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. The secret is
 //! the job's own, returned once when the job is created. A receiver recomputes the MAC over the raw body, compares
 //! in constant time, and rejects timestamps older than its tolerance (five minutes is usual).
+//!
+//! [`Webhooks::deliver`] sends one: it resolves the callback's host through the [`Resolver`] port, refuses it when
+//! any address is not public ([`crate::callback`]), and hands the [`WebhookSender`] port only the checked
+//! addresses, which it must connect to without resolving the name again or following a redirect.
 
+use crate::callback::{CallbackError, CallbackPolicy, Resolver, Target};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// The header the signature travels in.
@@ -54,6 +62,109 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64, tolerance_s: i6
         Ok(())
     } else {
         Err(VerifyError::Mismatch)
+    }
+}
+
+/// One webhook to send: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRequest {
+    pub target: Target,
+    /// Header names and values, the signature among them.
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The HTTP status a callback answered, or why there was no answer.
+pub type Sending = Pin<Box<dyn Future<Output = Result<u16, String>> + Send>>;
+
+/// Sends a webhook over HTTP.
+pub trait WebhookSender: Send + Sync {
+    /// POSTs `request.body` to `request.target.url` and answers the status. MUST connect only to
+    /// `request.target.addrs` (never resolve the URL's host itself), MUST NOT follow a redirect (a 3xx is the
+    /// answer), and MUST NOT go through a proxy.
+    fn post(&self, request: WebhookRequest) -> Sending;
+}
+
+/// Why a webhook was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliverError {
+    /// The callback is not (or no longer) allowed: nothing was sent, and trying again will not help.
+    #[error("the callback URL {0}")]
+    Refused(CallbackError),
+    /// The callback answered something other than 2xx (a redirect included: it is never followed).
+    #[error("the callback answered {0}")]
+    Status(u16),
+    /// No answer: the connection failed or timed out.
+    #[error("the callback could not be reached: {0}")]
+    Unreachable(String),
+}
+
+impl DeliverError {
+    /// Whether another attempt could succeed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, DeliverError::Refused(_))
+    }
+}
+
+/// Delivers signed completion webhooks, to permitted addresses only.
+#[derive(Clone)]
+pub struct Webhooks {
+    policy: CallbackPolicy,
+    resolver: Arc<dyn Resolver>,
+    sender: Arc<dyn WebhookSender>,
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhooks")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Webhooks {
+    pub fn new(policy: CallbackPolicy, resolver: Arc<dyn Resolver>, sender: Arc<dyn WebhookSender>) -> Self {
+        Webhooks {
+            policy,
+            resolver,
+            sender,
+        }
+    }
+
+    /// POSTs `body` to `url`, signed with `secret` at `now` (unix seconds). The URL is checked again here, against
+    /// what its host resolves to now: a job stored before a rule tightened, or a name that resolved to a public
+    /// address at submission and to a private one since, is [`DeliverError::Refused`] before any connection.
+    pub async fn deliver(
+        &self,
+        url: &str,
+        secret: &str,
+        event_id: &str,
+        body: Vec<u8>,
+        now: i64,
+    ) -> Result<(), DeliverError> {
+        let target = self
+            .policy
+            .target(url, self.resolver.as_ref())
+            .await
+            .map_err(|e| match e {
+                // A name that resolved when the job was submitted may be briefly unresolvable (a DNS outage).
+                CallbackError::DoesNotResolve => DeliverError::Unreachable(format!("the callback URL {e}")),
+                e => DeliverError::Refused(e),
+            })?;
+        let request = WebhookRequest {
+            target,
+            headers: vec![
+                ("content-type", "application/json".to_string()),
+                (SIGNATURE_HEADER, sign(secret, now, &body)),
+                ("Niaga-Event-Id", event_id.to_string()),
+            ],
+            body,
+        };
+        match self.sender.post(request).await {
+            Ok(status) if (200..300).contains(&status) => Ok(()),
+            Ok(status) => Err(DeliverError::Status(status)),
+            Err(e) => Err(DeliverError::Unreachable(e)),
+        }
     }
 }
 

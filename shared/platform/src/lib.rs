@@ -7,15 +7,17 @@
 //! that serves API Gateway events and warm-up pings ([`http`]); bearer tokens and agent masquerade ([`auth`]);
 //! the entry point of job functions ([`job`]); the outbox relay ([`outbox`]); SQS batches with partial failures
 //! and backoff ([`sqs`]); rate limits per route class ([`limits`]); the OpenAPI 3.1 document generated from the
-//! handlers' types ([`openapi`]); the CDN's origin header and the viewer's address behind it ([`origin`]).
+//! handlers' types ([`openapi`]); the CDN's origin header and the viewer's address behind it ([`origin`]); the
+//! DNS and HTTP adapters behind agents' callback ports ([`callbacks`]).
 //!
 //! # Layout
 //! A function's `main` is `platform::init` → build its handler → `platform::http::run`. Everything a handler
 //! needs arrives in [`init::Deps`]; nothing is built per request.
 //!
-//! Depends on kernel, identity, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
+//! Depends on kernel, identity, agents, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
 
 pub mod auth;
+pub mod callbacks;
 pub mod config;
 pub mod http;
 pub mod init;
