@@ -280,49 +280,67 @@ fn in_layer(scratch: &Scratch, layer: &Path) -> Command {
 }
 
 fn plan_compute() -> Result<Value, String> {
+    plan_compute_with(PLAN_ENV, serde_json::json!({}), &[])
+}
+
+/// A plan of `terraform/compute` for `env`, with `var_files` (e.g. terraform/env/prod.compute.tfvars) and then
+/// `extra` over the made-up inputs.
+fn plan_compute_with(env: &str, extra: Value, var_files: &[PathBuf]) -> Result<Value, String> {
     let manifest = manifest();
     let (scratch, layer) = scratch_layer("compute")?;
 
     // Inputs the persistence layer would pass, made up from the manifest's names.
     let arn = |service: &str, name: String| format!("arn:aws:{service}:us-east-1:000000000000:{name}");
-    let vars = serde_json::json!({
-        "env": PLAN_ENV,
+    let mut vars = serde_json::json!({
+        "env": env,
         "region": "us-east-1",
         "aws_endpoint": "http://127.0.0.1:9",
         "artifacts_dir": scratch.0.join("no-artifacts"),
         "database_url": "postgres://127.0.0.1:5432/niaga",
         "queue_arns": manifest.queues.iter()
-            .map(|q| (q.name.clone(), arn("sqs", xtask::queue_physical_name(PLAN_ENV, &q.name, q.fifo))))
+            .map(|q| (q.name.clone(), arn("sqs", xtask::queue_physical_name(env, &q.name, q.fifo))))
             .collect::<BTreeMap<_, _>>(),
         "table_arns": manifest.tables.iter()
-            .map(|t| (t.name.clone(), arn("dynamodb", format!("table/{}", xtask::table_physical_name(PLAN_ENV, &t.name)))))
+            .map(|t| (t.name.clone(), arn("dynamodb", format!("table/{}", xtask::table_physical_name(env, &t.name)))))
             .collect::<BTreeMap<_, _>>(),
         "account_id": "000000000000",
-        "event_bus_arn": arn("events", format!("event-bus/niaga-{PLAN_ENV}")),
-        "exports_bucket": format!("niaga-{PLAN_ENV}-exports"),
-        "exports_bucket_arn": format!("arn:aws:s3:::niaga-{PLAN_ENV}-exports"),
+        "event_bus_arn": arn("events", format!("event-bus/niaga-{env}")),
+        "exports_bucket": format!("niaga-{env}-exports"),
+        "exports_bucket_arn": format!("arn:aws:s3:::niaga-{env}-exports"),
         "secret_arns": manifest.secrets.iter()
-            .map(|s| (s.name.clone(), arn("secretsmanager", format!("secret:{}-AbCdEf", xtask::secret_physical_name(PLAN_ENV, &s.name)))))
+            .map(|s| (s.name.clone(), arn("secretsmanager", format!("secret:{}-AbCdEf", xtask::secret_physical_name(env, &s.name)))))
             .collect::<BTreeMap<_, _>>(),
     });
-    plan_layer(&scratch, &layer, "compute", &vars)
+    if let (Some(vars), Some(extra)) = (vars.as_object_mut(), extra.as_object()) {
+        vars.extend(extra.clone());
+    }
+    plan_layer_with(&scratch, &layer, "compute", &vars, var_files)
 }
 
 /// `terraform show -json` of a plan of the scratch `layer` with `vars` as its var file.
 fn plan_layer(scratch: &Scratch, layer: &Path, name: &str, vars: &Value) -> Result<Value, String> {
+    plan_layer_with(scratch, layer, name, vars, &[])
+}
+
+/// [`plan_layer`] reading `var_files` first (`vars` wins over them).
+fn plan_layer_with(
+    scratch: &Scratch,
+    layer: &Path,
+    name: &str,
+    vars: &Value,
+    var_files: &[PathBuf],
+) -> Result<Value, String> {
     let var_file = scratch.0.join("drift.tfvars.json");
     std::fs::write(&var_file, vars.to_string()).map_err(|e| format!("writing {}: {e}", var_file.display()))?;
     let plan_file = scratch.0.join("plan.bin");
+    let mut args: Vec<String> = ["plan", "-input=false", "-no-color", "-refresh=false", "-lock=false"]
+        .map(String::from)
+        .to_vec();
+    args.extend(var_files.iter().map(|f| format!("-var-file={}", f.display())));
+    args.push(format!("-var-file={}", var_file.display()));
+    args.push(format!("-out={}", plan_file.display()));
     run(
-        in_layer(scratch, layer).args([
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-refresh=false",
-            "-lock=false",
-            &format!("-var-file={}", var_file.display()),
-            &format!("-out={}", plan_file.display()),
-        ]),
+        in_layer(scratch, layer).args(&args),
         &format!("terraform plan (terraform/{name})"),
     )?;
     let json = run(
@@ -400,6 +418,34 @@ fn terraform_compute_deploys_one_lambda_per_manifest_function_with_its_memory_an
         &expected,
         &found,
     );
+}
+
+/// What AWS says each endpoint presents: RDS Proxy an ACM certificate chained to Amazon Root CA 1 (`rds-proxy`),
+/// the read replica's own endpoint a certificate from an RDS CA, whose roots are in the global bundle (`rds`).
+/// Production's configuration must verify both `verify-full`, each against its own authority.
+#[test]
+fn terraform_prod_verifies_the_proxy_and_the_replica_each_against_its_own_ca() {
+    let proxy = "postgres://niaga-prod.proxy-c0ffee.ap-southeast-3.rds.amazonaws.com:5432/niaga";
+    let replica = "postgres://niaga-prod-replica.c0ffee.ap-southeast-3.rds.amazonaws.com:5432/niaga";
+    let prod_vars = xtask::workspace_root().join("terraform/env/prod.compute.tfvars");
+    let plan = plan_compute_with(
+        "prod",
+        serde_json::json!({ "database_url": proxy, "database_reader_url": replica }),
+        &[prod_vars],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let functions = planned(&plan, "aws_lambda_function");
+    assert_eq!(functions.len(), manifest().functions.len());
+    for f in &functions {
+        let name = text(&f["values"]["function_name"]);
+        let env = &f["values"]["environment"][0]["variables"];
+        let var = |k: &str| env[k].as_str().unwrap_or_default().to_string();
+        assert_eq!(var("DATABASE_URL"), proxy, "{name}");
+        assert_eq!(var("DATABASE_READER_URL"), replica, "{name}");
+        assert_eq!(var("DATABASE_TLS"), "verify-full", "{name}");
+        assert_eq!(var("DATABASE_CA"), "rds-proxy", "{name}");
+        assert_eq!(var("DATABASE_READER_CA"), "rds", "{name}");
+    }
 }
 
 #[test]
