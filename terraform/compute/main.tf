@@ -83,6 +83,10 @@ locals {
     var.database_url == null ? {} : {
       DATABASE_URL        = var.database_url
       DATABASE_READER_URL = coalesce(var.database_reader_url, var.database_url)
+      # Each endpoint is verified against the authority that signs its certificate: the proxy's ACM chain for
+      # the writer, the RDS CA for the replica's own endpoint (the writer's when there is no replica).
+      DATABASE_CA        = var.database_ca
+      DATABASE_READER_CA = var.database_reader_url == null ? var.database_ca : var.database_reader_ca
     },
     local.emulated ? { AWS_ENDPOINT_URL = var.aws_endpoint } : {},
   )

@@ -126,13 +126,35 @@ variable "database_reader_url" {
 }
 
 variable "database_tls" {
-  description = "Given to functions as DATABASE_TLS: `require` (verify the server certificate; RDS and RDS Proxy) or `disable` (plain TCP to a local cluster)."
+  description = "Given to functions as DATABASE_TLS: `verify-full` (TLS, the server certificate checked against the endpoint's CA bundle and its host name). Deployed functions never skip verification; only a local cluster run by cargo xtask may."
   type        = string
-  default     = "require"
+  default     = "verify-full"
 
   validation {
-    condition     = contains(["require", "disable"], var.database_tls)
-    error_message = "database_tls must be require or disable."
+    condition     = var.database_tls == "verify-full"
+    error_message = "database_tls must be verify-full."
+  }
+}
+
+variable "database_ca" {
+  description = "Given to functions as DATABASE_CA, the CA bundle for the writer: `rds-proxy` (Amazon Root CA 1: RDS Proxy presents an ACM certificate chained to it) or `rds` (the RDS global bundle, for an instance's own endpoint)."
+  type        = string
+  default     = "rds-proxy"
+
+  validation {
+    condition     = contains(["rds-proxy", "rds"], var.database_ca)
+    error_message = "database_ca must be rds-proxy or rds."
+  }
+}
+
+variable "database_reader_ca" {
+  description = "Given to functions as DATABASE_READER_CA when database_reader_url is set: the CA bundle for the read replica's own endpoint, `rds` (the RDS global bundle) or `rds-proxy`."
+  type        = string
+  default     = "rds"
+
+  validation {
+    condition     = contains(["rds-proxy", "rds"], var.database_reader_ca)
+    error_message = "database_reader_ca must be rds-proxy or rds."
   }
 }
 

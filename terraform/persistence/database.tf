@@ -71,8 +71,11 @@ resource "aws_db_instance" "primary" {
   db_subnet_group_name   = aws_db_subnet_group.this[0].name
   vpc_security_group_ids = var.database_security_group_ids
   parameter_group_name   = aws_db_parameter_group.this[0].name
-  publicly_accessible    = false
-  multi_az               = var.database_multi_az
+  # Named, not left to the account default: functions verify this endpoint against the RDS global bundle
+  # (DATABASE_READER_CA=rds), which holds this authority's root.
+  ca_cert_identifier  = var.database_ca_cert_identifier
+  publicly_accessible = false
+  multi_az            = var.database_multi_az
 
   backup_retention_period    = var.database_backup_retention_days
   copy_tags_to_snapshot      = true
@@ -112,8 +115,11 @@ resource "aws_db_instance" "replica" {
   storage_encrypted      = true
   vpc_security_group_ids = var.database_security_group_ids
   parameter_group_name   = aws_db_parameter_group.this[0].name
-  publicly_accessible    = false
-  multi_az               = false
+  # Named, not left to the account default: functions verify this endpoint against the RDS global bundle
+  # (DATABASE_READER_CA=rds), which holds this authority's root.
+  ca_cert_identifier  = var.database_ca_cert_identifier
+  publicly_accessible = false
+  multi_az            = false
 
   backup_retention_period    = 0
   copy_tags_to_snapshot      = true

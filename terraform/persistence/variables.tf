@@ -121,6 +121,17 @@ variable "database_allocated_storage_gb" {
   default     = 50
 }
 
+variable "database_ca_cert_identifier" {
+  description = "RDS certificate authority of the primary's and the replica's server certificates. Its root is in the RDS global bundle the functions pin (shared/store/certs); RDS Proxy presents its own ACM certificate instead."
+  type        = string
+  default     = "rds-ca-rsa2048-g1"
+
+  validation {
+    condition     = contains(["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"], var.database_ca_cert_identifier)
+    error_message = "database_ca_cert_identifier must be an RDS CA whose root is in the pinned global bundle: rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 or rds-ca-ecc384-g1."
+  }
+}
+
 variable "database_multi_az" {
   description = "Run the primary with a standby in a second availability zone."
   type        = bool

@@ -24,8 +24,7 @@ const LAG_ORDERS_PER_S: u64 = 20;
 const LAG_SECONDS: u64 = 10;
 
 async fn sql(url: &str, statements: &str) -> Result<()> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(conn);
+    let client = crate::localdb::connect(url).await?;
     client.batch_execute(statements).await?;
     Ok(())
 }
@@ -58,13 +57,12 @@ async fn resources(sqs: &aws_sdk_sqs::Client) -> Result<(String, String)> {
 /// Places and pays `n` orders through the use-cases and queues their `order.paid` events like the relay would.
 async fn paid_orders(env: &BenchEnv, sqs: &aws_sdk_sqs::Client, queue: &str, n: usize) -> Result<()> {
     let db = store::Db::new(
-        &store::DbSettings::local(&env.settings.database_url),
+        &crate::localdb::db_settings(&env.settings.database_url),
         Arc::new(store::StaticCredentials(None)),
     )?;
     let orders = orders::Orders::new(store::orders::PgOrders::new(db.clone()));
     let key = kernel::SecretString::new(crate::bench::BENCH_PAYMENTS_KEY);
-    let (client, conn) = tokio_postgres::connect(&env.settings.database_url, tokio_postgres::NoTls).await?;
-    tokio::spawn(conn);
+    let client = crate::localdb::connect(&env.settings.database_url).await?;
     for i in 0..n {
         let code = format!("P-{:05}", i % 400 + 1);
         let actor = testkit::auth::partner_actor(&client, &code).await;
@@ -215,8 +213,7 @@ async fn outbox_lag(
         identity::JwtConfig::niaga(crate::LOCAL_ENV),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (client, conn) = tokio_postgres::connect(&env.settings.database_url, tokio_postgres::NoTls).await?;
-    tokio::spawn(conn);
+    let client = crate::localdb::connect(&env.settings.database_url).await?;
     let p = testkit::auth::partner(&client, "P-00001").await;
     let token = jwt
         .issue(

@@ -206,6 +206,7 @@ fn run_sql_bench(
 ) -> Result<Vec<f64>> {
     let mut c = Command::new(crate::bin_path("release", SQL_BENCH));
     c.arg(url).arg(script).arg(transactions.to_string()).args(defines);
+    c.env("DATABASE_CA", crate::pgtls::ca_path());
     let out = services::run(&mut c, "sql-bench")?;
     let all: Vec<f64> = out
         .lines()

@@ -49,6 +49,7 @@ async fn prepare(admin_url: &str, db_url: &str) -> Result<()> {
 fn probe(db_url: &str, month: &str) -> Result<serde_json::Value> {
     let out = Command::new(crate::bin_path("release", PROBE))
         .args([db_url, month])
+        .env("DATABASE_CA", crate::pgtls::ca_path())
         .output()
         .with_context(|| format!("running {PROBE}"))?;
     if !out.status.success() {

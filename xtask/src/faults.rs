@@ -784,8 +784,7 @@ async fn inject(
         Scenario::PgConnectionsKilled => {
             while !stop.load(Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                if let Ok((c, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
-                    tokio::spawn(conn);
+                if let Ok(c) = crate::localdb::connect(&admin).await {
                     let killed: i64 = c
                         .query_one(
                             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \

@@ -36,6 +36,7 @@ pub mod localdb;
 pub mod localrt;
 pub mod manifest;
 pub mod openapi;
+pub mod pgtls;
 pub mod redrive;
 pub mod sam;
 pub mod services;

@@ -5,12 +5,17 @@ use crate::services::step;
 use anyhow::{Context, Result};
 use std::time::Instant;
 
+/// A client of the local cluster, over TLS verified against the project CA (the cluster refuses plain TCP).
 pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    let ca = store::CaBundle::File(crate::pgtls::ca_path());
+    store::pool::connect_once(url, store::TlsMode::VerifyFull, Some(&ca))
         .await
-        .map_err(|e| anyhow::anyhow!("connecting to {url}: {}", store::pool::describe(&e)))?;
-    tokio::spawn(conn);
-    Ok(client)
+        .map_err(|e| anyhow::anyhow!("connecting to {url}: {e:#}"))
+}
+
+/// Pool settings for the local cluster at `url`: `verify-full` against the project CA.
+pub fn db_settings(url: &str) -> store::DbSettings {
+    store::DbSettings::verified(url, store::CaBundle::File(crate::pgtls::ca_path()))
 }
 
 fn db_url(admin_url: &str, db: &str) -> String {

@@ -347,7 +347,9 @@ fn test(args: &[String]) -> Result<()> {
     {
         cmd.arg("--workspace");
     }
-    cmd.args(args).env("NIAGA_TEST_PG", &admin);
+    cmd.args(args)
+        .env("NIAGA_TEST_PG", &admin)
+        .env("NIAGA_TEST_PG_CA", pg.ca_path());
     for (k, v) in services::aws_env(&moto.endpoint()) {
         cmd.env(k, v);
     }

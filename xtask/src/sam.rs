@@ -208,7 +208,7 @@ fn blank(w: &mut String) {
 
 fn render_parameters(w: &mut String) {
     y!(w, 0, "Parameters:");
-    let params: [(&str, &str, Option<&str>, &str); 9] = [
+    let params: [(&str, &str, Option<&str>, &str); 11] = [
         (
             "ErpUrl",
             "String",
@@ -242,8 +242,20 @@ fn render_parameters(w: &mut String) {
         (
             "DatabaseTls",
             "String",
-            Some("require"),
-            "require (RDS and RDS Proxy) or disable (a local cluster).",
+            Some("verify-full"),
+            "verify-full: TLS with the server certificate checked against the endpoint's CA bundle and its host name. Functions refuse disable outside a local cluster.",
+        ),
+        (
+            "DatabaseCa",
+            "String",
+            Some("rds-proxy"),
+            "CA bundle for the writer (DATABASE_CA): rds-proxy (Amazon Root CA 1; RDS Proxy's ACM certificate chains to it) or rds (the RDS global bundle; an instance's own endpoint).",
+        ),
+        (
+            "DatabaseReaderCa",
+            "String",
+            Some("rds"),
+            "CA bundle for the read replica's own endpoint (DATABASE_READER_CA): rds (the RDS global bundle) or rds-proxy. Unused without DatabaseReaderUrl.",
         ),
         (
             "AwsEndpointUrl",
@@ -283,8 +295,12 @@ fn render_parameters(w: &mut String) {
             "Env" => y!(w, 4, "AllowedPattern: {}", q("^[a-z][a-z0-9]{1,11}$")),
             "DatabaseTls" => {
                 y!(w, 4, "AllowedValues:");
-                y!(w, 6, "- require");
-                y!(w, 6, "- disable");
+                y!(w, 6, "- verify-full");
+            }
+            "DatabaseCa" | "DatabaseReaderCa" => {
+                y!(w, 4, "AllowedValues:");
+                y!(w, 6, "- rds-proxy");
+                y!(w, 6, "- rds");
             }
             _ => {}
         }
@@ -378,6 +394,12 @@ fn render_globals(w: &mut String, manifest: &Manifest) {
     y!(w, 12, "- !Ref DatabaseReaderUrl");
     y!(w, 12, "- !Ref DatabaseUrl");
     y!(w, 8, "DATABASE_TLS: !Ref DatabaseTls");
+    y!(w, 8, "DATABASE_CA: !Ref DatabaseCa");
+    y!(w, 8, "DATABASE_READER_CA:");
+    y!(w, 10, "Fn::If:");
+    y!(w, 12, "- HasReaderUrl");
+    y!(w, 12, "- !Ref DatabaseReaderCa");
+    y!(w, 12, "- !Ref DatabaseCa");
     y!(w, 8, "AWS_ENDPOINT_URL:");
     y!(w, 10, "Fn::If:");
     y!(w, 12, "- UseEmulator");

@@ -266,9 +266,10 @@ impl Postgres {
             )?;
         }
         pg.write_hba()?;
+        pg.write_tls(&root)?;
         if pg.status_running() {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                // Pick up pg_hba.conf changes without a restart.
+                // Pick up pg_hba.conf and TLS changes without a restart.
                 let _ = run(
                     &mut pg.server_cmd("pg_ctl", &["-D", &pg.data.to_string_lossy(), "reload"]),
                     "pg_ctl reload",
@@ -316,15 +317,18 @@ impl Postgres {
         })
     }
 
-    /// Loopback connections are trusted, except for members of [`PASSWORD_AUTH_ROLE`], which must present a
-    /// password: tests use them to prove that a rotated password is refetched from Secrets Manager.
+    /// TCP connections must use TLS, as RDS with `rds.force_ssl` demands: plain TCP is rejected. Loopback TLS
+    /// connections are trusted, except for members of [`PASSWORD_AUTH_ROLE`], which must present a password:
+    /// tests use them to prove that a rotated password is refetched from Secrets Manager.
     fn write_hba(&self) -> Result<()> {
         let hba = format!(
             "# Written by cargo xtask on every start; edits are overwritten.\n\
              local all all trust\n\
-             host all +{PASSWORD_AUTH_ROLE} 127.0.0.1/32 scram-sha-256\n\
-             host all all 127.0.0.1/32 trust\n\
-             host all all ::1/128 trust\n"
+             hostnossl all all 0.0.0.0/0 reject\n\
+             hostnossl all all ::/0 reject\n\
+             hostssl all +{PASSWORD_AUTH_ROLE} 127.0.0.1/32 scram-sha-256\n\
+             hostssl all all 127.0.0.1/32 trust\n\
+             hostssl all all ::1/128 trust\n"
         );
         let path = self.data.join("pg_hba.conf");
         if std::fs::read_to_string(&path).ok().as_deref() != Some(hba.as_str()) {
@@ -332,6 +336,32 @@ impl Postgres {
             self.chown(&path)?;
         }
         Ok(())
+    }
+
+    /// Serves TLS with a certificate from the project CA ([`crate::pgtls`]), its files in the cluster's folder
+    /// owned by the server's user, through `niaga-tls.conf` included from `postgresql.conf`.
+    fn write_tls(&self, root: &Path) -> Result<()> {
+        let dir = root.join("tls");
+        let files = crate::pgtls::ensure_server_files(&dir)?;
+        self.chown(&dir)?;
+        let conf = self.data.join("niaga-tls.conf");
+        let settings = crate::pgtls::server_settings(&files);
+        if std::fs::read_to_string(&conf).ok().as_deref() != Some(settings.as_str()) {
+            std::fs::write(&conf, settings)?;
+            self.chown(&conf)?;
+        }
+        let main = self.data.join("postgresql.conf");
+        let include = "include_if_exists = 'niaga-tls.conf'";
+        let text = std::fs::read_to_string(&main).with_context(|| format!("reading {}", main.display()))?;
+        if !text.lines().any(|l| l.trim() == include) {
+            std::fs::write(&main, format!("{text}\n{include}\n"))?;
+        }
+        Ok(())
+    }
+
+    /// The project CA's certificate, which the server's certificate chains to.
+    pub fn ca_path(&self) -> PathBuf {
+        crate::pgtls::ca_path()
     }
 
     /// `postgres://postgres@127.0.0.1:<port>/<db>`

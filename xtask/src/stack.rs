@@ -36,7 +36,13 @@ impl StackSettings {
             ("NIAGA_ENV".to_string(), crate::LOCAL_ENV.to_string()),
             ("NIAGA_APP_SECRET_ID".to_string(), self.app_secret_id.clone()),
             ("DATABASE_URL".to_string(), self.database_url.clone()),
-            ("DATABASE_TLS".to_string(), "disable".to_string()),
+            // As in AWS: verify-full, here against the local cluster's project CA for the writer and the reader.
+            ("DATABASE_TLS".to_string(), "verify-full".to_string()),
+            ("DATABASE_CA".to_string(), crate::pgtls::ca_path().display().to_string()),
+            (
+                "DATABASE_READER_CA".to_string(),
+                crate::pgtls::ca_path().display().to_string(),
+            ),
             ("NIAGA_LOG".to_string(), self.log.clone()),
             (
                 "NIAGA_OUTBOX_ROUTES".to_string(),

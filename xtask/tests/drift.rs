@@ -183,6 +183,13 @@ fn compute_plan() -> &'static Value {
     }
 }
 
+/// A plan of `terraform/compute` for `env`, reading `var_files` (e.g. terraform/env/prod.compute.tfvars) and then
+/// `extra` over the made-up inputs.
+fn plan_compute_with(env: &str, mut extra: Value, var_files: &[PathBuf]) -> Result<Value, String> {
+    extra["env"] = env.into();
+    plan::plan_with_files("compute", &plan::compute_vars(extra), var_files)
+}
+
 #[test]
 fn terraform_compute_serves_exactly_the_manifest_route_keys() {
     let expected: BTreeMap<String, usize> = manifest().routes().map(|(_, r)| (r.key(), 1)).collect();
@@ -228,6 +235,34 @@ fn terraform_compute_deploys_one_lambda_per_manifest_function_with_its_memory_an
         &expected,
         &found,
     );
+}
+
+/// What AWS says each endpoint presents: RDS Proxy an ACM certificate chained to Amazon Root CA 1 (`rds-proxy`),
+/// the read replica's own endpoint a certificate from an RDS CA, whose roots are in the global bundle (`rds`).
+/// Production's configuration must verify both `verify-full`, each against its own authority.
+#[test]
+fn terraform_prod_verifies_the_proxy_and_the_replica_each_against_its_own_ca() {
+    let proxy = "postgres://niaga-prod.proxy-c0ffee.ap-southeast-3.rds.amazonaws.com:5432/niaga";
+    let replica = "postgres://niaga-prod-replica.c0ffee.ap-southeast-3.rds.amazonaws.com:5432/niaga";
+    let prod_vars = xtask::workspace_root().join("terraform/env/prod.compute.tfvars");
+    let plan = plan_compute_with(
+        "prod",
+        serde_json::json!({ "database_url": proxy, "database_reader_url": replica }),
+        &[prod_vars],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let functions = planned(&plan, "aws_lambda_function");
+    assert_eq!(functions.len(), manifest().functions.len());
+    for f in &functions {
+        let name = text(&f["values"]["function_name"]);
+        let env = &f["values"]["environment"][0]["variables"];
+        let var = |k: &str| env[k].as_str().unwrap_or_default().to_string();
+        assert_eq!(var("DATABASE_URL"), proxy, "{name}");
+        assert_eq!(var("DATABASE_READER_URL"), replica, "{name}");
+        assert_eq!(var("DATABASE_TLS"), "verify-full", "{name}");
+        assert_eq!(var("DATABASE_CA"), "rds-proxy", "{name}");
+        assert_eq!(var("DATABASE_READER_CA"), "rds", "{name}");
+    }
 }
 
 #[test]

@@ -58,6 +58,21 @@ async fn settings(db: &testkit::TestDb, app_secret_value: &str) -> StackSettings
     }
 }
 
+/// Every function of the local stack verifies the database as functions verify RDS: `verify-full`, with a CA
+/// named for the writer and for the reader, here the local cluster's CA (which refuses TCP without TLS).
+#[tokio::test]
+async fn every_function_verifies_the_writer_and_the_reader_against_the_local_ca() {
+    let db = testkit::fresh_db(testkit::Template::Empty).await;
+    let s = settings(&db, &jwt_secret(&"k".repeat(32))).await;
+    let env: std::collections::BTreeMap<String, String> = s.function_env().into_iter().collect();
+    assert_eq!(env.get("DATABASE_TLS").map(String::as_str), Some("verify-full"));
+    let cluster_ca = std::fs::read(testkit::database_ca()).unwrap();
+    for var in ["DATABASE_CA", "DATABASE_READER_CA"] {
+        let path = env.get(var).unwrap_or_else(|| panic!("{var} is not set"));
+        assert_eq!(std::fs::read(path).unwrap(), cluster_ca, "{var}");
+    }
+}
+
 fn require_binaries(manifest: &Manifest) {
     assert!(
         xtask::stack::binaries_built(manifest, "debug"),

@@ -117,12 +117,6 @@ pub struct CommonConfig {
 impl FromEnv for CommonConfig {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let environment = env.optional("NIAGA_ENV").unwrap_or_else(|| "local".into());
-        // Production talks to RDS Proxy over TLS; only a local cluster defaults to plain TCP.
-        let default_tls = if environment == "local" {
-            store::TlsMode::Disable
-        } else {
-            store::TlsMode::Require
-        };
         let ms = |name: &str, default: u64, range| env.int_in(name, default, range).map(Duration::from_millis);
         let writer_url = env.required("DATABASE_URL")?;
         check_url("DATABASE_URL", &writer_url)?;
@@ -130,6 +124,7 @@ impl FromEnv for CommonConfig {
         if let Some(url) = &reader_url {
             check_url("DATABASE_READER_URL", url)?;
         }
+        let (tls, writer_ca, reader_ca) = database_tls(env, &environment, &writer_url, reader_url.as_deref())?;
         Ok(CommonConfig {
             app_secret_id: env.required("NIAGA_APP_SECRET_ID")?,
             db_secret_id: env.optional("NIAGA_DB_SECRET_ID"),
@@ -137,7 +132,9 @@ impl FromEnv for CommonConfig {
                 writer_url,
                 reader_url,
                 pool_size: env.int_in("DATABASE_POOL_SIZE", 2, 1..=20)? as usize,
-                tls: env.parse_or("DATABASE_TLS", default_tls)?,
+                tls,
+                writer_ca,
+                reader_ca,
                 connect_timeout: ms("DATABASE_CONNECT_TIMEOUT_MS", 3_000, 100..=60_000)?,
                 wait_timeout: ms("DATABASE_WAIT_TIMEOUT_MS", 2_000, 10..=60_000)?,
             },
@@ -147,6 +144,52 @@ impl FromEnv for CommonConfig {
             environment,
         })
     }
+}
+
+/// `DATABASE_TLS` (default `verify-full`) and the CA bundle of each endpoint: `DATABASE_CA` for the writer,
+/// `DATABASE_READER_CA` for a reader URL that differs from the writer's. `disable` is an explicit override for a
+/// local cluster: it is refused in any other environment, so production cannot skip verification.
+fn database_tls(
+    env: &Env,
+    environment: &str,
+    writer_url: &str,
+    reader_url: Option<&str>,
+) -> Result<(store::TlsMode, Option<store::CaBundle>, Option<store::CaBundle>), ConfigError> {
+    let tls = env.parse_or("DATABASE_TLS", store::TlsMode::VerifyFull)?;
+    match tls {
+        store::TlsMode::Disable if environment != "local" => Err(ConfigError {
+            variable: "DATABASE_TLS".into(),
+            problem: format!(
+                "is `disable`, which only a local cluster may use (NIAGA_ENV is `{environment}`): set `verify-full`"
+            ),
+        }),
+        store::TlsMode::Disable => Ok((tls, None, None)),
+        store::TlsMode::VerifyFull => {
+            let writer_ca = ca_bundle(env, "DATABASE_CA")?;
+            let reader_ca = match reader_url {
+                // The replica presents another authority's certificate than the proxy: it must be named.
+                Some(url) if url != writer_url => ca_bundle(env, "DATABASE_READER_CA")?,
+                _ => writer_ca.clone(),
+            };
+            Ok((tls, Some(writer_ca), Some(reader_ca)))
+        }
+    }
+}
+
+fn ca_bundle(env: &Env, variable: &str) -> Result<store::CaBundle, ConfigError> {
+    let problem = |problem: String| ConfigError {
+        variable: variable.into(),
+        problem,
+    };
+    let value = env
+        .required(variable)
+        .map_err(|_| problem("is required with DATABASE_TLS=verify-full but not set".into()))?;
+    let ca: store::CaBundle = value
+        .trim()
+        .parse()
+        .map_err(|e| problem(format!("is invalid (`{value}`): {e}")))?;
+    ca.root_store().map_err(|e| problem(format!("is unusable: {e}")))?;
+    Ok(ca)
 }
 
 fn check_url(variable: &str, url: &str) -> Result<(), ConfigError> {
@@ -164,7 +207,33 @@ mod tests {
         vec![
             ("DATABASE_URL", "postgres://niaga@127.0.0.1:5432/niaga"),
             ("NIAGA_APP_SECRET_ID", "niaga/local/app"),
+            ("DATABASE_TLS", "disable"),
         ]
+    }
+
+    /// What production runs with: the writer through RDS Proxy, reads from the replica's own endpoint.
+    fn prod() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("NIAGA_ENV", "prod"),
+            ("NIAGA_APP_SECRET_ID", "niaga/prod/app"),
+            (
+                "DATABASE_URL",
+                "postgres://niaga.proxy-abc.us-east-1.rds.amazonaws.com:5432/niaga",
+            ),
+            (
+                "DATABASE_READER_URL",
+                "postgres://niaga-prod-replica.abc.us-east-1.rds.amazonaws.com:5432/niaga",
+            ),
+            ("DATABASE_TLS", "verify-full"),
+            ("DATABASE_CA", "rds-proxy"),
+            ("DATABASE_READER_CA", "rds"),
+        ]
+    }
+
+    fn with(mut vars: Vec<(&'static str, &'static str)>, name: &'static str, value: &'static str) -> Env {
+        vars.retain(|(k, _)| *k != name);
+        vars.push((name, value));
+        Env::from_pairs(vars)
     }
 
     #[test]
@@ -194,13 +263,66 @@ mod tests {
     }
 
     #[test]
-    fn tls_defaults_to_required_outside_local() {
-        let mut vars = base();
-        vars.push(("NIAGA_ENV", "prod"));
-        let cfg = CommonConfig::from_env(&Env::from_pairs(vars)).unwrap();
-        assert_eq!(cfg.db.tls, store::TlsMode::Require);
+    fn production_verifies_each_endpoint_against_its_own_ca() {
+        let cfg = CommonConfig::from_env(&Env::from_pairs(prod())).unwrap();
+        assert_eq!(cfg.db.tls, store::TlsMode::VerifyFull);
+        assert_eq!(cfg.db.writer_ca, Some(store::CaBundle::RdsProxy));
+        assert_eq!(cfg.db.reader_ca, Some(store::CaBundle::Rds));
+    }
+
+    #[test]
+    fn production_refuses_to_skip_verification() {
+        let err = CommonConfig::from_env(&with(prod(), "DATABASE_TLS", "disable")).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_TLS");
+        // Nor may another non-local environment, nor libpq's `require` (TLS without verification).
+        let mut staging = prod();
+        staging.retain(|(k, _)| *k != "NIAGA_ENV");
+        staging.push(("NIAGA_ENV", "staging"));
+        assert_eq!(
+            CommonConfig::from_env(&with(staging, "DATABASE_TLS", "disable"))
+                .unwrap_err()
+                .variable,
+            "DATABASE_TLS"
+        );
+        assert_eq!(
+            CommonConfig::from_env(&with(prod(), "DATABASE_TLS", "require"))
+                .unwrap_err()
+                .variable,
+            "DATABASE_TLS"
+        );
+    }
+
+    #[test]
+    fn verification_is_the_default_and_needs_a_ca_for_each_endpoint() {
+        let mut vars = prod();
+        vars.retain(|(k, _)| *k != "DATABASE_TLS");
+        assert_eq!(
+            CommonConfig::from_env(&Env::from_pairs(vars.clone())).unwrap().db.tls,
+            store::TlsMode::VerifyFull
+        );
+        let without = |name: &str| {
+            let vars: Vec<_> = prod().into_iter().filter(|(k, _)| *k != name).collect();
+            CommonConfig::from_env(&Env::from_pairs(vars)).unwrap_err().variable
+        };
+        assert_eq!(without("DATABASE_CA"), "DATABASE_CA");
+        // The replica's CA is never assumed to be the proxy's.
+        assert_eq!(without("DATABASE_READER_CA"), "DATABASE_READER_CA");
+        let err = CommonConfig::from_env(&with(prod(), "DATABASE_READER_CA", "webpki")).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_READER_CA");
+        let err = CommonConfig::from_env(&with(prod(), "DATABASE_CA", "/nonexistent/ca.pem")).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_CA");
+    }
+
+    #[test]
+    fn a_local_cluster_may_go_without_tls_only_when_told_to() {
         let cfg = CommonConfig::from_env(&Env::from_pairs(base())).unwrap();
         assert_eq!(cfg.db.tls, store::TlsMode::Disable);
+        let mut vars = base();
+        vars.retain(|(k, _)| *k != "DATABASE_TLS");
+        assert_eq!(
+            CommonConfig::from_env(&Env::from_pairs(vars)).unwrap_err().variable,
+            "DATABASE_CA"
+        );
     }
 
     #[test]

@@ -27,7 +27,11 @@ async fn a_short_jwt_key_stops_the_cold_start_without_printing_it() {
     let app = testkit::put_secret("niaga/test/app", r#"{"jwt_signing_key":"only-twenty-chars!!!"}"#).await;
     let err = init_from::<()>(
         "t",
-        &Env::from_pairs([("NIAGA_APP_SECRET_ID", app.as_str()), ("DATABASE_URL", &db.url)]),
+        &Env::from_pairs([
+            ("NIAGA_APP_SECRET_ID", app.as_str()),
+            ("DATABASE_URL", &db.url),
+            ("DATABASE_CA", &testkit::database_ca()),
+        ]),
     )
     .await
     .unwrap_err();
@@ -44,7 +48,11 @@ async fn a_secret_that_does_not_exist_stops_the_cold_start_naming_it() {
     let db = fresh_db(Template::Empty).await;
     let err = init_from::<()>(
         "t",
-        &Env::from_pairs([("NIAGA_APP_SECRET_ID", "niaga/test/nowhere"), ("DATABASE_URL", &db.url)]),
+        &Env::from_pairs([
+            ("NIAGA_APP_SECRET_ID", "niaga/test/nowhere"),
+            ("DATABASE_URL", &db.url),
+            ("DATABASE_CA", &testkit::database_ca()),
+        ]),
     )
     .await
     .unwrap_err();
@@ -60,6 +68,7 @@ async fn a_database_that_is_down_at_cold_start_does_not_stop_the_function() {
             ("NIAGA_APP_SECRET_ID", app.as_str()),
             ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
             ("DATABASE_CONNECT_TIMEOUT_MS", "200"),
+            ("DATABASE_CA", &testkit::database_ca()),
         ]),
     )
     .await
@@ -93,6 +102,7 @@ async fn a_rotated_database_password_is_refetched_from_the_secret() {
             ("NIAGA_DB_SECRET_ID", db_secret.as_str()),
             ("DATABASE_URL", url.as_str()),
             ("DATABASE_POOL_SIZE", "1"),
+            ("DATABASE_CA", &testkit::database_ca()),
         ]),
     )
     .await

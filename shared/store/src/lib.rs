@@ -36,4 +36,4 @@ pub mod pricing;
 pub mod profit;
 pub mod seed;
 
-pub use pool::{CredentialSource, Db, DbError, DbSettings, StaticCredentials, TlsMode};
+pub use pool::{CaBundle, CredentialSource, Db, DbError, DbSettings, StaticCredentials, TlsMode};

@@ -4,6 +4,8 @@
 //! `cargo xtask test` starts a project-local PostgreSQL cluster and moto, prepares two template databases
 //! (`niaga_tpl_empty`: migrated; `niaga_tpl_seeded`: migrated and seeded small), and exports:
 //! - `NIAGA_TEST_PG`: an admin URL to the cluster;
+//! - `NIAGA_TEST_PG_CA`: the cluster's CA certificate (PEM): the cluster accepts TCP connections only over TLS,
+//!   and tests verify it `verify-full` as functions verify RDS;
 //! - `AWS_ENDPOINT_URL` and test credentials for moto.
 //!
 //! A test asks for [`fresh_db`] and gets its own database cloned from a template in a few milliseconds, so
@@ -29,6 +31,16 @@ pub fn admin_url() -> String {
     must("NIAGA_TEST_PG")
 }
 
+/// The path of the cluster's CA certificate (PEM).
+pub fn database_ca() -> String {
+    must("NIAGA_TEST_PG_CA")
+}
+
+/// Local pool settings for `url`, over TLS verified against the cluster's CA.
+pub fn db_settings(url: &str) -> store::DbSettings {
+    store::DbSettings::verified(url, store::CaBundle::File(database_ca().into()))
+}
+
 /// moto's endpoint.
 pub fn moto_endpoint() -> String {
     must("AWS_ENDPOINT_URL")
@@ -45,7 +57,7 @@ impl TestDb {
     /// Pools over this database with local settings.
     pub fn db(&self) -> store::Db {
         store::Db::new(
-            &store::DbSettings::local(&self.url),
+            &db_settings(&self.url),
             std::sync::Arc::new(store::StaticCredentials(None)),
         )
         .expect("pool settings are valid")
@@ -54,7 +66,7 @@ impl TestDb {
     /// Pools over this database with `size` connections each and a patient wait, standing in for many Lambda
     /// instances at once (concurrency tests).
     pub fn db_with_pool(&self, size: usize) -> store::Db {
-        let mut settings = store::DbSettings::local(&self.url);
+        let mut settings = db_settings(&self.url);
         settings.pool_size = size;
         settings.wait_timeout = std::time::Duration::from_secs(60);
         store::Db::new(&settings, std::sync::Arc::new(store::StaticCredentials(None))).expect("pool settings are valid")
@@ -106,12 +118,12 @@ pub fn with_database(url: &str, db: &str) -> String {
     format!("{base}/{db}{query}")
 }
 
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+/// A plain client over TLS verified against the cluster's CA.
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let ca = store::CaBundle::File(database_ca().into());
+    store::pool::connect_once(url, store::TlsMode::VerifyFull, Some(&ca))
         .await
-        .unwrap_or_else(|e| panic!("connecting to {url}: {}", store::pool::describe(&e)));
-    tokio::spawn(conn);
-    client
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e:#}"))
 }
 
 /// SDK configuration pointing at moto.

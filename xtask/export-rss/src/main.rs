@@ -20,7 +20,12 @@ async fn main() -> anyhow::Result<()> {
     let url = args.next().context("usage: export-rss <database url> <YYYY-MM>")?;
     let month = args.next().context("usage: export-rss <database url> <YYYY-MM>")?;
     let month = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")?;
-    let settings = store::DbSettings::local(&url);
+    // The local cluster accepts TCP only over TLS: verify-full against its CA.
+    let ca: store::CaBundle = std::env::var("DATABASE_CA")
+        .context("DATABASE_CA: the local cluster's CA certificate")?
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("DATABASE_CA: {e}"))?;
+    let settings = store::DbSettings::verified(&url, ca);
     let db = store::Db::new(&settings, std::sync::Arc::new(store::StaticCredentials(None)))?;
     let exports = store::exports::PgExports::new(db);
     let dir = std::env::temp_dir().join(format!("niaga-export-rss-{}", std::process::id()));

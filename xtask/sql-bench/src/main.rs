@@ -86,8 +86,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .filter_map(|d| d.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
+    // Over TLS verified against DATABASE_CA, as the functions connect: the baseline pays the same handshake.
+    let ca: store::CaBundle = std::env::var("DATABASE_CA")
+        .map_err(|_| "DATABASE_CA (the cluster's CA certificate) is not set")?
+        .parse()?;
+    let client = store::pool::connect_once(url, store::TlsMode::VerifyFull, Some(&ca)).await?;
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_nanos() as u64;

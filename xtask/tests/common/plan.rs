@@ -128,19 +128,28 @@ pub fn in_layer(scratch: &Scratch, layer: &Path) -> Command {
 
 /// `terraform show -json` of a plan of the scratch `layer` with `vars` as its var file.
 pub fn plan_layer(scratch: &Scratch, layer: &Path, name: &str, vars: &Value) -> Result<Value, String> {
+    plan_layer_with(scratch, layer, name, vars, &[])
+}
+
+/// [`plan_layer`] reading `var_files` first (`vars` wins over them).
+pub fn plan_layer_with(
+    scratch: &Scratch,
+    layer: &Path,
+    name: &str,
+    vars: &Value,
+    var_files: &[PathBuf],
+) -> Result<Value, String> {
     let var_file = scratch.0.join("drift.tfvars.json");
     std::fs::write(&var_file, vars.to_string()).map_err(|e| format!("writing {}: {e}", var_file.display()))?;
     let plan_file = scratch.0.join("plan.bin");
+    let mut args: Vec<String> = ["plan", "-input=false", "-no-color", "-refresh=false", "-lock=false"]
+        .map(String::from)
+        .to_vec();
+    args.extend(var_files.iter().map(|f| format!("-var-file={}", f.display())));
+    args.push(format!("-var-file={}", var_file.display()));
+    args.push(format!("-out={}", plan_file.display()));
     run(
-        in_layer(scratch, layer).args([
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-refresh=false",
-            "-lock=false",
-            &format!("-var-file={}", var_file.display()),
-            &format!("-out={}", plan_file.display()),
-        ]),
+        in_layer(scratch, layer).args(&args),
         &format!("terraform plan (terraform/{name})"),
     )?;
     let json = run(
@@ -154,8 +163,13 @@ pub fn plan_layer(scratch: &Scratch, layer: &Path, name: &str, vars: &Value) -> 
 
 /// A layer planned with `vars`.
 pub fn plan(name: &str, vars: &Value) -> Result<Value, String> {
+    plan_with_files(name, vars, &[])
+}
+
+/// A layer planned with `var_files`, then `vars`.
+pub fn plan_with_files(name: &str, vars: &Value, var_files: &[PathBuf]) -> Result<Value, String> {
     let (scratch, layer) = scratch_layer(name)?;
-    plan_layer(&scratch, &layer, name, vars)
+    plan_layer_with(&scratch, &layer, name, vars, var_files)
 }
 
 /// The compute layer's inputs from the persistence layer, made up from the manifest's names, merged with `extra`
