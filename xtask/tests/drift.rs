@@ -15,6 +15,7 @@ use common::plan::{self, in_layer, manifest, planned, run, scratch_layer, string
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use xtask::manifest::Kind;
 use xtask::sam;

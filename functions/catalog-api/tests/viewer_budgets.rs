@@ -48,6 +48,7 @@ async fn viewers_behind_one_edge_have_their_own_budgets_and_requests_around_the_
     let settings = std::sync::Arc::new(platform::settings::SettingsCache::new(&sdk, &env, db.db()));
     let api = CatalogApi::new(PgCatalog::new(db.db())).with_limits(RateLimits::new(&sdk, &env, settings));
     let rt = Runtime {
+        keys: None,
         function: "catalog-api",
         db: Some(db.db()),
         slow_request: Duration::from_secs(5),
