@@ -1,6 +1,6 @@
 //! `payments-api` Lambda entry point: build once (including the server key and the status API client), then serve.
 
-use kernel::SecretString;
+use kernel::{SecretString, SharedSecret};
 use midtrans::MidtransStatusApi;
 use orders::{Orders, PaymentVerifier};
 use payments_api::{PaymentSecret, PaymentsApi, PaymentsConfig};
@@ -19,10 +19,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(1);
         }
     };
-    let server_key = SecretString::new(secret.server_key);
+    // Shared with the verifier and the status API client, and kept on the secret's value as it rotates.
+    let server_key = SharedSecret::new(SecretString::new(secret.server_key));
+    deps.keys
+        .follow(deps.config.payments_secret_id.clone(), "server_key", server_key.clone());
     let gateway = match &deps.config.status_api {
         None => None,
-        Some(c) => match MidtransStatusApi::new(&c.base_url, c.timeout, server_key.clone()) {
+        Some(c) => match MidtransStatusApi::with_shared_key(&c.base_url, c.timeout, server_key.clone()) {
             Ok(api) => Some(api),
             Err(e) => {
                 tracing::error!(error = %e, "status API client cannot be built; refusing to start");
@@ -34,7 +37,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::info!(confirm_with_status_api = gateway.is_some(), "payments-api configured");
     let api = PaymentsApi::new(
         Orders::new(PgOrders::new(deps.db.clone())),
-        PaymentVerifier::new(server_key, gateway),
+        PaymentVerifier::with_shared_key(server_key, gateway),
     )
     .with_relay(deps.fast_path_relay().await);
     platform::http::run(deps.runtime(), api).await

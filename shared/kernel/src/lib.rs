@@ -20,7 +20,7 @@ pub use geo::{GeoPoint, GeoPointError};
 pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyKeyError};
 pub use money::{Currency, Money, MoneyError};
 pub use quantity::{Quantity, QuantityError};
-pub use secret::SecretString;
+pub use secret::{SecretString, SharedSecret};
 pub use sku::{Sku, SkuError};
 pub use tier::{Tier, TierError};
 

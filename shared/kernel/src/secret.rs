@@ -33,6 +33,38 @@ impl fmt::Display for SecretString {
     }
 }
 
+/// A secret that can be replaced while in use (a rotated key): clones share it, and a replacement reaches them
+/// all. Like [`SecretString`] it never prints.
+#[derive(Clone)]
+pub struct SharedSecret(std::sync::Arc<std::sync::RwLock<SecretString>>);
+
+impl SharedSecret {
+    pub fn new(value: SecretString) -> Self {
+        SharedSecret(std::sync::Arc::new(std::sync::RwLock::new(value)))
+    }
+
+    /// The value now.
+    pub fn get(&self) -> SecretString {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the value; true when it changed.
+    pub fn replace(&self, value: SecretString) -> bool {
+        let mut held = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if *held == value {
+            return false;
+        }
+        *held = value;
+        true
+    }
+}
+
+impl fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedSecret([redacted])")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +74,18 @@ mod tests {
         let s = SecretString::new("hunter2-hunter2");
         assert!(!format!("{s:?} {s}").contains("hunter2"));
         assert_eq!(s.expose(), "hunter2-hunter2");
+    }
+
+    #[test]
+    fn a_replaced_shared_secret_reaches_every_clone_and_never_prints() {
+        let a = SharedSecret::new(SecretString::new("first-key"));
+        let b = a.clone();
+        assert!(
+            !a.replace(SecretString::new("first-key")),
+            "the same value is no change"
+        );
+        assert!(a.replace(SecretString::new("second-key")));
+        assert_eq!(b.get().expose(), "second-key");
+        assert!(!format!("{b:?}").contains("second"));
     }
 }

@@ -29,13 +29,22 @@ pub struct ConfigError(pub String);
 pub struct MidtransStatusApi {
     http: Client,
     base: Url,
-    server_key: SecretString,
+    server_key: kernel::SharedSecret,
 }
 
 impl MidtransStatusApi {
     /// A client for the API at `base_url`. It must be `https`, or plain `http` to a loopback address (a local
     /// stand-in), with no query or fragment: the server key travels in every request.
     pub fn new(base_url: &str, timeout: Duration, server_key: SecretString) -> Result<Self, ConfigError> {
+        Self::with_shared_key(base_url, timeout, kernel::SharedSecret::new(server_key))
+    }
+
+    /// Like [`MidtransStatusApi::new`], asking with whatever the shared key holds at the time (a rotated key).
+    pub fn with_shared_key(
+        base_url: &str,
+        timeout: Duration,
+        server_key: kernel::SharedSecret,
+    ) -> Result<Self, ConfigError> {
         let base = check_base_url(base_url)?;
         let http = Client::builder()
             .timeout(timeout)
@@ -88,7 +97,7 @@ impl PaymentGateway for MidtransStatusApi {
         let response = self
             .http
             .get(self.url(order_id))
-            .basic_auth(self.server_key.expose(), None::<&str>)
+            .basic_auth(self.server_key.get().expose(), None::<&str>)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await

@@ -377,7 +377,8 @@ impl PaymentGateway for Unconfirmed {
 /// gateway is given, a success confirmed with the gateway's Get Status API.
 #[derive(Debug, Clone)]
 pub struct PaymentVerifier<G> {
-    server_key: SecretString,
+    /// Shared, so a rotated key reaches the verifier while it runs.
+    server_key: kernel::SharedSecret,
     gateway: Option<G>,
 }
 
@@ -385,7 +386,7 @@ impl PaymentVerifier<Unconfirmed> {
     /// The signature alone.
     pub fn signature_only(server_key: SecretString) -> Self {
         PaymentVerifier {
-            server_key,
+            server_key: kernel::SharedSecret::new(server_key),
             gateway: None,
         }
     }
@@ -394,11 +395,17 @@ impl PaymentVerifier<Unconfirmed> {
 impl<G: PaymentGateway> PaymentVerifier<G> {
     /// The signature, and each success confirmed with `gateway` when there is one.
     pub fn new(server_key: SecretString, gateway: Option<G>) -> Self {
+        Self::with_shared_key(kernel::SharedSecret::new(server_key), gateway)
+    }
+
+    /// Like [`PaymentVerifier::new`], with a key whoever holds a clone of it may replace (a rotation).
+    pub fn with_shared_key(server_key: kernel::SharedSecret, gateway: Option<G>) -> Self {
         PaymentVerifier { server_key, gateway }
     }
 
-    pub fn server_key(&self) -> &SecretString {
-        &self.server_key
+    /// The server key now.
+    pub fn server_key(&self) -> SecretString {
+        self.server_key.get()
     }
 
     pub fn gateway(&self) -> Option<&G> {

@@ -395,7 +395,7 @@ impl<S: OrderStore> Orders<S> {
         verifier: &PaymentVerifier<G>,
         now: DateTime<Utc>,
     ) -> Result<PaymentOutcome, PaymentError> {
-        if !n.signature_is_valid(verifier.server_key()) {
+        if !n.signature_is_valid(&verifier.server_key()) {
             return Err(PaymentError::BadSignature);
         }
         // Before the transaction, so no order row stays locked while the gateway answers. The order may change

@@ -85,7 +85,8 @@ pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, l
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     if let Some(keys) = &rt.keys {
         // From memory until the secrets cache's TTL runs out; a failed refresh keeps the keys in use.
-        match keys.refresh().await {
+        // Boxed: the refresh's future is deep, and the dispatch future's layout would be too.
+        match Box::pin(keys.refresh()).await {
             Ok(true) => tracing::info!(
                 function = rt.function,
                 "signing keys replaced from the application secret"

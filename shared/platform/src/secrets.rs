@@ -55,16 +55,28 @@ impl AppSecrets {
     }
 }
 
-/// The application secret's signing keys, kept current while the function runs: rotating the secret reaches
-/// every warm instance within the secrets cache's TTL (`NIAGA_SECRETS_TTL_SECONDS`), with no redeploy. Tokens
-/// signed with the key the rotation replaced (Secrets Manager's `AWSPREVIOUS` version) stay valid until they
-/// expire or the next rotation.
+/// The keys a function signs and checks with, kept current while it runs: rotating a secret reaches every warm
+/// instance within the secrets cache's TTL (`NIAGA_SECRETS_TTL_SECONDS`), with no redeploy.
+///
+/// - The application secret's JWT key. Tokens signed with the key the rotation replaced (Secrets Manager's
+///   `AWSPREVIOUS` version) stay valid until they expire or the next rotation.
+/// - Keys a function follows ([`SigningKeys::follow`]), such as the payment gateway's server key, which signs
+///   the gateway's notifications: the gateway switches to a new key at once, so there is no previous one to keep.
 pub struct SigningKeys {
     secrets: std::sync::Arc<niaga_aws::SecretsCache>,
     id: String,
     jwt: identity::Jwt,
     /// The secret's value the keys were last built from.
     applied: tokio::sync::Mutex<Option<SecretString>>,
+    followed: std::sync::Mutex<Vec<Followed>>,
+}
+
+/// A string field of a JSON secret, kept in a shared key.
+#[derive(Clone)]
+struct Followed {
+    id: String,
+    field: &'static str,
+    key: kernel::SharedSecret,
 }
 
 impl std::fmt::Debug for SigningKeys {
@@ -84,6 +96,8 @@ pub enum KeyRefreshError {
     AppSecret(#[from] AppSecretsError),
     #[error("application secret: {0}")]
     Key(#[from] identity::KeyError),
+    #[error("secret `{id}` has no string `{field}`")]
+    MissingField { id: String, field: &'static str },
 }
 
 impl SigningKeys {
@@ -94,12 +108,37 @@ impl SigningKeys {
             id: id.into(),
             jwt,
             applied: tokio::sync::Mutex::new(None),
+            followed: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    /// Rebuilds the keys when the secret's value (read through the cache) changed since they were last built;
-    /// `Ok(true)` when it did. A previous value that is missing or unusable only means no previous key.
+    /// Also keeps `key` on the string `field` of the JSON secret `id`.
+    pub fn follow(&self, id: impl Into<String>, field: &'static str, key: kernel::SharedSecret) {
+        self.followed.lock().unwrap_or_else(|p| p.into_inner()).push(Followed {
+            id: id.into(),
+            field,
+            key,
+        });
+    }
+
+    /// Brings every key up to date with its secret (read through the cache); `Ok(true)` when one changed.
     pub async fn refresh(&self) -> Result<bool, KeyRefreshError> {
+        let mut changed = self.refresh_jwt().await?;
+        let followed = self.followed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for f in followed {
+            let value: serde_json::Value = self.secrets.get_json(&f.id).await?;
+            let fresh = value[f.field].as_str().ok_or_else(|| KeyRefreshError::MissingField {
+                id: f.id.clone(),
+                field: f.field,
+            })?;
+            changed |= f.key.replace(SecretString::new(fresh));
+        }
+        Ok(changed)
+    }
+
+    /// Rebuilds the JWT keys when the application secret's value changed since they were last built; `Ok(true)`
+    /// when it did. A previous value that is missing or unusable only means no previous key.
+    async fn refresh_jwt(&self) -> Result<bool, KeyRefreshError> {
         let raw = self.secrets.get(&self.id).await?;
         let mut applied = self.applied.lock().await;
         if applied.as_ref().is_some_and(|a| a.expose() == raw.expose()) {

@@ -158,6 +158,7 @@ async fn a_rotated_signing_key_takes_effect_without_a_restart_and_tokens_of_the_
         &Env::from_pairs([
             ("NIAGA_APP_SECRET_ID", app.as_str()),
             ("DATABASE_URL", &db.url),
+            ("DATABASE_CA", &testkit::database_ca()),
             ("NIAGA_SECRETS_TTL_SECONDS", "0"),
         ]),
     )
@@ -203,4 +204,39 @@ async fn a_rotated_signing_key_takes_effect_without_a_restart_and_tokens_of_the_
         "two rotations later the first key is gone"
     );
     assert!(deps.jwt.verify(&after, now).is_ok());
+}
+
+#[tokio::test]
+async fn a_followed_key_such_as_the_payment_server_key_follows_its_secret_without_a_restart() {
+    let db = fresh_db(Template::Empty).await;
+    let app = testkit::put_secret("niaga/test/app", &good_key()).await;
+    let payments = testkit::put_secret("niaga/test/payments", r#"{"server_key":"SB-Mid-server-old"}"#).await;
+    let deps = init_from::<()>(
+        "t",
+        &Env::from_pairs([
+            ("NIAGA_APP_SECRET_ID", app.as_str()),
+            ("DATABASE_URL", &db.url),
+            ("DATABASE_CA", &testkit::database_ca()),
+            ("NIAGA_SECRETS_TTL_SECONDS", "0"),
+        ]),
+    )
+    .await
+    .unwrap();
+    let key = kernel::SharedSecret::new(kernel::SecretString::new("SB-Mid-server-old"));
+    deps.keys.follow(payments.clone(), "server_key", key.clone());
+    assert!(!deps.keys.refresh().await.unwrap(), "nothing changed yet");
+
+    aws_sdk_secretsmanager::Client::new(&testkit::aws_config().await)
+        .put_secret_value()
+        .secret_id(&payments)
+        .secret_string(r#"{"server_key":"SB-Mid-server-new"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(deps.keys.refresh().await.unwrap());
+    assert_eq!(
+        key.get().expose(),
+        "SB-Mid-server-new",
+        "every holder of the key sees the new one"
+    );
 }
