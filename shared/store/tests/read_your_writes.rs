@@ -22,7 +22,7 @@ async fn an_order_just_paid_reads_back_paid_while_the_replica_has_not_seen_it() 
         .await
         .unwrap();
 
-    let mut settings = store::DbSettings::local(&primary.url);
+    let mut settings = testkit::db_settings(&primary.url);
     settings.reader_url = Some(replica.url.clone());
     let db = store::Db::new(&settings, std::sync::Arc::new(store::StaticCredentials(None))).unwrap();
     let order = PgOrders::new(db)
