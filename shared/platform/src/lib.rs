@@ -15,6 +15,9 @@
 //!
 //! Depends on kernel, identity, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
 
+/// AWS calls refused by IAM on fail-open paths, counted ([`niaga_aws::fail_open`]); tests assert none happened.
+pub use niaga_aws::access_denied_count;
+
 pub mod auth;
 pub mod config;
 pub mod http;
