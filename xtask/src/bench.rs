@@ -232,13 +232,17 @@ impl BenchEnv {
             Some(store::seed::SeedSize::default()),
         )
         .await?;
-        let moto = Moto::start(
+        let mut moto = Moto::start_enforcing(
             std::env::var("NIAGA_BENCH_MOTO_PORT")
                 .ok()
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(5020),
         )?;
-        std::env::set_var("AWS_ENDPOINT_URL", moto.endpoint());
+        // Each function as its own principal; this process (setup, queues, tables) as the admin.
+        let principals = crate::iam::enforce(&mut moto, &Manifest::load_workspace()?, crate::iam::Stage::Local).await?;
+        for (k, v) in moto.admin_env() {
+            std::env::set_var(k, v);
+        }
         let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let app_secret = testkit::put_secret(
             "niaga/bench/app",
@@ -262,6 +266,7 @@ impl BenchEnv {
             log: "info".into(),
             // erp-sync-worker needs an ERP address to start; nothing in the benchmark sends it orders.
             extra_env: vec![("NIAGA_ERP_URL".into(), "http://127.0.0.1:7071".into())],
+            principals,
         };
         Ok(BenchEnv {
             pg,

@@ -31,6 +31,8 @@ pub mod exports_bench;
 pub mod faults;
 pub mod fuzz;
 pub mod gateway;
+pub mod iam;
+pub mod iam_mutants;
 pub mod load;
 pub mod localdb;
 pub mod localrt;

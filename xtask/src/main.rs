@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
 use std::process::Command;
 use xtask::manifest::Manifest;
-use xtask::services::{self, step, Moto, Postgres};
+use xtask::services::{self, step, Postgres};
 use xtask::stack::{LocalStack, Scale, StackOptions};
 
 const HELP: &str = "\
@@ -37,6 +37,10 @@ cargo xtask <command>
   audit [--cold]   the dependency audit: cargo fetch --locked (every platform's crates), then cargo deny
                    --offline check bans licenses sources against deny.toml (installs cargo-deny first when
                    missing). --cold: both with CARGO_HOME in a new, empty folder, as on a fresh machine
+  iam-mutants [--sample N] [--only FUNCTION]
+                   for each statement of each function's rendered IAM policy (or N spread evenly), run the
+                   tests that exercise the function with that statement dropped; each must make a test fail.
+                   The full run writes its table into docs/testing.md; every run into target/bench/iam-mutants.md
   stack-check [--no-build]
                    the infrastructure gauntlet: terraform fmt, checkov, the arm64 zips, then terraform apply
                    and destroy of every layer against a fresh moto, checked against niaga.json
@@ -80,6 +84,7 @@ fn main() -> Result<()> {
         "faults" => rt.block_on(xtask::faults::run(&rest)),
         "load" => rt.block_on(xtask::load::run(&rest)),
         "audit" => xtask::audit::run(&rest),
+        "iam-mutants" => rt.block_on(xtask::iam_mutants::run(&rest)),
         "help" | "--help" | "-h" => {
             println!("{HELP}");
             Ok(())
@@ -233,7 +238,7 @@ async fn up(mode: Mode) -> Result<()> {
     let outcome = if let Mode::Fuzz(options) = mode {
         xtask::fuzz::run(&url, options).await
     } else if check {
-        smoke_check(&url, &stack.payments_server_key()?).await
+        smoke_check(&url, &stack.payments_server_key()?, &stack.principals).await
     } else {
         println!("Press Ctrl-C to stop.");
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
@@ -281,7 +286,7 @@ async fn forward_ipv6_loopback(port: u16) -> Option<tokio::task::JoinHandle<()>>
 }
 
 /// `up --check`: the promises a new user relies on, through the gateway.
-async fn smoke_check(url: &str, server_key: &str) -> Result<()> {
+async fn smoke_check(url: &str, server_key: &str, principals: &xtask::iam::Principals) -> Result<()> {
     let http = reqwest::Client::new();
     let get = |path: &str| http.get(format!("{url}{path}")).send();
     let r = get("/health").await?;
@@ -310,7 +315,10 @@ async fn smoke_check(url: &str, server_key: &str) -> Result<()> {
     xtask::smoke::agent_job(&http, url).await?;
     xtask::smoke::blast(&http, url).await?;
     let invoke_url = format!("http://127.0.0.1:{}", port("NIAGA_INVOKE_PORT", 9000)?);
-    xtask::smoke::export(&http, url, &invoke_url).await?;
+    let reports_api = principals
+        .get("reports-api")
+        .context("reports-api has a principal in moto")?;
+    xtask::smoke::export(&http, url, &invoke_url, reports_api).await?;
     step("check passed: health, search, the limit rule, the warm-up schedule, CORS for the configured origins only, login, quote, order, its notification, cancel, a paid order reaching the ERP, an AI agent's job announced by signed webhook, an admin blast reaching every platinum partner, a setting changed under If-Match, and a profit export downloaded through its presigned link");
     Ok(())
 }
@@ -320,45 +328,25 @@ fn test(args: &[String]) -> Result<()> {
     let pg = Postgres::start(pg_port()?)?;
     let admin = pg.url("postgres");
     rt.block_on(xtask::localdb::prepare_test_templates(&admin))?;
-    let moto = Moto::start(port("NIAGA_TEST_MOTO_PORT", 5010)?)?;
 
     step("building every binary (the runtime tests run the real function binaries)");
     services::run_visible(
         services::cargo().args(["build", "--workspace", "--bins"]),
         "cargo build",
     )?;
-
-    let nextest = Command::new("cargo")
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let mut cmd = services::cargo();
-    if nextest {
-        step("running the tests (cargo nextest)");
-        cmd.args(["nextest", "run", "--no-fail-fast"]);
-    } else {
-        step("running the tests (cargo test; install cargo-nextest for a faster, clearer run)");
-        cmd.args(["test", "--no-fail-fast"]);
-    }
-    // The whole workspace unless the caller names packages (`cargo xtask test -p store`).
-    if !args
-        .iter()
-        .any(|a| a == "-p" || a == "--package" || a.starts_with("--package="))
-    {
-        cmd.arg("--workspace");
-    }
-    cmd.args(args)
-        .env("NIAGA_TEST_PG", &admin)
-        .env("NIAGA_TEST_PG_CA", pg.ca_path());
-    for (k, v) in services::aws_env(&moto.endpoint()) {
-        cmd.env(k, v);
-    }
-    let status = cmd.status().context("running cargo")?;
-    drop(moto);
+    let policies = xtask::iam::render(&Manifest::load_workspace()?, xtask::iam::Stage::Tests)?;
+    let passed = rt.block_on(xtask::iam::run_suite(
+        &admin,
+        &pg.ca_path(),
+        port("NIAGA_TEST_MOTO_PORT", 5010)?,
+        &policies,
+        args,
+        None,
+    ))?;
     if pg.started_here() {
         pg.stop()?;
     }
-    if !status.success() {
+    if !passed {
         bail!("tests failed");
     }
     Ok(())

@@ -33,9 +33,7 @@ pub async fn run(args: &[String]) -> Result<()> {
         loader = loader
             .endpoint_url(format!("http://127.0.0.1:{port}"))
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "local",
-            ));
+            .credentials_provider(local_admin_credentials(&port));
     }
     let sqs = aws_sdk_sqs::Client::new(&loader.load().await);
     let url = |physical: String| {
@@ -108,4 +106,18 @@ pub async fn run(args: &[String]) -> Result<()> {
     }
     step(format!("redrive done: {moved} message(s) back on {}", queue.name));
     Ok(())
+}
+
+/// The local emulator's setup keys, written by the stack that started it (moto enforces IAM); moto's `test` keys
+/// for an emulator that does not.
+fn local_admin_credentials(port: &str) -> aws_sdk_sqs::config::Credentials {
+    let keys: Option<crate::iam::Keys> = port
+        .parse()
+        .ok()
+        .and_then(|p| std::fs::read_to_string(crate::services::admin_keys_file(p)).ok())
+        .and_then(|t| serde_json::from_str(&t).ok());
+    match keys {
+        Some(k) => aws_sdk_sqs::config::Credentials::new(k.access_key_id, k.secret_access_key, None, None, "local"),
+        None => aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "local"),
+    }
 }

@@ -482,12 +482,21 @@ pub struct Moto {
     pub port: u16,
     child: std::process::Child,
     pidfile: PathBuf,
+    /// The setup principal's keys once IAM is enforced ([`crate::iam::Window::admin`]).
+    admin: Option<crate::iam::Keys>,
 }
 
 impl Moto {
     /// Starts a fresh moto on 127.0.0.1:`port`, replacing one this project left running.
     pub fn start(port: u16) -> Result<Moto> {
         Moto::start_with(port, &[])
+    }
+
+    /// [`Moto::start`] with IAM enforcement ahead: moto answers unauthenticated requests only until
+    /// [`crate::iam::Window::close`] (`INITIAL_NO_AUTH_ACTION_COUNT` is the window's upper bound; closing it sets
+    /// the count to 0), and authenticates and authorises every request after that.
+    pub fn start_enforcing(port: u16) -> Result<Moto> {
+        Moto::start_with(port, &[("INITIAL_NO_AUTH_ACTION_COUNT", "1000000")])
     }
 
     /// [`Moto::start`] with AWS's managed IAM policies loaded (slower to start), for terraform that attaches one.
@@ -519,7 +528,12 @@ impl Moto {
             .spawn()
             .context("starting moto_server")?;
         std::fs::write(&pidfile, child.id().to_string())?;
-        let moto = Moto { port, child, pidfile };
+        let moto = Moto {
+            port,
+            child,
+            pidfile,
+            admin: None,
+        };
         if !wait_until(Duration::from_secs(30), || {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         }) {
@@ -532,16 +546,45 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The AWS SDK configuration that reaches this emulator (region us-east-1, its `test` credentials).
+    /// The AWS SDK configuration that reaches this emulator (region us-east-1) as the setup principal (its admin
+    /// keys once IAM is enforced, else moto's `test` credentials).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let (id, secret) = self.admin.as_ref().map_or(("test", "test"), |k| {
+            (k.access_key_id.as_str(), k.secret_access_key.as_str())
+        });
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(self.endpoint())
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "moto",
+                id.to_string(),
+                secret.to_string(),
+                None,
+                None,
+                "moto",
             ))
             .load()
             .await
+    }
+
+    /// The setup principal's keys, once IAM is enforced.
+    pub fn admin(&self) -> Option<&crate::iam::Keys> {
+        self.admin.as_ref()
+    }
+
+    /// Records the setup principal, also in `.niaga/moto-<port>.admin.json` for commands that reach this emulator
+    /// from another process (`cargo xtask redrive`).
+    pub fn set_admin(&mut self, keys: crate::iam::Keys) -> Result<()> {
+        std::fs::write(admin_keys_file(self.port), serde_json::to_string(&keys)?)?;
+        self.admin = Some(keys);
+        Ok(())
+    }
+
+    /// The environment that reaches this emulator as the setup principal.
+    pub fn admin_env(&self) -> Vec<(String, String)> {
+        match &self.admin {
+            Some(k) => aws_env_as(&self.endpoint(), k),
+            None => aws_env(&self.endpoint()),
+        }
     }
 
     /// The server's process id (fault scenarios pause it to make the emulator unreachable).
@@ -555,7 +598,13 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.pidfile);
+        let _ = std::fs::remove_file(admin_keys_file(self.port));
     }
+}
+
+/// Where a running emulator's setup keys are kept (see [`Moto::set_admin`]).
+pub fn admin_keys_file(port: u16) -> PathBuf {
+    state_dir().join(format!("moto-{port}.admin.json"))
 }
 
 /// Polls `ready` until it is true or `timeout` passes.
@@ -570,7 +619,18 @@ pub fn wait_until(timeout: Duration, mut ready: impl FnMut() -> bool) -> bool {
     ready()
 }
 
-/// The environment every AWS SDK client needs to reach moto.
+/// The environment an AWS SDK client needs to reach moto with `keys`.
+pub fn aws_env_as(endpoint: &str, keys: &crate::iam::Keys) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = aws_env(endpoint)
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET_ACCESS_KEY"))
+        .collect();
+    env.push(("AWS_ACCESS_KEY_ID".into(), keys.access_key_id.clone()));
+    env.push(("AWS_SECRET_ACCESS_KEY".into(), keys.secret_access_key.clone()));
+    env
+}
+
+/// The environment every AWS SDK client needs to reach moto without IAM enforcement (moto's `test` keys).
 pub fn aws_env(endpoint: &str) -> Vec<(String, String)> {
     [
         ("AWS_ENDPOINT_URL", endpoint),

@@ -27,6 +27,8 @@ pub struct StackSettings {
     pub log: String,
     /// Further variables for every function (tests lower thresholds this way).
     pub extra_env: Vec<(String, String)>,
+    /// Each function's own keys in moto ([`crate::iam`]): its process gets these, never the setup principal's.
+    pub principals: crate::iam::Principals,
 }
 
 impl StackSettings {
@@ -70,6 +72,17 @@ impl StackSettings {
         env
     }
 
+    /// [`StackSettings::function_env`] with `function`'s own keys in moto (when it has a principal).
+    pub fn env_of(&self, function: &str) -> Vec<(String, String)> {
+        let mut env = self.function_env();
+        if let Some(keys) = self.principals.get(function) {
+            env.retain(|(k, _)| k != "AWS_ACCESS_KEY_ID" && k != "AWS_SECRET_ACCESS_KEY");
+            env.push(("AWS_ACCESS_KEY_ID".into(), keys.access_key_id.clone()));
+            env.push(("AWS_SECRET_ACCESS_KEY".into(), keys.secret_access_key.clone()));
+        }
+        env
+    }
+
     /// One spec per manifest function, running the binaries built in `profile` (`debug` or `release`).
     pub fn specs(&self, manifest: &Manifest, profile: &str) -> Vec<FunctionSpec> {
         manifest
@@ -77,7 +90,9 @@ impl StackSettings {
             .iter()
             .map(|f| {
                 let spec = FunctionSpec::from_manifest(f, crate::bin_path(profile, &f.name));
-                self.function_env().into_iter().fold(spec, |s, (k, v)| s.with_env(k, v))
+                self.env_of(&f.name)
+                    .into_iter()
+                    .fold(spec, |s, (k, v)| s.with_env(k, v))
             })
             .collect()
     }
@@ -154,19 +169,33 @@ pub struct LocalStack {
     pub gateway: Gateway,
     /// The values of the local secrets (`app.jwt_signing_key`, `payments.server_key`, ...).
     pub secrets: serde_json::Value,
+    /// Each function's keys in moto.
+    pub principals: crate::iam::Principals,
 }
 
 impl LocalStack {
     pub async fn start(manifest: &Manifest, options: StackOptions) -> Result<LocalStack> {
         crate::localdb::set_role_timeouts(&options.database_url).await?;
-        let moto = Moto::start(options.moto_port)?;
+        let mut moto = Moto::start_enforcing(options.moto_port)?;
         // The legacy ERP's stand-in, with its switches at <url>/_fake/switches.
         let fake_erp = fake_erp::FakeErp::start(options.erp)
             .await
             .with_context(|| format!("starting the fake ERP on {}", options.erp))?;
         step(format!("fake ERP on {}", fake_erp.url()));
         let secrets = local_secret_values()?;
-        apply_terraform(&moto, &secrets, options.tf_data_dir.as_deref())?;
+        let policies = crate::iam::render(manifest, crate::iam::Stage::Local)?;
+        // Setup happens in moto's unauthenticated window, as the admin principal; then each function gets a
+        // principal with exactly its rendered policy, and enforcement starts.
+        let principals = {
+            let mut window = crate::iam::Window::new(&mut moto);
+            window.admin().await?;
+            // terraform's provider signs with the emulator's fixed `test` keys (terraform/*/providers.tf), which no
+            // principal holds, so the apply runs inside the window (with the admin keys in its environment).
+            apply_terraform(window.moto(), &secrets, options.tf_data_dir.as_deref())?;
+            let principals = window.functions(&policies, "niaga-local-").await?;
+            window.close().await?;
+            principals
+        };
 
         let settings = StackSettings {
             database_url: options.database_url.clone(),
@@ -183,6 +212,7 @@ impl LocalStack {
                 ),
                 ("NIAGA_ERP_URL".into(), fake_erp.url()),
             ],
+            principals: principals.clone(),
         };
         let specs = settings
             .specs(manifest, options.profile)
@@ -223,6 +253,7 @@ impl LocalStack {
             runtime,
             gateway,
             secrets,
+            principals,
         })
     }
 
@@ -312,7 +343,7 @@ fn apply_terraform(moto: &Moto, secrets: &serde_json::Value, tf_data_dir: Option
             "-input=false",
             "-no-color",
         ])
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .envs(moto.admin_env())
         .env(
             "TF_VAR_secret_values",
             serde_json::Value::Object(secret_values).to_string(),

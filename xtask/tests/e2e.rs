@@ -55,6 +55,7 @@ async fn settings(db: &testkit::TestDb, app_secret_value: &str) -> StackSettings
         ),
         log: "info".into(),
         extra_env: vec![("NIAGA_ERP_URL".into(), "http://127.0.0.1:7071".into())],
+        principals: xtask::iam::test_principals(),
     }
 }
 
@@ -351,7 +352,7 @@ async fn migrate_runs_once_from_the_command_line_outside_the_lambda_runtime() {
     let run = || {
         let mut cmd = std::process::Command::new(xtask::bin_path("debug", "migrate"));
         cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-        for (k, v) in s.function_env() {
+        for (k, v) in s.env_of("migrate") {
             cmd.env(k, v);
         }
         cmd.output().expect("the migrate binary runs")
@@ -573,7 +574,7 @@ async fn a_job_run_as_two_cloud_run_shards_covers_every_partner_exactly_once() {
     let run = |index: u32| {
         let mut cmd = std::process::Command::new(xtask::bin_path("debug", "monthly-profit-job"));
         cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-        for (k, v) in s.function_env() {
+        for (k, v) in s.env_of("monthly-profit-job") {
             cmd.env(k, v);
         }
         cmd.env("CLOUD_RUN_TASK_INDEX", index.to_string())
@@ -610,7 +611,7 @@ async fn a_job_run_as_two_cloud_run_shards_covers_every_partner_exactly_once() {
     // A bad shard setting makes the job exit non-zero, saying why.
     let out = std::process::Command::new(xtask::bin_path("debug", "monthly-profit-job"))
         .env_clear()
-        .envs(s.function_env())
+        .envs(s.env_of("monthly-profit-job"))
         .env("CLOUD_RUN_TASK_INDEX", "2")
         .env("CLOUD_RUN_TASK_COUNT", "2")
         .output()

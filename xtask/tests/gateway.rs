@@ -2,7 +2,6 @@
 //! event it gets, so the response *is* the event), response mapping and errors over canned invokers, schedule
 //! firing, and the SQS pollers against moto (`AWS_ENDPOINT_URL`, started by `cargo xtask test`).
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
@@ -376,17 +375,9 @@ async fn function_errors_are_500_timeouts_503_and_malformed_responses_500() {
 // SQS (moto)
 // -------------------------------------------------------------------------------------------------------------
 
+/// moto as the setup principal (the gateway's pollers stand in for the Lambda service, not a function).
 async fn moto() -> aws_config::SdkConfig {
-    let url = std::env::var("AWS_ENDPOINT_URL")
-        .expect("AWS_ENDPOINT_URL is unset: the SQS tests need moto; run through `cargo xtask test`");
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "local",
-        ))
-        .load()
-        .await
+    testkit::aws_config().await
 }
 
 /// A new queue whose messages come back 1 s after a receive that does not delete them.

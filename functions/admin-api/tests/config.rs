@@ -141,7 +141,7 @@ async fn a_change_reaches_two_other_running_instances_within_five_seconds() {
     let pool = db.db();
     let env = testkit::unique_env();
     testkit::create_table(&format!("niaga-{env}-config-cache")).await;
-    let sdk = testkit::aws_config().await;
+    let sdk = testkit::aws_config_for("agent-jobs-api").await;
     // Two agent-jobs-api instances, each with its own caches, as two Lambda instances would have.
     let instance = || {
         AgentJobsApi::new(
@@ -171,7 +171,11 @@ async fn a_change_reaches_two_other_running_instances_within_five_seconds() {
 
     let admin_api = AdminApi::new(
         pool.clone(),
-        Arc::new(SettingsCache::new(&sdk, &env, pool.clone())),
+        Arc::new(SettingsCache::new(
+            &testkit::aws_config_for("admin-api").await,
+            &env,
+            pool.clone(),
+        )),
         Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool.clone())),
     );
     let admin = testkit::auth::token("admin:admin", Role::Admin, None);
@@ -203,6 +207,12 @@ async fn a_change_reaches_two_other_running_instances_within_five_seconds() {
         }
     }
     assert!(changed_at.elapsed() < Duration::from_secs(5));
+    // The shared cache's fallback to PostgreSQL would hide a refused DynamoDB call: none may have happened.
+    assert_eq!(
+        platform::access_denied_count(),
+        0,
+        "an AWS call was refused by IAM (see the log)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -328,7 +328,7 @@ impl Setup {
             PgAgentJobs::new(self.db.db()),
             seo,
             MarginAdvisor,
-            EventBus::new(&testkit::aws_config().await, &self.bus.env),
+            EventBus::new(&testkit::aws_config_for("agent-jobs-worker").await, &self.bus.env),
             webhooks,
         )
     }

@@ -22,7 +22,7 @@ async fn an_account_past_its_login_budget_is_refused_with_429_and_others_are_not
     let env = testkit::unique_env();
     testkit::create_table(&format!("niaga-{env}-rate-limits")).await;
     testkit::create_table(&format!("niaga-{env}-config-cache")).await;
-    let sdk = testkit::aws_config().await;
+    let sdk = testkit::aws_config_for("auth-api").await;
     let settings = std::sync::Arc::new(platform::settings::SettingsCache::new(&sdk, &env, db.db()));
     let api =
         AuthApi::new(PgIdentity::new(db.db()), testkit::auth::jwt()).with_limits(RateLimits::new(&sdk, &env, settings));
@@ -47,4 +47,10 @@ async fn an_account_past_its_login_budget_is_refused_with_429_and_others_are_not
     let mut other = event("auth-api/password-grant.json");
     other["body"] = r#"{"grant_type":"password","username":"p-00002","password":"niaga-dev-password"}"#.into();
     assert_eq!(call(other).await["statusCode"], 200);
+    // Logins fail open when the limits cannot be read: a refused DynamoDB call must not have happened.
+    assert_eq!(
+        platform::access_denied_count(),
+        0,
+        "an AWS call was refused by IAM (see the log)"
+    );
 }

@@ -98,7 +98,8 @@ async fn setup_with(n: usize, collect: bool) -> Setup {
     let (breaker_table, limits_table) = (format!("breaker-{suffix}"), format!("limits-{suffix}"));
     testkit::create_table(&breaker_table).await;
     testkit::create_table(&limits_table).await;
-    let sdk = testkit::aws_config().await;
+    // erp-sync-worker's own principal for its clients.
+    let sdk = testkit::aws_config_for("erp-sync-worker").await;
     let breaker = SharedBreaker::new(VersionedItems::new(&sdk, &breaker_table));
     let erp = FakeErp::start(([127, 0, 0, 1], 0).into()).await.unwrap();
     let worker = ErpSyncWorker::new(
@@ -368,9 +369,16 @@ async fn through_a_real_queue_an_outage_loses_nothing_and_recovery_empties_the_q
 
     // The relay moves the order.paid events from the outbox to the FIFO queue, grouped by order.
     let routes = platform::outbox::Routes::parse(r#"{"order.paid": [{"queue": "erp-sync", "fifo": true}]}"#).unwrap();
-    let relay = platform::outbox::Relay::new(s.db.clone(), &sdk, &env, routes)
-        .await
-        .unwrap();
+    // The relay as outbox-relay's principal; the worker's client as erp-sync-worker's; polling (the event source
+    // mapping) and the checks as the setup principal.
+    let relay = platform::outbox::Relay::new(
+        s.db.clone(),
+        &testkit::aws_config_for("outbox-relay").await,
+        &env,
+        routes,
+    )
+    .await
+    .unwrap();
     relay.sweep(10).await.unwrap();
     let pending: i64 = s
         .client
@@ -383,7 +391,9 @@ async fn through_a_real_queue_an_outage_loses_nothing_and_recovery_empties_the_q
     // Time compressed: 1 s backoff base, 1 s breaker cool-down (setup).
     let rt = SqsRuntime::new(
         "erp-sync-worker",
-        Some(sqs.clone()),
+        Some(aws_sdk_sqs::Client::new(
+            &testkit::aws_config_for("erp-sync-worker").await,
+        )),
         Backoff {
             base: Duration::from_secs(1),
             max: Duration::from_secs(2),
@@ -524,7 +534,7 @@ async fn an_erp_outage_far_longer_than_the_queues_receive_budget_needs_no_human_
         .collect();
     let relay = platform::outbox::Relay::new(
         s.db.clone(),
-        &sdk,
+        &testkit::aws_config_for("outbox-relay").await,
         &env,
         platform::outbox::Routes::parse(&Value::Object(routes).to_string()).unwrap(),
     )
@@ -532,7 +542,9 @@ async fn an_erp_outage_far_longer_than_the_queues_receive_budget_needs_no_human_
     .unwrap();
     let orders = Orders::new(PgOrders::new(s.db.clone()));
     let settings = platform::settings::SettingsCache::with_table(s.db.clone(), None);
-    let rt = erp_sync_worker::runtime(Some(sqs.clone()));
+    let rt = erp_sync_worker::runtime(Some(aws_sdk_sqs::Client::new(
+        &testkit::aws_config_for("erp-sync-worker").await,
+    )));
     let stack = Stack {
         relay: &relay,
         orders: &orders,

@@ -12,7 +12,7 @@ async fn malformed_and_unknown_export_requests_are_poison() {
     let db = fresh_db(Template::Empty).await;
     let worker = ExportWorker::new(
         PgExports::new(db.db()),
-        Files::new(&testkit::aws_config().await, "unused"),
+        Files::new(&testkit::aws_config_for("export-worker").await, "unused"),
     );
     let batch = testkit::event("export-worker/export-requested-with-poison.json");
     let messages = platform::sqs::messages(&batch);

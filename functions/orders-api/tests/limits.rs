@@ -34,4 +34,10 @@ async fn an_agent_over_its_budget_gets_429s_while_partners_are_still_served() {
     }
     // Agents may not list orders (403) until the budget runs out (429).
     assert_eq!(statuses, [403, 403, 403, 403, 403, 429, 429, 429]);
+    // Partners fail open when the limits cannot be read: a refused DynamoDB call must not have happened.
+    assert_eq!(
+        platform::access_denied_count(),
+        0,
+        "an AWS call was refused by IAM (see the log)"
+    );
 }

@@ -88,7 +88,7 @@ async fn an_event_whose_fast_path_publish_failed_is_published_by_the_sweeper_in_
     let notifications = q.create("notifications", false).await;
     let relay = Relay::new(
         db.db(),
-        &testkit::aws_config().await,
+        &testkit::aws_config_for("outbox-relay").await,
         &q.env,
         Routes::parse(ROUTES).unwrap(),
     )

@@ -61,7 +61,7 @@ async fn an_export_of_fifty_thousand_rows_downloads_opens_and_counts_right() {
     };
     let api = ReportsApi::new(
         PgExports::new(pool.clone()),
-        Files::new(&sdk, &bucket),
+        Files::new(&testkit::aws_config_for("reports-api").await, &bucket),
         Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool.clone())),
     );
     let admin = testkit::auth::token("admin:admin", Role::Admin, None);
@@ -103,7 +103,10 @@ async fn an_export_of_fifty_thousand_rows_downloads_opens_and_counts_right() {
         queue_arn: String::new(),
         receipt_handle: String::new(),
     };
-    let worker = ExportWorker::new(PgExports::new(pool.clone()), Files::new(&sdk, &bucket));
+    let worker = ExportWorker::new(
+        PgExports::new(pool.clone()),
+        Files::new(&testkit::aws_config_for("export-worker").await, &bucket),
+    );
     worker.handle(&message).await.unwrap();
     worker.handle(&message).await.unwrap();
 
@@ -116,14 +119,9 @@ async fn an_export_of_fifty_thousand_rows_downloads_opens_and_counts_right() {
         "{done}"
     );
 
-    let http = reqwest::Client::new();
-    let xlsx = http
-        .get(done["downloads"]["xlsx"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(xlsx.status(), 200);
-    let bytes = xlsx.bytes().await.unwrap();
+    // The link, signed by reports-api, opened as reports-api (moto cannot check a presigned request's signature
+    // while it enforces IAM; see testkit::open_presigned).
+    let bytes = testkit::open_presigned_as(done["downloads"]["xlsx"].as_str().unwrap(), "reports-api").await;
     let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let sheet = book.worksheet_range("Laba 2026-10").unwrap();
     assert_eq!(sheet.height() as i64, ROWS + 1, "the header and every row");
@@ -151,14 +149,9 @@ async fn an_export_of_fifty_thousand_rows_downloads_opens_and_counts_right() {
         Some(&calamine::Data::String("Mitra \"Ekspor\", 1".into()))
     );
 
-    let csv = http
-        .get(done["downloads"]["csv"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv =
+        String::from_utf8(testkit::open_presigned_as(done["downloads"]["csv"].as_str().unwrap(), "reports-api").await)
+            .unwrap();
     assert_eq!(csv.lines().count() as i64, ROWS + 1);
     assert!(csv.lines().nth(1).unwrap().contains("\"Mitra \"\"Ekspor\"\", 1\""));
 }

@@ -34,6 +34,31 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+static ACCESS_DENIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Whether an AWS error (its text, with its sources) is an IAM refusal: `AccessDenied`, `AccessDeniedException`.
+pub fn is_access_denied(error: &str) -> bool {
+    error.contains("AccessDenied")
+}
+
+/// For a path that carries on without the AWS call that failed (fail-open: a rate limit let through, a cache
+/// skipped): logs the failure, and when it is an IAM refusal logs it as an error with `access_denied = true` and
+/// counts it ([`access_denied_count`]), so a missing grant is never hidden by the fallback.
+pub fn fail_open(what: &str, error: &dyn std::fmt::Display) {
+    let text = error.to_string();
+    if is_access_denied(&text) {
+        ACCESS_DENIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(access_denied = true, error = %text, "{what}: AccessDenied (the function's IAM policy lacks a grant)");
+    } else {
+        tracing::warn!(error = %text, "{what}");
+    }
+}
+
+/// How many AWS calls this process saw refused by IAM on fail-open paths ([`fail_open`]). Tests assert it is zero.
+pub fn access_denied_count() -> u64 {
+    ACCESS_DENIED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The error and its sources on one line, each said once. (The SDK's `DisplayErrorContext` would append the whole
 /// error's debug form, raw HTTP response included.)
 pub fn error_chain(e: &dyn std::error::Error) -> String {

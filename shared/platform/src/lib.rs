@@ -16,6 +16,9 @@
 //!
 //! Depends on kernel, identity, agents, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
 
+/// AWS calls refused by IAM on fail-open paths, counted ([`niaga_aws::fail_open`]); tests assert none happened.
+pub use niaga_aws::access_denied_count;
+
 pub mod auth;
 pub mod callbacks;
 pub mod config;

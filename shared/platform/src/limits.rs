@@ -72,7 +72,7 @@ impl RateLimits {
         match self.settings.ints("ratelimit.").await {
             Ok(b) => b.get(class.budget_key()).and_then(|n| u32::try_from(*n).ok()),
             Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "rate-limit budgets unreadable");
+                niaga_aws::fail_open("rate-limit budgets unreadable", &format!("{e:#}"));
                 None
             }
         }
@@ -118,7 +118,13 @@ impl RateLimits {
             }
             Err(e) if class.fails_closed() => Err(Problem::unavailable(5, e)),
             Err(e) => {
-                tracing::warn!(error = %e, class = class.budget_key(), "rate limits unreachable; letting the request through");
+                niaga_aws::fail_open(
+                    &format!(
+                        "rate limits unreachable for {}; letting the request through",
+                        class.budget_key()
+                    ),
+                    &e,
+                );
                 Ok(())
             }
         }

@@ -124,7 +124,7 @@ impl Relay {
         match tokio::time::timeout(FAST_PATH_BUDGET, relay).await {
             Ok(Ok(r)) if r.failed > 0 => tracing::warn!(aggregate, failed = r.failed, "fast-path publish incomplete"),
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(aggregate, error = format!("{e:#}"), "fast-path publish failed"),
+            Ok(Err(e)) => niaga_aws::fail_open(&format!("fast-path publish of {aggregate} failed"), &format!("{e:#}")),
             Err(_) => tracing::warn!(
                 aggregate,
                 budget_ms = FAST_PATH_BUDGET.as_millis() as u64,

@@ -122,7 +122,7 @@ impl SettingsCache {
         let item = match shared.get(ITEM).await {
             Ok(item) => item?,
             Err(e) => {
-                tracing::warn!(error = %e, "config cache unreadable; reading Postgres");
+                niaga_aws::fail_open("config cache unreadable; reading Postgres", &e);
                 return None;
             }
         };
@@ -144,7 +144,7 @@ impl SettingsCache {
             let current = match shared.get(ITEM).await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(error = %e, "config cache unwritable");
+                    niaga_aws::fail_open("config cache unwritable", &e);
                     return;
                 }
             };
@@ -176,7 +176,7 @@ impl SettingsCache {
                 Ok(true) => return,
                 Ok(false) => continue,
                 Err(e) => {
-                    tracing::warn!(error = %e, "config cache unwritable");
+                    niaga_aws::fail_open("config cache unwritable", &e);
                     return;
                 }
             }

@@ -158,7 +158,10 @@ impl SqsRuntime {
                 .and_then(|policy| max_receive_count(&policy)),
             Err(e) => {
                 // Not cached: the next message asks again.
-                tracing::warn!(queue = %queue_arn, error = niaga_aws::error_chain(&e), "cannot read the redrive policy");
+                niaga_aws::fail_open(
+                    &format!("cannot read the redrive policy of {queue_arn}"),
+                    &niaga_aws::error_chain(&e),
+                );
                 return None;
             }
         };
@@ -182,14 +185,19 @@ impl SqsRuntime {
         }
         let parts: Vec<&str> = arn.split(':').collect();
         let (account, name) = (parts.get(4)?, parts.get(5)?);
-        let url = client
+        let url = match client
             .get_queue_url()
             .queue_name(*name)
             .queue_owner_aws_account_id(*account)
             .send()
             .await
-            .ok()?
-            .queue_url?;
+        {
+            Ok(out) => out.queue_url?,
+            Err(e) => {
+                niaga_aws::fail_open(&format!("cannot resolve the URL of {arn}"), &niaga_aws::error_chain(&e));
+                return None;
+            }
+        };
         self.queue_urls.lock().await.insert(arn.to_string(), url.clone());
         Some(url)
     }
@@ -211,7 +219,10 @@ impl SqsRuntime {
             .send()
             .await
         {
-            tracing::warn!(message_id = %message.message_id, error = niaga_aws::error_chain(&e), "backoff failed");
+            niaga_aws::fail_open(
+                &format!("backoff of message {} failed", message.message_id),
+                &niaga_aws::error_chain(&e),
+            );
         }
     }
 }

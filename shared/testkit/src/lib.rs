@@ -6,7 +6,9 @@
 //! - `NIAGA_TEST_PG`: an admin URL to the cluster;
 //! - `NIAGA_TEST_PG_CA`: the cluster's CA certificate (PEM): the cluster accepts TCP connections only over TLS,
 //!   and tests verify it `verify-full` as functions verify RDS;
-//! - `AWS_ENDPOINT_URL` and test credentials for moto.
+//! - `AWS_ENDPOINT_URL` and the admin keys of moto, which enforces IAM (for test setup);
+//! - `NIAGA_TEST_PRINCIPALS`: each function's own keys, for the clients of a function under test
+//!   ([`aws_config_for`]).
 //!
 //! A test asks for [`fresh_db`] and gets its own database cloned from a template in a few milliseconds, so
 //! tests never see each other's rows and can run in parallel.
@@ -126,16 +128,106 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
         .unwrap_or_else(|e| panic!("connecting to {url}: {e:#}"))
 }
 
-/// SDK configuration pointing at moto.
+/// SDK configuration pointing at moto as the setup principal: the admin keys `cargo xtask test` exports as
+/// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` (moto enforces IAM). For test setup only: a function's own clients
+/// come from [`aws_config_for`].
 pub async fn aws_config() -> aws_config::SdkConfig {
+    config_with(&must("AWS_ACCESS_KEY_ID"), &must("AWS_SECRET_ACCESS_KEY")).await
+}
+
+/// SDK configuration pointing at moto as `function`'s own principal: the user `cargo xtask test` created with
+/// exactly the policy terraform renders for that function (`NIAGA_TEST_PRINCIPALS`). A call the policy does not
+/// grant gets AccessDenied, as it would in AWS.
+pub async fn aws_config_for(function: &str) -> aws_config::SdkConfig {
+    let principals: serde_json::Value =
+        serde_json::from_str(&must("NIAGA_TEST_PRINCIPALS")).expect("NIAGA_TEST_PRINCIPALS is a JSON object");
+    let keys = &principals[function];
+    let (Some(id), Some(secret)) = (keys["access_key_id"].as_str(), keys["secret_access_key"].as_str()) else {
+        panic!("NIAGA_TEST_PRINCIPALS has no keys for `{function}`: is it a manifest function?")
+    };
+    config_with(id, secret).await
+}
+
+async fn config_with(id: &str, secret: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto_endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "test", "test", None, None, "testkit",
+            id.to_string(),
+            secret.to_string(),
+            None,
+            None,
+            "testkit",
         ))
         .load()
         .await
+}
+
+/// Opens a presigned S3 download link on moto as the principal that signed it.
+///
+/// moto cannot authenticate a presigned (query-string) request while it enforces IAM: its S3 authoriser reads the
+/// `Authorization` header, which such a request lacks (moto/s3/responses.py, moto 5.2.1). So the link must name
+/// `keys`' access key as its credential (the function signed it), and the object it points to is fetched with a
+/// signed `GetObject` as that same principal: the call the link authorises, checked against the same policy.
+pub async fn open_presigned(link: &str, access_key_id: &str, secret_access_key: &str) -> Result<Vec<u8>, String> {
+    let (base, query) = link.split_once('?').ok_or_else(|| format!("{link} is not presigned"))?;
+    let credential = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("X-Amz-Credential="))
+        .ok_or_else(|| format!("{link} has no X-Amz-Credential"))?;
+    if !credential.starts_with(&format!("{access_key_id}%2F")) && !credential.starts_with(&format!("{access_key_id}/"))
+    {
+        return Err(format!("{link} is not signed by {access_key_id}"));
+    }
+    let path = base
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, path)| percent_decode(path))
+        .ok_or_else(|| format!("{link} has no path"))?;
+    let (bucket, key) = path.split_once('/').ok_or_else(|| format!("{link} names no key"))?;
+    let sdk = config_with(access_key_id, secret_access_key).await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let out = s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
+        format!(
+            "GetObject {bucket}/{key}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        )
+    })?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| format!("reading {bucket}/{key}: {e}"))?;
+    Ok(bytes.into_bytes().to_vec())
+}
+
+/// [`open_presigned`] with `function`'s keys from `NIAGA_TEST_PRINCIPALS`.
+pub async fn open_presigned_as(link: &str, function: &str) -> Vec<u8> {
+    let principals: serde_json::Value =
+        serde_json::from_str(&must("NIAGA_TEST_PRINCIPALS")).expect("NIAGA_TEST_PRINCIPALS is a JSON object");
+    let keys = &principals[function];
+    let (Some(id), Some(secret)) = (keys["access_key_id"].as_str(), keys["secret_access_key"].as_str()) else {
+        panic!("NIAGA_TEST_PRINCIPALS has no keys for `{function}`")
+    };
+    open_presigned(link, id, secret).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Creates a secret with a unique name in moto and returns the name.

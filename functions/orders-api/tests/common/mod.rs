@@ -34,7 +34,8 @@ pub async fn rate_limits(db: &TestDb) -> Arc<platform::limits::RateLimits> {
     let env = testkit::unique_env();
     testkit::create_table(&format!("niaga-{env}-rate-limits")).await;
     testkit::create_table(&format!("niaga-{env}-config-cache")).await;
-    let sdk = testkit::aws_config().await;
+    // orders-api's own principal: a call its policy does not grant fails the test.
+    let sdk = testkit::aws_config_for("orders-api").await;
     let settings = Arc::new(platform::settings::SettingsCache::new(&sdk, &env, db.db()));
     Arc::new(platform::limits::RateLimits::new(&sdk, &env, settings))
 }
