@@ -149,8 +149,12 @@ pub async fn aws_config_for(function: &str) -> aws_config::SdkConfig {
 }
 
 async fn config_with(id: &str, secret: &str) -> aws_config::SdkConfig {
+    config_at(&moto_endpoint(), id, secret).await
+}
+
+async fn config_at(endpoint: &str, id: &str, secret: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
+        .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
             id.to_string(),
@@ -179,13 +183,13 @@ pub async fn open_presigned(link: &str, access_key_id: &str, secret_access_key: 
     {
         return Err(format!("{link} is not signed by {access_key_id}"));
     }
-    let path = base
-        .split_once("://")
-        .and_then(|(_, rest)| rest.split_once('/'))
-        .map(|(_, path)| percent_decode(path))
-        .ok_or_else(|| format!("{link} has no path"))?;
+    let (scheme, rest) = base.split_once("://").ok_or_else(|| format!("{link} has no scheme"))?;
+    let (host, path) = rest.split_once('/').ok_or_else(|| format!("{link} has no path"))?;
+    let path = percent_decode(path);
     let (bucket, key) = path.split_once('/').ok_or_else(|| format!("{link} names no key"))?;
-    let sdk = config_with(access_key_id, secret_access_key).await;
+    // The link's own endpoint (path-style, as the emulator signs it): callers outside `cargo xtask test`, such as
+    // `cargo xtask up --check`, have no AWS_ENDPOINT_URL.
+    let sdk = config_at(&format!("{scheme}://{host}"), access_key_id, secret_access_key).await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let out = s3.get_object().bucket(bucket).key(key).send().await.map_err(|e| {
         format!(
