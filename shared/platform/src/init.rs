@@ -143,10 +143,6 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         common.app_secret_id.clone(),
         jwt.clone(),
     ));
-    // The previous key too, so a cold start just after a rotation still accepts the tokens issued before it.
-    if let Err(e) = keys.refresh().await {
-        tracing::warn!(function, error = %e, "signing keys not refreshed at cold start");
-    }
     let t_secrets = started.elapsed();
 
     let credentials: Arc<dyn store::CredentialSource> = match &common.db_secret_id {
@@ -159,9 +155,15 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
     let db = store::Db::new(&common.db, credentials).map_err(|e| InitError::Database(format!("{e:#}")))?;
     // Best effort: a database that is down at cold start must not stop the function; requests will get 503s
     // and the pool reconnects by itself.
-    match db.warm().await {
+    // The previous signing key too, so a cold start just after a rotation still accepts the tokens issued before
+    // it: fetched while the first connections open, so it adds no round trip of its own.
+    let (warmed, refreshed) = tokio::join!(db.warm(), keys.refresh());
+    match warmed {
         Ok(n) => tracing::info!(function, connections = n, "database connections opened"),
         Err(e) => tracing::warn!(function, error = %e, "database not reachable at cold start"),
+    }
+    if let Err(e) = refreshed {
+        tracing::warn!(function, error = %e, "signing keys not refreshed at cold start");
     }
     let init_duration = started.elapsed();
     let ms = |d: Duration| (d.as_secs_f64() * 10_000.0).round() / 10.0;

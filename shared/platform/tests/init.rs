@@ -137,6 +137,21 @@ async fn a_rotated_database_password_is_refetched_from_the_secret() {
         .expect("the pool refetched the rotated password and reconnected");
 }
 
+/// A cold start whose secrets cache keeps nothing, so every refresh reads Secrets Manager.
+async fn uncached(app: &str, db: &testkit::TestDb) -> platform::init::Deps<()> {
+    init_from::<()>(
+        "t",
+        &Env::from_pairs([
+            ("NIAGA_APP_SECRET_ID", app),
+            ("DATABASE_URL", &db.url),
+            ("DATABASE_CA", &testkit::database_ca()),
+            ("NIAGA_SECRETS_TTL_SECONDS", "0"),
+        ]),
+    )
+    .await
+    .unwrap()
+}
+
 fn subject() -> identity::Subject {
     identity::Subject {
         sub: "admin:ops".into(),
@@ -153,17 +168,7 @@ async fn a_rotated_signing_key_takes_effect_without_a_restart_and_tokens_of_the_
     let db = fresh_db(Template::Empty).await;
     let key = |c: char| serde_json::json!({ "jwt_signing_key": c.to_string().repeat(40) }).to_string();
     let app = testkit::put_secret("niaga/test/app", &key('a')).await;
-    let deps = init_from::<()>(
-        "t",
-        &Env::from_pairs([
-            ("NIAGA_APP_SECRET_ID", app.as_str()),
-            ("DATABASE_URL", &db.url),
-            ("DATABASE_CA", &testkit::database_ca()),
-            ("NIAGA_SECRETS_TTL_SECONDS", "0"),
-        ]),
-    )
-    .await
-    .unwrap();
+    let deps = uncached(&app, &db).await;
     let now = chrono::Utc::now().timestamp();
     let before = deps.jwt.issue(&subject(), now, "before").unwrap();
     let sm = aws_sdk_secretsmanager::Client::new(&testkit::aws_config().await);
@@ -211,17 +216,7 @@ async fn a_followed_key_such_as_the_payment_server_key_follows_its_secret_withou
     let db = fresh_db(Template::Empty).await;
     let app = testkit::put_secret("niaga/test/app", &good_key()).await;
     let payments = testkit::put_secret("niaga/test/payments", r#"{"server_key":"SB-Mid-server-old"}"#).await;
-    let deps = init_from::<()>(
-        "t",
-        &Env::from_pairs([
-            ("NIAGA_APP_SECRET_ID", app.as_str()),
-            ("DATABASE_URL", &db.url),
-            ("DATABASE_CA", &testkit::database_ca()),
-            ("NIAGA_SECRETS_TTL_SECONDS", "0"),
-        ]),
-    )
-    .await
-    .unwrap();
+    let deps = uncached(&app, &db).await;
     let key = kernel::SharedSecret::new(kernel::SecretString::new("SB-Mid-server-old"));
     deps.keys.follow(payments.clone(), "server_key", key.clone());
     assert!(!deps.keys.refresh().await.unwrap(), "nothing changed yet");
