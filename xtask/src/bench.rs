@@ -187,36 +187,7 @@ impl BenchEnv {
     /// The manifest's DynamoDB tables (the breaker's state, the rate limits, the settings cache) on the
     /// environment's moto, as terraform/persistence creates them; a table that exists already is kept.
     pub async fn create_tables(&self, manifest: &Manifest) -> Result<()> {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        let ddb = aws_sdk_dynamodb::Client::new(&self.moto.sdk_config().await);
-        for t in &manifest.tables {
-            let created = ddb
-                .create_table()
-                .table_name(crate::table_physical_name(crate::LOCAL_ENV, &t.name))
-                .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(&t.hash_key)
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()?,
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(&t.hash_key)
-                        .key_type(KeyType::Hash)
-                        .build()?,
-                )
-                .send()
-                .await;
-            match created {
-                Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
-                Err(e) => return Err(anyhow::Error::new(e).context(format!("creating table {}", t.name))),
-            }
-        }
-        Ok(())
+        crate::provision::tables(&self.moto.sdk_config().await, manifest, crate::LOCAL_ENV).await
     }
 
     pub async fn start() -> Result<BenchEnv> {

@@ -44,7 +44,8 @@
 //! `Retry-After` is a violation, as is a transport error from the gateway (and, outside `function-killed`, the
 //! gateway's 500).
 //!
-//! After the scenarios, every log line the functions wrote during the run is searched for secrets: the JWT signing
+//! After the scenarios, every log line the functions wrote during the run is searched for AWS calls IAM refused
+//! (none may be, even where a fallback carried on) and for secrets: the JWT signing
 //! key, the payment server key, a bearer token or anything shaped like a JWT, and digit runs that pass the Luhn check
 //! as card numbers do. One hit fails the run.
 //!
@@ -237,7 +238,9 @@ pub async fn run(args: &[String]) -> Result<()> {
         "cargo build",
     )?;
     let env = BenchEnv::start().await?;
-    create_queues(&env, &manifest).await?;
+    // As terraform/persistence creates them, so orders-api publishes its events after commit (the fast path) as it
+    // does when deployed, and the workers see SQS's redelivery rules.
+    crate::provision::queues(&env.moto.sdk_config().await, &manifest, crate::LOCAL_ENV).await?;
     env.create_tables(&manifest).await?;
     let log_root = services::state_dir().join("logs/faults");
     // Only this run's logs are searched for secrets.
@@ -267,6 +270,10 @@ pub async fn run(args: &[String]) -> Result<()> {
         .collect();
     if !leaks.is_empty() {
         bail!("secrets in the function logs:\n{}", leaks.join("\n"));
+    }
+    let refused = refused_calls(&log_root)?;
+    if !refused.is_empty() {
+        bail!("AWS calls IAM refused, in the function logs:\n{}", refused.join("\n"));
     }
     if !failed.is_empty() {
         for o in &outcomes {
@@ -366,12 +373,13 @@ async fn run_scenario(env: &BenchEnv, manifest: &Manifest, scenario: Scenario, s
         true => Some(env.moto.sdk_config().await),
         false => None,
     };
-    let gateway = crate::gateway::Gateway::start(
+    let gateway = crate::gateway::Gateway::start_as(
         ([127, 0, 0, 1], 0).into(),
         manifest.clone(),
         invoker,
         aws,
         crate::LOCAL_ENV.into(),
+        &env.settings.principals,
     )
     .await?;
     let base = gateway.url();
@@ -525,73 +533,13 @@ struct Targets<'a> {
     erp: Option<fake_erp::SwitchesHandle>,
 }
 
-/// The manifest's queues on the environment's moto, as terraform/persistence creates them (each with its
-/// dead-letter queue after `max_receive_count` receives, and its visibility timeout), so orders-api publishes its
-/// events after commit (the fast path) as it does when deployed, and the workers see SQS's redelivery rules.
-async fn create_queues(env: &BenchEnv, manifest: &Manifest) -> Result<()> {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    let conf = env.moto.sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&conf);
-    for q in &manifest.queues {
-        let mut dlq = sqs.create_queue().queue_name(dlq_physical_name(q));
-        if q.fifo {
-            dlq = dlq.attributes(QueueAttributeName::FifoQueue, "true");
-        }
-        let dlq_url = dlq
-            .send()
-            .await
-            .with_context(|| format!("creating the dead-letter queue of {}", q.name))?
-            .queue_url
-            .context("a queue URL")?;
-        let dlq_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&dlq_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await?
-            .attributes
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .context("the dead-letter queue's ARN")?;
-        let mut create = sqs
-            .create_queue()
-            .queue_name(crate::queue_physical_name(crate::LOCAL_ENV, &q.name, q.fifo))
-            .attributes(
-                QueueAttributeName::VisibilityTimeout,
-                q.visibility_timeout_s.to_string(),
-            )
-            .attributes(
-                QueueAttributeName::RedrivePolicy,
-                serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count })
-                    .to_string(),
-            );
-        if q.fifo {
-            create = create.attributes(QueueAttributeName::FifoQueue, "true");
-        }
-        create
-            .send()
-            .await
-            .with_context(|| format!("creating queue {}", q.name))?;
-    }
-    Ok(())
-}
-
-/// `niaga-<env>-<queue>-dlq`, `.fifo` for FIFO queues, as terraform/persistence names it.
-fn dlq_physical_name(q: &crate::manifest::Queue) -> String {
-    format!(
-        "niaga-{}-{}-dlq{}",
-        crate::LOCAL_ENV,
-        q.name,
-        if q.fifo { ".fifo" } else { "" }
-    )
-}
-
 /// The URL of every queue and dead-letter queue, by physical name.
 async fn queue_urls(sqs: &aws_sdk_sqs::Client, manifest: &Manifest) -> Result<Vec<(String, String)>> {
     let mut urls = Vec::new();
     for q in &manifest.queues {
         for name in [
             crate::queue_physical_name(crate::LOCAL_ENV, &q.name, q.fifo),
-            dlq_physical_name(q),
+            crate::provision::dlq_physical_name(crate::LOCAL_ENV, q),
         ] {
             let url = sqs
                 .get_queue_url()
@@ -1329,11 +1277,9 @@ fn render(outcomes: &[Outcome]) -> String {
     t
 }
 
-/// Every log line in the files under `dir` (and its folders) that holds one of the `secrets`, a bearer token,
-/// something shaped like a JWT, or a card number (15 to 19 digits passing the Luhn check), as `file:line: what`.
-/// Fails when there is no file to search, so a run that logged nowhere cannot pass for a clean one.
-pub(crate) fn scan_logs(dir: &std::path::Path, secrets: &[&str]) -> Result<Vec<String>> {
-    let mut found = Vec::new();
+/// Calls `f` with each line (and its file and number) of the files under `dir` and its folders; returns how many
+/// files there were.
+fn each_log_line(dir: &std::path::Path, mut f: impl FnMut(&std::path::Path, usize, &str)) -> Result<usize> {
     let mut files = 0;
     let mut folders = vec![dir.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -1349,15 +1295,38 @@ pub(crate) fn scan_logs(dir: &std::path::Path, secrets: &[&str]) -> Result<Vec<S
             files += 1;
             let text = std::fs::read_to_string(&path)?;
             for (n, line) in text.lines().enumerate() {
-                if let Some(what) = leak(line, secrets) {
-                    found.push(format!("{}:{}: {what}", path.display(), n + 1));
-                }
+                f(&path, n + 1, line);
             }
         }
     }
+    Ok(files)
+}
+
+/// Every log line in the files under `dir` (and its folders) that holds one of the `secrets`, a bearer token,
+/// something shaped like a JWT, or a card number (15 to 19 digits passing the Luhn check), as `file:line: what`.
+/// Fails when there is no file to search, so a run that logged nowhere cannot pass for a clean one.
+pub(crate) fn scan_logs(dir: &std::path::Path, secrets: &[&str]) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let files = each_log_line(dir, |path, n, line| {
+        if let Some(what) = leak(line, secrets) {
+            found.push(format!("{}:{n}: {what}", path.display()));
+        }
+    })?;
     if files == 0 {
         bail!("no function logs under {}: nothing was searched", dir.display());
     }
+    Ok(found)
+}
+
+/// Every log line under `dir` that records an AWS call IAM refused (`niaga_aws::fail_open` marks them
+/// `"access_denied":true`), even one a fallback carried on without: a grant the function's policy lacks.
+pub(crate) fn refused_calls(dir: &std::path::Path) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    each_log_line(dir, |path, n, line| {
+        if line.contains("\"access_denied\":true") {
+            found.push(format!("{}:{n}: {line}", path.display()));
+        }
+    })?;
     Ok(found)
 }
 

@@ -76,6 +76,10 @@ pub fn vars(manifest: &Manifest, stage: Stage) -> Value {
         "event_bus_arn": arn("events", format!("event-bus/niaga-{env}")),
         "exports_bucket": format!("niaga-{}-exports", crate::LOCAL_ENV),
         "exports_bucket_arn": format!("arn:aws:s3:::niaga-{env}-exports"),
+        // As terraform/env/local.compute.tfvars: the local stage has no CloudFront, so no function reads the origin
+        // header's secret there. (moto matches no secret ARN: a second GetSecretValue grant would hide a missing
+        // first one.) The grant production gets is checked on the plan (`plan_checks.rs`).
+        "cdn_enabled": false,
     })
 }
 
@@ -248,15 +252,29 @@ pub fn moto_evaluates_resource(action: &str) -> bool {
 /// The policy as the local stage installs it in moto: each statement's actions whose resource moto evaluates keep
 /// the rendered `Resource`; the others get `"Resource": "*"` (in a statement of their own, same `Sid` with a
 /// `Moto` suffix), since moto would refuse the rendered ARN (see [`moto_evaluates_resource`]). Those resources are
-/// left to the plan checks (`xtask/tests/drift.rs`). Actions are never widened.
+/// left to the plan checks (`xtask/tests/drift.rs`). Actions are never widened: SQS's batch operations are
+/// authorised in AWS by their single-message action (IAM has no `sqs:DeleteMessageBatch`; "the same permissions as
+/// DeleteMessage", SQS API reference), while moto asks for the operation's own name, so each granted single-message
+/// action brings its batch operation's name with it.
 pub fn for_moto(policy: &Value) -> Value {
     let mut statements = Vec::new();
     for s in policy["Statement"].as_array().into_iter().flatten() {
-        let actions: Vec<String> = match &s["Action"] {
+        let mut actions: Vec<String> = match &s["Action"] {
             Value::String(a) => vec![a.clone()],
             Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
             _ => vec![],
         };
+        let batches: Vec<String> = actions
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.as_str(),
+                    "sqs:DeleteMessage" | "sqs:SendMessage" | "sqs:ChangeMessageVisibility"
+                )
+            })
+            .map(|a| format!("{a}Batch"))
+            .collect();
+        actions.extend(batches);
         let (kept, widened): (Vec<String>, Vec<String>) = actions.into_iter().partition(|a| moto_evaluates_resource(a));
         if !kept.is_empty() {
             let mut k = s.clone();

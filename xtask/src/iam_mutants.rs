@@ -4,7 +4,13 @@
 //! whose removal breaks nothing is reported: either the function never needs it, or no test exercises that path.
 //!
 //! The tests that exercise a function: those that build its clients with `testkit::aws_config_for("<function>")`
-//! (found in the test sources), and the end-to-end tests, which run every function binary as its own principal.
+//! (found in the test sources), and the end-to-end tests, which run every function binary as its own principal
+//! (the queue workers polled by the gateway as themselves, as Lambda's event-source mapping does) and fail on any
+//! call IAM refused, even one a fallback hid.
+//!
+//! Not mutated: statements only Lambda itself uses, which no code of Niaga calls and so no local test can miss:
+//! `OwnLogs` (Lambda writes the function's output to its log group). `xtask/tests/plan_checks.rs` checks them on
+//! the plan instead.
 
 use crate::iam::{self, Stage};
 use crate::manifest::Manifest;
@@ -61,6 +67,8 @@ pub async fn run(args: &[String]) -> Result<()> {
     )?;
     let policies = iam::render(&manifest, Stage::Tests)?;
     let mut mutants = all_mutants(&policies);
+    let service_only = mutants.iter().filter(|m| used_by_lambda_only(m)).count();
+    mutants.retain(|m| !used_by_lambda_only(m));
     if let Some(f) = &only {
         mutants.retain(|m| &m.function == f);
     }
@@ -147,7 +155,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     if pg.started_here() {
         pg.stop()?;
     }
-    let report = render(&outcomes, total, sample, started.elapsed().as_secs_f64());
+    let report = render(&outcomes, total, service_only, sample, started.elapsed().as_secs_f64());
     println!("\n{report}");
     let out = crate::target_dir().join("bench");
     std::fs::create_dir_all(&out)?;
@@ -155,7 +163,24 @@ pub async fn run(args: &[String]) -> Result<()> {
     if sample.is_none() && only.is_none() {
         publish(&report)?;
     }
+    let survivors: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.killed)
+        .map(|o| format!("{} without {}", o.mutant.function, o.mutant.sid))
+        .collect();
+    if !survivors.is_empty() {
+        bail!(
+            "no test failed for {} (logs in {}): a grant the suite does not notice",
+            survivors.join(", "),
+            logs.display()
+        );
+    }
     Ok(())
+}
+
+/// A statement only Lambda itself uses: the log grants (Lambda writes the function's output under its role).
+fn used_by_lambda_only(m: &Mutant) -> bool {
+    m.actions.split(", ").all(|a| a.starts_with("logs:"))
 }
 
 fn all_mutants(policies: &BTreeMap<String, Value>) -> Vec<Mutant> {
@@ -246,13 +271,14 @@ fn cargo_name(package_dir: &std::path::Path) -> String {
         })
 }
 
-fn render(outcomes: &[Outcome], total: usize, sample: Option<usize>, seconds: f64) -> String {
+fn render(outcomes: &[Outcome], total: usize, service_only: usize, sample: Option<usize>, seconds: f64) -> String {
     let killed = outcomes.iter().filter(|o| o.killed).count();
     let mut s = String::new();
     let _ = writeln!(
         s,
         "`cargo xtask iam-mutants`{}: {} of {total} statements mutated ({}), {killed} killed, {} survived, in {:.0} min \
-         (moto 5.2.1, {}).\n",
+         (moto 5.2.1, {}). Not mutated: {service_only} `OwnLogs` statements, which only Lambda uses (checked on the \
+         plan).\n",
         sample.map(|n| format!(" --sample {n}")).unwrap_or_default(),
         outcomes.len(),
         if sample.is_some() { "an even spread" } else { "all" },
@@ -263,12 +289,7 @@ fn render(outcomes: &[Outcome], total: usize, sample: Option<usize>, seconds: f6
     let _ = writeln!(s, "| function | statement dropped | actions | a test failed |");
     let _ = writeln!(s, "|---|---|---|---|");
     for o in outcomes {
-        let verdict = match (o.killed, o.mutant.actions.split(", ").all(|a| a.starts_with("logs:"))) {
-            (true, _) => "yes",
-            // Lambda writes a function's stdout to CloudWatch Logs under its role; the code never calls Logs.
-            (false, true) => "no: used by the Lambda service, not the code (checked on the plan)",
-            (false, false) => "**no**",
-        };
+        let verdict = if o.killed { "yes" } else { "**no**" };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {verdict} |",

@@ -39,6 +39,7 @@ pub mod localrt;
 pub mod manifest;
 pub mod openapi;
 pub mod pgtls;
+pub mod provision;
 pub mod redrive;
 pub mod sam;
 pub mod services;

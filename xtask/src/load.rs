@@ -18,13 +18,14 @@
 //!    order's shipped and returned units the ERP's, and on hand the ERP's count; one order per idempotency key and
 //!    every answered key holding its order; every paid order on its way to the ERP (its `order.paid` event
 //!    published, or the order sent and in the ERP's book, once);
-//! 6. searches every log line the functions wrote for secrets ([`crate::faults::scan_logs`]);
+//! 6. searches every log line the functions wrote for secrets ([`crate::faults::scan_logs`]) and for AWS calls IAM
+//!    refused ([`crate::faults::refused_calls`]);
 //! 7. prints the summary (RPS, p50/p95/p99 per endpoint, errors, business answers, orders/s, the knee, peak RSS
 //!    per function) and writes it to `target/bench/load.md`, beside Locust's `load.html` and CSVs.
 //!
 //! It fails on errors of the system (5xx, no answer, a 503/429 without `Retry-After`, any other unexpected
-//! answer, a request given up after its retries), a broken invariant or a leaked secret; never on latency, which
-//! is what the knee reports.
+//! answer, a request given up after its retries), a broken invariant, a refused AWS call or a leaked secret; never
+//! on latency, which is what the knee reports.
 
 use crate::localrt::LocalRuntime;
 use crate::manifest::Manifest;
@@ -244,6 +245,10 @@ async fn run_on(pg: &Postgres, manifest: &Manifest, profile: &Profile, locust: &
     )?;
     if !leaks.is_empty() {
         failures.push(format!("secrets in the function logs:\n  {}", leaks.join("\n  ")));
+    }
+    let refused = crate::faults::refused_calls(&log_dir)?;
+    if !refused.is_empty() {
+        failures.push(format!("AWS calls IAM refused:\n  {}", refused.join("\n  ")));
     }
     let summary = Summary::of(&records, profile);
     let server = server_side(&log_dir)?;

@@ -8,9 +8,15 @@ use std::time::Instant;
 /// A client of the local cluster, over TLS verified against the project CA (the cluster refuses plain TCP).
 pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
     let ca = store::CaBundle::File(crate::pgtls::ca_path());
-    store::pool::connect_once(url, store::TlsMode::VerifyFull, Some(&ca))
+    let client = store::pool::connect_once(url, store::TlsMode::VerifyFull, Some(&ca))
         .await
-        .map_err(|e| anyhow::anyhow!("connecting to {url}: {e:#}"))
+        .map_err(|e| anyhow::anyhow!("connecting to {url}: {e:#}"))?;
+    // Setup work (dropping a run's databases, copying templates) is not a request: the role defaults `migrate` sets
+    // for the functions do not apply to it.
+    client
+        .batch_execute("SET statement_timeout = 0; SET lock_timeout = 0; SET idle_in_transaction_session_timeout = 0")
+        .await?;
+    Ok(client)
 }
 
 /// Pool settings for the local cluster at `url`: `verify-full` against the project CA.

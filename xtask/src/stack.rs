@@ -239,12 +239,13 @@ impl LocalStack {
         .context("starting the local Lambda runtime")?;
         // The gateway reaches the functions through the Invoke API, as API Gateway reaches Lambda.
         let invoker = Arc::new(HttpInvoker::new(runtime.invoke_url()));
-        let gateway = Gateway::start(
+        let gateway = Gateway::start_as(
             options.gateway,
             manifest.clone(),
             invoker,
             Some(moto.sdk_config().await),
             crate::LOCAL_ENV.into(),
+            &principals,
         )
         .await?;
         Ok(LocalStack {

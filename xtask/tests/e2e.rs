@@ -16,6 +16,63 @@ struct Stack {
     runtime: Arc<LocalRuntime>,
     logs: tempdir::Dir,
     db: testkit::TestDb,
+    /// The stack's environment (`NIAGA_ENV`): its queues and tables are `niaga-<env>-…`.
+    env: String,
+}
+
+/// Every line any function logged for an AWS call IAM refused (`niaga_aws::fail_open` marks them): a grant the
+/// function's policy lacks, even where the function carried on without the call.
+fn refused_calls(logs: &tempdir::Dir) -> Vec<String> {
+    let mut refused = Vec::new();
+    for entry in std::fs::read_dir(&logs.0).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        refused.extend(
+            text.lines()
+                .filter(|l| l.contains("\"access_denied\":true"))
+                .map(|l| format!("{}: {l}", entry.file_name().to_string_lossy())),
+        );
+    }
+    refused
+}
+
+/// The total size of the stack's log files once the runtime has stopped appending to them (lines are copied from
+/// each process's output as it comes, so the last request's lines may still be on their way when a test ends).
+fn settled_logs(logs: &tempdir::Dir) {
+    let size = || -> u64 {
+        std::fs::read_dir(&logs.0)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let mut last = size();
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = size();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+impl Drop for Stack {
+    /// A test passes only if no function was refused an AWS call on the way: the local stage enforces each
+    /// function's own policy, and a refusal a fallback hid would still be a failure in AWS.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        settled_logs(&self.logs);
+        let refused = refused_calls(&self.logs);
+        assert!(
+            refused.is_empty(),
+            "IAM refused calls the functions made:\n{}",
+            refused.join("\n")
+        );
+    }
 }
 
 mod tempdir {
@@ -32,7 +89,12 @@ mod tempdir {
         }
     }
     impl Drop for Dir {
+        /// Removed unless `NIAGA_E2E_KEEP_LOGS` is set (to read the functions' logs after a failure).
         fn drop(&mut self) {
+            if std::env::var_os("NIAGA_E2E_KEEP_LOGS").is_some() {
+                eprintln!("function logs kept in {}", self.0.display());
+                return;
+            }
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
@@ -42,7 +104,15 @@ fn jwt_secret(key: &str) -> String {
     serde_json::json!({ "jwt_signing_key": key }).to_string()
 }
 
+/// The stack's settings, in an environment of its own whose queues and tables exist as terraform creates them, so
+/// writers publish their events right after commit as they do when deployed, and no two tests share a queue.
 async fn settings(db: &testkit::TestDb, app_secret_value: &str) -> StackSettings {
+    let env = testkit::unique_env();
+    let manifest = Manifest::load_workspace().unwrap();
+    let admin = testkit::aws_config().await;
+    xtask::provision::queues(&admin, &manifest, &env).await.unwrap();
+    xtask::provision::tables(&admin, &manifest, &env).await.unwrap();
+    let bucket = xtask::provision::bus_and_bucket(&admin, &env).await.unwrap();
     StackSettings {
         database_url: db.url.clone(),
         aws_endpoint: testkit::moto_endpoint(),
@@ -54,7 +124,11 @@ async fn settings(db: &testkit::TestDb, app_secret_value: &str) -> StackSettings
             testkit::put_secret("niaga/e2e/payments", r#"{"server_key":"SB-Mid-server-e2e"}"#).await,
         ),
         log: "info".into(),
-        extra_env: vec![("NIAGA_ERP_URL".into(), "http://127.0.0.1:7071".into())],
+        extra_env: vec![
+            ("NIAGA_ERP_URL".into(), "http://127.0.0.1:7071".into()),
+            ("NIAGA_ENV".into(), env),
+            ("NIAGA_EXPORTS_BUCKET".into(), bucket),
+        ],
         principals: xtask::iam::test_principals(),
     }
 }
@@ -82,6 +156,17 @@ fn require_binaries(manifest: &Manifest) {
 }
 
 async fn stack_with(settings: StackSettings, db: testkit::TestDb) -> Stack {
+    stack_started(settings, db, false).await
+}
+
+async fn stack_started(settings: StackSettings, db: testkit::TestDb, polling: bool) -> Stack {
+    let env = settings
+        .function_env()
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "NIAGA_ENV")
+        .map(|(_, v)| v)
+        .unwrap();
     let manifest = Manifest::load_workspace().unwrap();
     require_binaries(&manifest);
     let logs = tempdir::Dir::new();
@@ -95,15 +180,37 @@ async fn stack_with(settings: StackSettings, db: testkit::TestDb) -> Stack {
             .await
             .unwrap(),
     );
-    let gateway = Gateway::start(any_port(), manifest, runtime.clone(), None, "e2e".into())
-        .await
-        .unwrap();
+    let aws = match polling {
+        true => Some(testkit::aws_config().await),
+        false => None,
+    };
+    let gateway = Gateway::start_as(
+        any_port(),
+        manifest,
+        runtime.clone(),
+        aws,
+        env.clone(),
+        &settings.principals,
+    )
+    .await
+    .unwrap();
     Stack {
         gateway,
         runtime,
         logs,
         db,
+        env,
     }
+}
+
+/// A seeded stack whose functions call a fake ERP of their own; with `polling`, the event-source mappings run too:
+/// the gateway polls each worker's queue as that worker.
+async fn stack_with_erp(polling: bool) -> (Stack, fake_erp::FakeErp) {
+    let erp = fake_erp::FakeErp::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let db = testkit::fresh_db(testkit::Template::Seeded).await;
+    let mut settings = settings(&db, &jwt_secret(&"e2e-signing-key-".repeat(3))).await;
+    settings.extra_env.push(("NIAGA_ERP_URL".into(), erp.url()));
+    (stack_started(settings, db, polling).await, erp)
 }
 
 async fn stack() -> Stack {
@@ -146,7 +253,6 @@ async fn product_search_through_the_gateway_is_served_by_the_real_function() {
     let items = body["items"].as_array().unwrap();
     assert!(!items.is_empty() && items.len() <= 3);
     assert!(items[0]["name"].as_str().unwrap().to_lowercase().contains("shampoo"));
-    drop(s.db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,160 +570,303 @@ async fn a_partner_logs_in_quotes_orders_pays_and_sees_the_order_paid_through_th
     assert_eq!(read["status"], "paid");
     let list = send(http.get(format!("{url}/orders")).bearer_auth(&token)).await.1;
     assert_eq!(list["items"][0]["id"], id);
+
+    // orders-api and payments-api published the order's events right after their commits, each as its own
+    // principal; no sweeper ran. The ERP's queue holds the payment.
+    assert_eq!(unpublished(&s.db).await, 0, "every event was published by its writer");
+    let erp = queued(&s.env, "erp-sync").await;
+    assert!(
+        erp.iter()
+            .any(|m| m["event_type"] == "order.paid" && m["aggregate_id"] == id),
+        "{erp:?}"
+    );
+    let notifications = queued(&s.env, "notifications").await;
+    assert!(
+        notifications
+            .iter()
+            .any(|m| m["event_type"] == "order.placed" && m["aggregate_id"] == id),
+        "{notifications:?}"
+    );
 }
 
-/// The auth attack set against the deployed-like stack: forged tokens, another tenant's order, an unassigned
-/// masquerade.
+/// Outbox events no one has published yet.
+async fn unpublished(db: &testkit::TestDb) -> i64 {
+    db.client()
+        .await
+        .query_one("SELECT count(*) FROM outbox WHERE published_at IS NULL", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The bodies of the messages waiting on the manifest queue `name` in `env` (received with the setup principal
+/// and left for their visibility timeout; no worker polls in these tests).
+async fn queued(env: &str, name: &str) -> Vec<Value> {
+    let manifest = Manifest::load_workspace().unwrap();
+    let q = manifest.queues.iter().find(|q| q.name == name).unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&testkit::aws_config().await);
+    let url = sqs
+        .get_queue_url()
+        .queue_name(xtask::queue_physical_name(env, &q.name, q.fifo))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let mut bodies = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        bodies.extend(
+            messages
+                .iter()
+                .filter_map(|m| serde_json::from_str(m.body().unwrap_or_default()).ok()),
+        );
+    }
+}
+
+/// Every scheduled job fired by its schedule, and every queue worker handed a batch, each runs as its own
+/// principal: it starts (reading its secrets), does its work and publishes what it wrote. An unpaid order past its
+/// payment window is expired, and its `order.expired` event reaches the notifications queue without a sweep.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_tokens_other_tenants_and_unassigned_masquerades_are_refused_through_the_gateway() {
-    let s = stack().await;
+async fn every_job_and_worker_runs_as_its_own_principal_and_the_expiry_job_publishes_what_it_expired() {
+    let (s, _erp) = stack_with_erp(false).await;
     let url = s.gateway.url();
     let http = reqwest::Client::new();
-    let owner = xtask::smoke::login(&http, &url, "p-00001", store::seed::DEV_PASSWORD)
+    let token = xtask::smoke::login(&http, &url, "p-00001", store::seed::DEV_PASSWORD)
         .await
         .unwrap();
-    let other = xtask::smoke::login(&http, &url, "p-00002", store::seed::DEV_PASSWORD)
+    let placed = http
+        .post(format!("{url}/orders"))
+        .bearer_auth(&token)
+        .header("idempotency-key", "e2e-expiry-1")
+        .json(&serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] }))
+        .send()
         .await
         .unwrap();
-    let agent = xtask::smoke::login(&http, &url, "agent-01", store::seed::DEV_PASSWORD)
+    assert_eq!(placed.status(), 201);
+    let id = placed.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.db.client()
         .await
-        .unwrap();
-    let cart = serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] });
-    let order = send(
-        http.post(format!("{url}/orders"))
-            .bearer_auth(&owner)
-            .header("idempotency-key", "e2e-attack-1")
-            .json(&cart),
-    )
-    .await
-    .1;
-    let id = order["id"].as_str().unwrap_or_else(|| panic!("{order}"));
-
-    // alg: none with the owner's claims.
-    let claims = owner.split('.').nth(1).unwrap();
-    let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{claims}.");
-    assert_eq!(
-        send(http.get(format!("{url}/orders/{id}")).bearer_auth(&none)).await.0,
-        401
-    );
-    // The owner's header and claims with a signature from another key.
-    let forged = format!(
-        "{}.{}",
-        owner.rsplit_once('.').unwrap().0,
-        "c2lnbmVkLWJ5LXNvbWVvbmUtZWxzZQ"
-    );
-    assert_eq!(
-        send(http.get(format!("{url}/orders/{id}")).bearer_auth(&forged))
-            .await
-            .0,
-        401
-    );
-    // Another partner.
-    assert_eq!(
-        send(http.get(format!("{url}/orders/{id}")).bearer_auth(&other)).await.0,
-        404
-    );
-    assert_eq!(
-        send(http.post(format!("{url}/orders/{id}/cancel")).bearer_auth(&other))
-            .await
-            .0,
-        404
-    );
-    // agent-01 is not assigned P-00002 (partner id 2 in a fresh seed).
-    assert_eq!(
-        send(
-            http.post(format!("{url}/orders"))
-                .bearer_auth(&agent)
-                .header("x-act-for-partner", "2")
-                .header("idempotency-key", "e2e-attack-2")
-                .json(&cart)
+        .execute(
+            "UPDATE orders SET payment_due_at = now() - interval '1 minute' WHERE id = $1::text::uuid",
+            &[&id],
         )
         .await
-        .0,
-        403
+        .unwrap();
+
+    let fire = |name: String| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let fired: Value = http
+                .post(format!("{url}/_niaga/schedules/{name}/fire"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for result in fired["results"].as_array().unwrap() {
+                assert_eq!(result["ok"], true, "schedule {name}: {result}");
+            }
+        }
+    };
+
+    // The expiry job first, alone: what it expired is published by the job itself, before any sweep.
+    fire("order-expiry".into()).await;
+    let status: String =
+        s.db.client()
+            .await
+            .query_one("SELECT status::text FROM orders WHERE id = $1::text::uuid", &[&id])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(status, "expired");
+    assert_eq!(unpublished(&s.db).await, 0, "the expiry job published its events");
+    let notifications = queued(&s.env, "notifications").await;
+    assert!(
+        notifications
+            .iter()
+            .any(|m| m["event_type"] == "order.expired" && m["aggregate_id"] == id.as_str()),
+        "{notifications:?}"
     );
-    let status = send(http.get(format!("{url}/orders/{id}")).bearer_auth(&owner)).await.1;
-    assert_eq!(status["status"], "pending_payment", "nothing changed");
-    let client = s.db.client().await;
-    let n: i64 = client
-        .query_one("SELECT count(*) FROM orders", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 1);
+
+    let manifest = Manifest::load_workspace().unwrap();
+    for rule in manifest
+        .schedules
+        .iter()
+        .filter(|r| r.name != "warmup" && r.name != "order-expiry")
+    {
+        fire(rule.name.clone()).await;
+    }
+    for worker in manifest
+        .functions
+        .iter()
+        .filter(|f| f.kind == xtask::manifest::Kind::Sqs)
+    {
+        let answer = s
+            .runtime
+            .invoke(&worker.name, serde_json::json!({ "Records": [] }), None)
+            .await
+            .unwrap();
+        let response = answer.response.unwrap_or_else(|e| panic!("{}: {e:?}", worker.name));
+        assert_eq!(response["batchItemFailures"], serde_json::json!([]), "{}", worker.name);
+    }
 }
 
+/// The whole chain after a commit, every link as its own principal: the writers publish their events right after
+/// their commits, the event-source mappings (the gateway's pollers, signing as each worker, as Lambda does with the
+/// function's role) hand them to the workers, and each worker finishes the work: the paid order reaches the ERP,
+/// the notification blast is sent, the agent job succeeds and the profit export is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_run_as_two_cloud_run_shards_covers_every_partner_exactly_once() {
-    let db = testkit::fresh_db(testkit::Template::Seeded).await;
-    let s = settings(&db, &jwt_secret(&"k".repeat(32))).await;
-    let client = db.client().await;
-    store::maintenance::ensure_partitions(&db.db(), chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), 1)
+async fn paid_orders_blasts_agent_jobs_and_exports_flow_through_their_queues_to_done() {
+    let (s, erp) = stack_with_erp(true).await;
+    // October's profit report, for the export to write.
+    s.db.client()
         .await
-        .unwrap();
-    // One paid October order for every partner.
-    client
         .batch_execute(
-            "INSERT INTO orders (id, placed_at, partner_id, status, total, payment_due_at, placed_by)
-             SELECT gen_random_uuid(), '2026-10-10T03:00:00Z', id, 'paid', 1000, now(), 't' FROM partners;
-             INSERT INTO order_lines (order_id, placed_at, line_no, sku, warehouse_code, quantity, unit_price, unit_cost)
-             SELECT id, placed_at, 1, 'SHM-00001', (SELECT min(code) FROM warehouses), 1, 1000 + partner_id, 700
-             FROM orders;",
+            "INSERT INTO profit_reports (month, partner_id, orders, revenue, cost_of_goods, gross_margin, returns,
+                                         dpp, ppn)
+             SELECT '2026-10-01', id, 3, 1200000, 700000, 500000, 0, 1100000, 132000 FROM partners",
         )
         .await
         .unwrap();
-    let partners: i64 = client
-        .query_one("SELECT count(*) FROM partners", &[])
+    let url = s.gateway.url();
+    let http = reqwest::Client::new();
+    let partner = xtask::smoke::login(&http, &url, "p-00001", store::seed::DEV_PASSWORD)
         .await
-        .unwrap()
-        .get(0);
-    let run = |index: u32| {
-        let mut cmd = std::process::Command::new(xtask::bin_path("debug", "monthly-profit-job"));
-        cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-        for (k, v) in s.env_of("monthly-profit-job") {
-            cmd.env(k, v);
-        }
-        cmd.env("CLOUD_RUN_TASK_INDEX", index.to_string())
-            .env("CLOUD_RUN_TASK_COUNT", "2");
-        cmd.arg(r#"{"month": "2026-10"}"#);
-        let out = cmd.output().expect("the monthly-profit-job binary runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["partner_ids"].is_array())
-            .unwrap_or_else(|| panic!("a JSON report in:\n{stdout}"))
-    };
-    let (first, second) = (run(0), run(1));
-    let ids = |r: &Value| -> Vec<i64> { serde_json::from_value(r["partner_ids"].clone()).unwrap() };
-    let (a, b) = (ids(&first), ids(&second));
-    assert!(
-        a.iter().all(|id| id % 2 == 0) && b.iter().all(|id| id % 2 == 1),
-        "{a:?} {b:?}"
-    );
-    let mut all: Vec<i64> = a.iter().chain(&b).copied().collect();
-    all.sort_unstable();
-    all.dedup();
-    assert_eq!(all.len() as i64, partners, "together the shards cover every partner");
-    assert_eq!(a.len() + b.len(), all.len(), "and none twice");
-    let rows: i64 = client
-        .query_one("SELECT count(*) FROM profit_reports WHERE month = '2026-10-01'", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(rows, partners);
-
-    // A bad shard setting makes the job exit non-zero, saying why.
-    let out = std::process::Command::new(xtask::bin_path("debug", "monthly-profit-job"))
-        .env_clear()
-        .envs(s.env_of("monthly-profit-job"))
-        .env("CLOUD_RUN_TASK_INDEX", "2")
-        .env("CLOUD_RUN_TASK_COUNT", "2")
-        .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("CLOUD_RUN_TASK_INDEX"));
+    let admin = xtask::smoke::login(&http, &url, "admin", store::seed::DEV_PASSWORD)
+        .await
+        .unwrap();
+    let agent = xtask::smoke::agent_login(&http, &url).await.unwrap();
+    let post = |path: &str, token: &str, body: Value, key: &str| {
+        http.post(format!("{url}{path}"))
+            .bearer_auth(token)
+            .header("idempotency-key", key.to_string())
+            .json(&body)
+            .send()
+    };
+
+    let placed = post(
+        "/orders",
+        &partner,
+        serde_json::json!({ "lines": [{ "sku": "SHM-00001", "quantity": 12 }] }),
+        "e2e-chain-order",
+    )
+    .await
+    .unwrap();
+    assert_eq!(placed.status(), 201);
+    let order: Value = placed.json().await.unwrap();
+    let id = order["id"].as_str().unwrap().to_string();
+    let amount = format!("{}.00", order["total_incl_tax"]);
+    let signature = orders::payment::signature(&id, "200", &amount, &kernel::SecretString::new("SB-Mid-server-e2e"));
+    let paid = http
+        .post(format!("{url}/payments/callback"))
+        .json(&serde_json::json!({
+            "order_id": id, "status_code": "200", "gross_amount": amount, "signature_key": signature,
+            "transaction_id": "e2e-chain-tx", "transaction_status": "settlement", "fraud_status": "accept",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    for (what, request) in [
+        (
+            "blast",
+            post(
+                "/admin/notification-blasts",
+                &admin,
+                serde_json::json!({ "subject": "Promo", "body": "Diskon akhir tahun" }),
+                "e2e-chain-blast",
+            ),
+        ),
+        (
+            "agent job",
+            post(
+                "/agent-jobs",
+                &agent,
+                serde_json::json!({ "type": "generate_product_seo", "skus": ["SHM-00001"] }),
+                "e2e-chain-job",
+            ),
+        ),
+        (
+            "export",
+            post(
+                "/reports/profit-exports",
+                &admin,
+                serde_json::json!({ "month": "2026-10" }),
+                "e2e-chain-export",
+            ),
+        ),
+    ] {
+        let r = request.await.unwrap();
+        let status = r.status().as_u16();
+        assert!(
+            (200..300).contains(&status),
+            "{what}: {status} {}",
+            r.text().await.unwrap()
+        );
+    }
+    assert_eq!(unpublished(&s.db).await, 0, "every writer published its events itself");
+
+    let client = s.db.client().await;
+    let done = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, bool>(0) }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let state = [
+            ("the ERP received the paid order", erp.received_count(true) == 1),
+            (
+                "the blast was sent",
+                done("SELECT count(*) = 1 FROM notification_blasts WHERE status = 'done'").await,
+            ),
+            (
+                "the agent job succeeded",
+                done("SELECT count(*) = 1 FROM agent_jobs WHERE status = 'succeeded'").await,
+            ),
+            (
+                "the export was written",
+                done("SELECT count(*) = 1 FROM exports WHERE status = 'done'").await,
+            ),
+        ];
+        if state.iter().all(|(_, ok)| *ok) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not done after 30 s: {:?}\n{}",
+            state
+                .iter()
+                .filter(|(_, ok)| !ok)
+                .map(|(what, _)| what)
+                .collect::<Vec<_>>(),
+            [
+                "erp-sync-worker",
+                "notifications-worker",
+                "agent-jobs-worker",
+                "export-worker"
+            ]
+            .map(|w| format!("--- {w}:\n{}", s.logs.read(&format!("{w}.log"))))
+            .join("\n")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 /// Row counts of every table a request could write, and the settings' versions: a refused request changes none.
@@ -664,17 +913,8 @@ async fn writable_state(db: &testkit::TestDb) -> Vec<(String, i64)> {
 /// problem+json (naming the member where there is one), and nothing in the database changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_inputs_to_every_writing_endpoint_are_clear_4xx_problems_that_change_nothing() {
-    // Its own environment with the manifest's tables, as terraform creates them: agents' calls count against the
-    // rate-limit table.
-    let env = testkit::unique_env();
-    let manifest = Manifest::load_workspace().unwrap();
-    for table in &manifest.tables {
-        testkit::create_table(&xtask::table_physical_name(&env, &table.name)).await;
-    }
-    let db = testkit::fresh_db(testkit::Template::Seeded).await;
-    let mut settings = settings(&db, &jwt_secret(&"e2e-signing-key-".repeat(3))).await;
-    settings.extra_env.push(("NIAGA_ENV".into(), env));
-    let s = stack_with(settings, db).await;
+    // Agents' calls count against the rate-limit table of the stack's environment.
+    let s = stack().await;
     let url = s.gateway.url();
     let http = reqwest::Client::new();
     let partner = xtask::smoke::login(&http, &url, "p-00001", store::seed::DEV_PASSWORD)

@@ -16,6 +16,13 @@
 //!    CloudFront sends a secret origin header the functions check; and per-source budgets need the viewer's
 //!    address, which CloudFront forwards as `CloudFront-Viewer-Address` through an origin request policy.
 //!
+//! 5. Lambda itself uses the execution role for two things no code of Niaga calls, so no local test can show they
+//!    are missing: writing the function's logs (`logs:CreateLogStream`, `logs:PutLogEvents` on its log group, the
+//!    grants of `AWSLambdaBasicExecutionRole`; the group must exist, since `logs:CreateLogGroup` is not granted),
+//!    and an SQS event-source mapping's polling (`sqs:ReceiveMessage`, `sqs:DeleteMessage`,
+//!    `sqs:GetQueueAttributes` on the queue, the grants of `AWSLambdaSQSQueueExecutionRole`; Lambda, "Execution
+//!    role permissions" for SQS). The IAM mutation test leaves the log grants to this check.
+//!
 //! Every plan is made offline, from the provider mirror, like the drift test's.
 
 mod common;
@@ -873,6 +880,69 @@ fn the_api_cannot_be_reached_around_cloudfront_and_budgets_see_the_viewer_addres
             assert!(
                 behaviour == "whitelist" && !items.iter().any(|h| origin_header_names.contains(h)),
                 "{path}: {policy} could forward a viewer's own copy of the origin header ({behaviour}, {items:?})"
+            );
+        }
+    }
+}
+
+// --- 5. what Lambda itself does with the execution role --------------------------------------------------
+
+/// Whether some statement of `policy` allows every one of `actions` on `resource` (exact, or a `*` suffix glob).
+fn grants_on(policy: &Value, actions: &[&str], resource: &str) -> bool {
+    policy_statements(policy).iter().any(|s| {
+        s["Effect"] != "Deny"
+            && actions
+                .iter()
+                .all(|want| strings(&s["Action"]).iter().any(|a| action_matches(a, want)))
+            && strings(&s["Resource"]).iter().any(|r| match r.strip_suffix('*') {
+                Some(prefix) => resource.starts_with(prefix),
+                None => r == resource,
+            })
+    })
+}
+
+#[test]
+fn every_role_lets_lambda_write_its_functions_logs_and_poll_its_workers_queue() {
+    let plan = compute();
+    let manifest = manifest();
+    let policies = planned(plan, "aws_iam_role_policy");
+    let groups: BTreeSet<String> = planned(plan, "aws_cloudwatch_log_group")
+        .iter()
+        .map(|g| text(&g["values"]["name"]))
+        .collect();
+    let mappings = planned(plan, "aws_lambda_event_source_mapping");
+    let functions = planned(plan, "aws_lambda_function");
+    assert_eq!(functions.len(), manifest.functions.len());
+    for f in functions {
+        let name = text(&f["index"]);
+        let physical = text(&f["values"]["function_name"]);
+        let policy = &policies
+            .iter()
+            .find(|p| text(&p["index"]) == name)
+            .unwrap_or_else(|| panic!("{name} has no role policy"))["values"]["policy"];
+        let group = format!("/aws/lambda/{physical}");
+        assert!(groups.contains(&group), "{name}: no log group {group}");
+        let stream = format!(
+            "arn:aws:logs:us-east-1:{}:log-group:{group}:log-stream:2026/12/07/[$LATEST]0",
+            plan::PLAN_ACCOUNT
+        );
+        assert!(
+            grants_on(policy, &["logs:CreateLogStream", "logs:PutLogEvents"], &stream),
+            "{name}: Lambda cannot write the function's logs to {group}"
+        );
+        if manifest.functions.iter().find(|m| m.name == name).map(|m| m.kind) == Some(Kind::Sqs) {
+            let mapping = mappings
+                .iter()
+                .find(|m| text(&m["index"]) == name)
+                .unwrap_or_else(|| panic!("{name} has no event-source mapping"));
+            let queue = text(&mapping["values"]["event_source_arn"]);
+            assert!(
+                grants_on(
+                    policy,
+                    &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                    &queue
+                ),
+                "{name}: its event-source mapping cannot poll {queue}"
             );
         }
     }

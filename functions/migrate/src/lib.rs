@@ -43,7 +43,9 @@ pub async fn run(db: &store::Db, config: &MigrateConfig) -> anyhow::Result<Value
         .await
         .map_err(|e| anyhow::anyhow!("no database connection: {e}"))?;
     let report = store::migrate::run(&mut client, store::migrate::MIGRATIONS).await?;
-    store::migrate::set_role_timeouts(&client, &config.timeouts, None).await?;
+    // Scoped to the database migrated: the role's sessions elsewhere in the cluster keep their own defaults.
+    let database: String = client.query_one("SELECT current_database()", &[]).await?.get(0);
+    store::migrate::set_role_timeouts(&client, &config.timeouts, Some(&database)).await?;
     tracing::info!(
         applied = report.applied.len(),
         already = report.already_applied,

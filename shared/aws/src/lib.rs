@@ -36,9 +36,29 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 static ACCESS_DENIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Whether an AWS error (its text, with its sources) is an IAM refusal: `AccessDenied`, `AccessDeniedException`.
+/// Whether an AWS error (its text, with its sources) is an IAM refusal: `AccessDenied`, `AccessDeniedException`, or
+/// a service answer with HTTP status 403 as [`sdk_error_text`] writes it.
 pub fn is_access_denied(error: &str) -> bool {
-    error.contains("AccessDenied")
+    error.contains("AccessDenied") || error.contains(FORBIDDEN)
+}
+
+const FORBIDDEN: &str = "(HTTP 403)";
+
+/// An SDK error as [`error_chain`] writes it, followed by `(HTTP 403)` when the service answered 403 Forbidden. AWS
+/// answers an authorisation failure with 403 or names it `AccessDenied…`; the status says it even when the body does
+/// not parse (an emulator may answer a JSON-protocol call's refusal in XML, which the SDK reports as "unhandled").
+pub fn sdk_error_text<E>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> String
+where
+    E: std::error::Error + 'static,
+{
+    let mut text = error_chain(e);
+    if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) {
+        text.push(' ');
+        text.push_str(FORBIDDEN);
+    }
+    text
 }
 
 /// For a path that carries on without the AWS call that failed (fail-open: a rate limit let through, a cache
@@ -74,4 +94,38 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::SdkError;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_smithy_types::body::SdkBody;
+
+    fn answered(status: u16, body: &'static str) -> SdkError<GetItemError, HttpResponse> {
+        let response = HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body));
+        SdkError::service_error(
+            GetItemError::unhandled("Error at offset 0: unexpected token '<'"),
+            response,
+        )
+    }
+
+    #[test]
+    fn a_refusal_is_recognised_by_its_403_even_when_the_body_does_not_parse() {
+        let text = sdk_error_text(&answered(
+            403,
+            "<ErrorResponse><Code>AccessDenied</Code></ErrorResponse>",
+        ));
+        assert!(is_access_denied(&text), "{text}");
+    }
+
+    #[test]
+    fn other_failures_are_not_refusals() {
+        let text = sdk_error_text(&answered(500, "<html>busy</html>"));
+        assert!(!is_access_denied(&text), "{text}");
+        assert!(!is_access_denied("dispatch failure: connection refused"));
+        assert!(is_access_denied("AccessDeniedException: User is not authorized"));
+    }
 }

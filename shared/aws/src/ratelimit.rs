@@ -332,10 +332,14 @@ impl RateLimiter {
         })
     }
 
-    fn unavailable<E, R>(&self, op: &str, pk: &str, e: &SdkError<E, R>) -> RateLimitError
+    fn unavailable<E>(
+        &self,
+        op: &str,
+        pk: &str,
+        e: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> RateLimitError
     where
         E: std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         self.hold.record(e);
         // The SDK's chain carries the service's error code and message, or the transport failure: enough to tell
@@ -343,7 +347,7 @@ impl RateLimiter {
         RateLimitError::Unavailable(format!(
             "{op} of `{pk}` in `{}` failed: {}",
             self.table,
-            crate::error_chain(e)
+            crate::sdk_error_text(e)
         ))
     }
 }

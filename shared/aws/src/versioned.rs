@@ -186,10 +186,14 @@ impl VersionedItems {
         })
     }
 
-    fn unavailable<E, R>(&self, op: &str, pk: &str, e: &SdkError<E, R>) -> VersionedError
+    fn unavailable<E>(
+        &self,
+        op: &str,
+        pk: &str,
+        e: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    ) -> VersionedError
     where
         E: std::error::Error + 'static,
-        R: std::fmt::Debug,
     {
         self.hold.record(e);
         // The body is never part of the message. The SDK's chain adds the service's error code and message, or the
@@ -197,7 +201,7 @@ impl VersionedItems {
         VersionedError::Unavailable(format!(
             "{op} of `{pk}` in `{}` failed: {}",
             self.table,
-            crate::error_chain(e)
+            crate::sdk_error_text(e)
         ))
     }
 }

@@ -53,10 +53,10 @@ impl<C> Deps<C> {
         match self.outbox_relay().await {
             Ok(r) => Some(r),
             Err(e) => {
-                tracing::warn!(
-                    function = self.function,
-                    error = format!("{e:#}"),
-                    "outbox fast path disabled"
+                // An IAM refusal here is a missing grant, not an outage: logged as one.
+                niaga_aws::fail_open(
+                    &format!("{}: outbox fast path disabled", self.function),
+                    &format!("{e:#}"),
                 );
                 None
             }

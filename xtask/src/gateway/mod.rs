@@ -51,6 +51,20 @@ impl Gateway {
         aws: Option<aws_config::SdkConfig>,
         env: String,
     ) -> Result<Gateway> {
+        Self::start_as(bind, manifest, invoker, aws, env, &crate::iam::Principals::new()).await
+    }
+
+    /// [`Gateway::start`], with each queue worker's poller signing as that worker's principal when `principals`
+    /// holds its keys: in AWS the event-source mapping reads and deletes messages with the function's execution
+    /// role, so a worker whose policy lacks `sqs:ReceiveMessage` on its queue never sees a message.
+    pub async fn start_as(
+        bind: SocketAddr,
+        manifest: Manifest,
+        invoker: Arc<dyn Invoker>,
+        aws: Option<aws_config::SdkConfig>,
+        env: String,
+        principals: &crate::iam::Principals,
+    ) -> Result<Gateway> {
         let routes = http::RouteTable::from_manifest(&manifest).context("compiling the manifest's routes")?;
         let rules =
             schedule::ScheduledRule::from_manifest(&manifest, &env).context("parsing the manifest's schedules")?;
@@ -101,8 +115,22 @@ impl Gateway {
                     let source = sqs::SqsSource::new(f.name.clone(), String::new(), sqs::queue_arn(&physical))
                         .with_batch_size(f.batch_size.unwrap_or(10))
                         .with_max_concurrency(f.max_concurrency.unwrap_or(2) as usize);
+                    let client = match principals.get(&f.name) {
+                        Some(keys) => aws_sdk_sqs::Client::from_conf(
+                            aws_sdk_sqs::config::Builder::from(config)
+                                .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                                    keys.access_key_id.clone(),
+                                    keys.secret_access_key.clone(),
+                                    None,
+                                    None,
+                                    "event-source-mapping",
+                                ))
+                                .build(),
+                        ),
+                        None => client.clone(),
+                    };
                     tasks.push(tokio::spawn(sqs::run_manifest_poller(
-                        client.clone(),
+                        client,
                         invoker.clone(),
                         physical,
                         source,
