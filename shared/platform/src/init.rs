@@ -1,7 +1,7 @@
 //! Cold start, done once per instance: logging, typed configuration, the AWS SDK configuration, the application
-//! secret (checked against the key policy), behind CloudFront the origin header's secret ([`crate::origin`]), the
-//! database pools wired to Secrets Manager credentials, and the first connections opened so the first request
-//! does not pay for them.
+//! secret (checked against the key policy), behind CloudFront the origin header's secret ([`crate::origin`],
+//! followed through its rotations like the signing keys), the database pools wired to Secrets Manager
+//! credentials, and the first connections opened so the first request does not pay for them.
 //!
 //! A configuration or secret problem stops the instance: [`init`] logs the reason (naming the variable or the
 //! secret, never a value) and exits non-zero, which Lambda reports as an init failure.
@@ -143,6 +143,10 @@ pub async fn init_from<C: FromEnv>(function: &'static str, env: &Env) -> Result<
         common.app_secret_id.clone(),
         jwt.clone(),
     ));
+    // Behind CloudFront, the origin header's value follows its secret's rotations too.
+    if let (Some((_, id)), Some(guard)) = (&origin, crate::origin::configured()) {
+        keys.follow_origin(id.clone(), guard);
+    }
     let t_secrets = started.elapsed();
 
     let credentials: Arc<dyn store::CredentialSource> = match &common.db_secret_id {

@@ -7,6 +7,11 @@
 //! `NIAGA_ORIGIN_SECRET_ID`, set on the HTTP functions behind CloudFront), a request without the matching header
 //! is refused with 403, and the viewer address is trusted only on a request that carried it. Without it (the
 //! local stack, no CloudFront) nothing is refused and the address is API Gateway's `sourceIp`.
+//!
+//! Rotation: CloudFront's edges pick up a new header value over minutes, so for a while some send the old value
+//! and some the new one. The guard admits the secret's current value and its previous one (Secrets Manager's
+//! `AWSPREVIOUS`), and [`crate::secrets::SigningKeys`] brings both up to date within the secrets cache's TTL, so a
+//! rotation refuses no request and needs no restart.
 
 use crate::problem::Problem;
 use http::{HeaderMap, HeaderName};
@@ -19,10 +24,16 @@ use subtle::ConstantTimeEq;
 /// The header in which CloudFront forwards the viewer's `IP:port`.
 pub const VIEWER_ADDRESS: &str = "cloudfront-viewer-address";
 
-/// The header CloudFront must send and its value.
+/// The header CloudFront must send and the values it may carry: the secret's current value and, after a rotation,
+/// its previous one.
 pub struct OriginGuard {
     header: HeaderName,
-    secret: SecretString,
+    values: std::sync::RwLock<Values>,
+}
+
+struct Values {
+    current: SecretString,
+    previous: Option<SecretString>,
 }
 
 impl std::fmt::Debug for OriginGuard {
@@ -37,19 +48,42 @@ impl OriginGuard {
     /// `None` when the header name is not a valid HTTP header name or the value is empty.
     pub fn new(header: &str, secret: SecretString) -> Option<Self> {
         let header = HeaderName::from_bytes(header.trim().to_ascii_lowercase().as_bytes()).ok()?;
-        (!secret.expose().is_empty()).then_some(OriginGuard { header, secret })
+        (!secret.expose().is_empty()).then(|| OriginGuard {
+            header,
+            values: std::sync::RwLock::new(Values {
+                current: secret,
+                previous: None,
+            }),
+        })
     }
 
-    /// True when the request carries exactly one copy of the header, equal to the secret. Compared in constant
-    /// time over digests, so neither the value nor its length leaks through timing.
+    /// After a rotation: admits `current` and `previous` (an empty value is never admitted); `false`, and nothing
+    /// changed, when `current` is empty.
+    pub fn rotate(&self, current: SecretString, previous: Option<SecretString>) -> bool {
+        if current.expose().is_empty() {
+            return false;
+        }
+        let previous = previous.filter(|p| !p.expose().is_empty());
+        *self.values.write().unwrap_or_else(|p| p.into_inner()) = Values { current, previous };
+        true
+    }
+
+    /// True when the request carries exactly one copy of the header, equal to the current or the previous value.
+    /// Compared in constant time over digests, against both values whichever matches, so neither a value, its
+    /// length nor which one matched leaks through timing.
     pub fn admits(&self, headers: &HeaderMap) -> bool {
-        let mut values = headers.get_all(&self.header).iter();
-        let (Some(value), None) = (values.next(), values.next()) else {
+        let mut sent = headers.get_all(&self.header).iter();
+        let (Some(value), None) = (sent.next(), sent.next()) else {
             return false;
         };
         let sent = Sha256::digest(value.as_bytes());
-        let want = Sha256::digest(self.secret.expose().as_bytes());
-        bool::from(sent.ct_eq(&want))
+        let values = self.values.read().unwrap_or_else(|p| p.into_inner());
+        let current = sent.ct_eq(&Sha256::digest(values.current.expose().as_bytes()));
+        let previous = match &values.previous {
+            Some(p) => sent.ct_eq(&Sha256::digest(p.expose().as_bytes())),
+            None => subtle::Choice::from(0),
+        };
+        bool::from(current | previous)
     }
 }
 
@@ -203,6 +237,29 @@ mod tests {
             .insert(ViewerAddress("198.51.100.1".parse().unwrap()));
         admit(None, &mut req).expect("nothing to check");
         assert!(req.extensions().get::<ViewerAddress>().is_none());
+    }
+
+    #[test]
+    fn after_a_rotation_the_new_and_the_previous_value_are_admitted_and_an_older_one_is_not() {
+        let g = guard();
+        let sends = |value: &str| admit(Some(&g), &mut request(&[("x-niaga-origin-verify", value)])).is_ok();
+        assert!(g.rotate(
+            SecretString::new("second-value"),
+            Some(SecretString::new("s3cr3t-value-from-the-secret"))
+        ));
+        assert!(sends("second-value"), "an edge that has the new value");
+        assert!(sends("s3cr3t-value-from-the-secret"), "an edge still on the old one");
+        assert!(g.rotate(
+            SecretString::new("third-value"),
+            Some(SecretString::new("second-value"))
+        ));
+        assert!(sends("third-value") && sends("second-value"));
+        assert!(!sends("s3cr3t-value-from-the-secret"), "two rotations ago");
+        assert!(!sends(""));
+        assert!(!g.rotate(SecretString::new(""), None), "an empty value is refused");
+        assert!(sends("third-value"), "and changes nothing");
+        assert!(g.rotate(SecretString::new("fourth-value"), Some(SecretString::new(""))));
+        assert!(!sends(""), "an empty previous value admits nothing");
     }
 
     #[test]

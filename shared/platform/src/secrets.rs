@@ -62,6 +62,8 @@ impl AppSecrets {
 ///   `AWSPREVIOUS` version) stay valid until they expire or the next rotation.
 /// - Keys a function follows ([`SigningKeys::follow`]), such as the payment gateway's server key, which signs
 ///   the gateway's notifications: the gateway switches to a new key at once, so there is no previous one to keep.
+/// - Behind CloudFront, the origin header's value ([`SigningKeys::follow_origin`]): the current and the previous
+///   one, since CloudFront's edges take minutes to switch.
 pub struct SigningKeys {
     secrets: std::sync::Arc<niaga_aws::SecretsCache>,
     id: String,
@@ -69,6 +71,14 @@ pub struct SigningKeys {
     /// The secret's value the keys were last built from.
     applied: tokio::sync::Mutex<Option<SecretString>>,
     followed: std::sync::Mutex<Vec<Followed>>,
+    origin: std::sync::Mutex<Option<FollowedOrigin>>,
+}
+
+/// The origin header's secret and the guard that checks it, with the value the guard was last given.
+struct FollowedOrigin {
+    id: String,
+    guard: &'static crate::origin::OriginGuard,
+    applied: Option<SecretString>,
 }
 
 /// A string field of a JSON secret, kept in a shared key.
@@ -98,6 +108,8 @@ pub enum KeyRefreshError {
     Key(#[from] identity::KeyError),
     #[error("secret `{id}` has no string `{field}`")]
     MissingField { id: String, field: &'static str },
+    #[error("secret `{0}` is empty")]
+    Empty(String),
 }
 
 impl SigningKeys {
@@ -109,7 +121,17 @@ impl SigningKeys {
             jwt,
             applied: tokio::sync::Mutex::new(None),
             followed: std::sync::Mutex::new(Vec::new()),
+            origin: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Also keeps `guard` on the current and previous values of the secret `id` (a plain string).
+    pub fn follow_origin(&self, id: impl Into<String>, guard: &'static crate::origin::OriginGuard) {
+        *self.origin.lock().unwrap_or_else(|p| p.into_inner()) = Some(FollowedOrigin {
+            id: id.into(),
+            guard,
+            applied: None,
+        });
     }
 
     /// Also keeps `key` on the string `field` of the JSON secret `id`.
@@ -133,7 +155,36 @@ impl SigningKeys {
             })?;
             changed |= f.key.replace(SecretString::new(fresh));
         }
+        changed |= self.refresh_origin().await?;
         Ok(changed)
+    }
+
+    /// Gives the origin guard the secret's current value and its previous one when the current value changed;
+    /// `Ok(true)` when it did. A previous value that cannot be read only means no previous value.
+    async fn refresh_origin(&self) -> Result<bool, KeyRefreshError> {
+        let (id, guard, applied) = {
+            let origin = self.origin.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(o) = origin.as_ref() else { return Ok(false) };
+            (o.id.clone(), o.guard, o.applied.clone())
+        };
+        let current = self.secrets.get(&id).await?;
+        if applied.as_ref().is_some_and(|a| a.expose() == current.expose()) {
+            return Ok(false);
+        }
+        let previous = match self.secrets.previous(&id).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(secret = %id, error = %e, "previous origin header value unavailable");
+                None
+            }
+        };
+        if !guard.rotate(current.clone(), previous) {
+            return Err(KeyRefreshError::Empty(id));
+        }
+        if let Some(o) = self.origin.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            o.applied = Some(current);
+        }
+        Ok(true)
     }
 
     /// Rebuilds the JWT keys when the application secret's value changed since they were last built; `Ok(true)`

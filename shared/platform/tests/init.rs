@@ -235,3 +235,61 @@ async fn a_followed_key_such_as_the_payment_server_key_follows_its_secret_withou
         "every holder of the key sees the new one"
     );
 }
+
+/// Behind CloudFront: the origin header's value is rotated by writing a new version of its secret, and CloudFront's
+/// edges switch to it over minutes. A warm instance admits the new value and the previous one (`AWSPREVIOUS`) once
+/// its cache has read them, so no request is refused during the switch and no restart is needed; two rotations
+/// later the first value is refused.
+#[tokio::test]
+async fn the_origin_header_follows_its_secret_through_rotations_admitting_the_previous_value_meanwhile() {
+    let db = fresh_db(Template::Empty).await;
+    let app = testkit::put_secret("niaga/test/app", &good_key()).await;
+    let origin = testkit::put_secret("niaga/test/origin-verify", "first-origin-value").await;
+    let deps = init_from::<()>(
+        "t",
+        &Env::from_pairs([
+            ("NIAGA_APP_SECRET_ID", app.as_str()),
+            ("DATABASE_URL", &db.url),
+            ("DATABASE_CA", &testkit::database_ca()),
+            ("NIAGA_SECRETS_TTL_SECONDS", "0"),
+            ("NIAGA_ORIGIN_HEADER", "X-Niaga-Origin-Verify"),
+            ("NIAGA_ORIGIN_SECRET_ID", origin.as_str()),
+        ]),
+    )
+    .await
+    .unwrap();
+    let guard = platform::origin::configured().expect("the guard is installed at cold start");
+    let sends = |value: &str| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-niaga-origin-verify", value.parse().unwrap());
+        guard.admits(&headers)
+    };
+    assert!(sends("first-origin-value"));
+    assert!(!sends("second-origin-value"));
+    let sm = aws_sdk_secretsmanager::Client::new(&testkit::aws_config().await);
+    let rotate = |value: &'static str| {
+        let (sm, origin) = (sm.clone(), origin.clone());
+        async move {
+            sm.put_secret_value()
+                .secret_id(&origin)
+                .secret_string(value)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+
+    rotate("second-origin-value").await;
+    assert!(deps.keys.refresh().await.unwrap(), "the new value was applied");
+    assert!(sends("second-origin-value"), "an edge with the new value");
+    assert!(sends("first-origin-value"), "an edge still on the old one");
+    assert!(!deps.keys.refresh().await.unwrap(), "nothing changed since");
+
+    rotate("third-origin-value").await;
+    deps.keys.refresh().await.unwrap();
+    assert!(sends("third-origin-value") && sends("second-origin-value"));
+    assert!(
+        !sends("first-origin-value"),
+        "two rotations later the first value is refused"
+    );
+}
