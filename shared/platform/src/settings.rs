@@ -88,7 +88,15 @@ impl SettingsCache {
     pub async fn ints(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, i64>> {
         Ok(self.snapshot().await?.ints(prefix))
     }
+}
 
+impl settings::SettingsSource for SettingsCache {
+    async fn ints(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, i64>> {
+        SettingsCache::ints(self, prefix).await
+    }
+}
+
+impl SettingsCache {
     /// The current snapshot, from the nearest layer that has a fresh one.
     pub async fn snapshot(&self) -> anyhow::Result<Snapshot> {
         let mut local = self.local.lock().await;

@@ -12,11 +12,34 @@
 //! `{"type": "schedule", "fields": {"tariff_bp": {"minimum": 0, "maximum": 10000}}}` takes
 //! `[{"from": "2022-04-01", "tariff_bp": 1100}, {"from": "2025-01-01", "tariff_bp": 1200}]`. Days must increase.
 //!
+//! [`SettingsSource`] is the port every use case reads its settings through; `store` implements it over
+//! `system_config`, and the Lambda wiring over its two-layer cache.
+//!
 //! Domain crate: no dependencies on other Niaga crates, and it must not depend on I/O crates.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::future::Future;
+
+/// Where use cases read business settings from.
+pub trait SettingsSource: Send + Sync {
+    /// Every integer setting whose key starts with `prefix`, by key. MUST show a committed change within the
+    /// source's stated staleness (none for `system_config` itself).
+    fn ints(&self, prefix: &str) -> impl Future<Output = anyhow::Result<BTreeMap<String, i64>>> + Send;
+}
+
+impl<T: SettingsSource> SettingsSource for std::sync::Arc<T> {
+    fn ints(&self, prefix: &str) -> impl Future<Output = anyhow::Result<BTreeMap<String, i64>>> + Send {
+        (**self).ints(prefix)
+    }
+}
+
+impl<T: SettingsSource> SettingsSource for &T {
+    fn ints(&self, prefix: &str) -> impl Future<Output = anyhow::Result<BTreeMap<String, i64>>> + Send {
+        (**self).ints(prefix)
+    }
+}
 
 /// Most entries a schedule may hold.
 pub const MAX_SCHEDULE_ENTRIES: usize = 100;

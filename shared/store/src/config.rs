@@ -6,6 +6,24 @@ use anyhow::anyhow;
 use std::collections::BTreeMap;
 use tokio_postgres::types::Type;
 
+/// `system_config` read directly, uncached: the settings port for jobs and workers without a cache.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    db: Db,
+}
+
+impl PgSettings {
+    pub fn new(db: Db) -> Self {
+        PgSettings { db }
+    }
+}
+
+impl settings::SettingsSource for PgSettings {
+    async fn ints(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, i64>> {
+        ints(&self.db, prefix).await
+    }
+}
+
 /// Every integer setting whose key starts with `prefix`, by key.
 pub async fn ints(db: &Db, prefix: &str) -> anyhow::Result<BTreeMap<String, i64>> {
     let client = db.read_client().await?;
