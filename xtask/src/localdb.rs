@@ -56,7 +56,7 @@ pub async fn drop_database(admin_url: &str, db: &str) -> Result<()> {
 pub async fn set_role_timeouts(url: &str) -> Result<()> {
     let client = connect(url).await?;
     let db: String = client.query_one("SELECT current_database()", &[]).await?.get(0);
-    store::migrate::set_role_timeouts(&client, &store::migrate::RoleTimeouts::default(), Some(&db))
+    store::migrate::set_role_timeouts(&client, &maintenance::RoleTimeouts::default(), Some(&db))
         .await
         .with_context(|| format!("setting the role's timeouts in {db}"))?;
     Ok(())

@@ -5,8 +5,9 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-/// Crates holding business rules (no I/O of any kind), each with the only Niaga crates it may use. Commercial and
-/// supply never see each other: orders wires them together through their ports.
+/// Crates holding business rules and use cases (no I/O of any kind), each with the only Niaga crates it may use.
+/// Commercial and supply never see each other: orders wires them together through their ports. The application
+/// crates (orders, supply-sync, maintenance, ...) own the ports their adapters implement.
 const DOMAIN: &[(&str, &[&str])] = &[
     ("kernel", &[]),
     ("catalog", &["kernel"]),
@@ -16,7 +17,15 @@ const DOMAIN: &[(&str, &[&str])] = &[
     ("orders", &["kernel", "identity", "commercial", "supply"]),
     ("agents", &["kernel"]),
     ("settings", &[]),
+    (
+        "supply-sync",
+        &["kernel", "supply", "orders", "settings", "identity", "commercial"],
+    ),
+    ("maintenance", &["settings"]),
 ];
+
+/// The adapters: only a function's `main.rs` names them, to wire them into the use cases.
+const ADAPTERS: &[&str] = &["store", "niaga_aws", "erp"];
 /// External crates that mean I/O or a runtime: never in a domain crate.
 const IO_CRATES: &[&str] = &[
     "tokio",
@@ -118,6 +127,21 @@ fn adapters_stay_apart_and_below_the_platform() {
     ] {
         assert!(!g["midtrans"].contains(bad), "midtrans depends on {bad}");
     }
+    // The ERP adapter implements supply-sync's port; it owns no port of its own and reaches no other adapter.
+    for bad in [
+        "store",
+        "platform",
+        "niaga-aws",
+        "tokio-postgres",
+        "lambda_runtime",
+        "lambda_http",
+    ] {
+        assert!(!g["erp"].contains(bad), "erp depends on {bad}");
+    }
+    assert!(
+        g["erp"].contains("supply-sync"),
+        "erp implements the ERP port of supply-sync"
+    );
 }
 
 #[test]
@@ -176,4 +200,61 @@ fn every_crate_says_what_it_owns_and_must_not_depend_on() {
             );
         }
     }
+}
+
+/// The Rust files of a crate's `src/`, recursively.
+fn sources(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Where `text` names `krate` as a path (`krate::`), not as the tail of another name (`my_store::`).
+fn names_crate(text: &str, krate: &str) -> Option<usize> {
+    let needle = format!("{krate}::");
+    text.match_indices(&needle).map(|(i, _)| i).find(|&i| {
+        !text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+#[test]
+fn only_a_functions_main_names_the_adapters_its_handler_reaches_them_through_ports() {
+    let root = xtask::workspace_root();
+    for f in functions() {
+        for file in sources(&root.join("functions").join(&f).join("src")) {
+            if file.file_name().is_some_and(|n| n == "main.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            for adapter in ADAPTERS {
+                if let Some(at) = names_crate(&text, adapter) {
+                    let line = text[..at].lines().count().max(1);
+                    panic!(
+                        "{}:{line} names `{adapter}::`; only main.rs wires adapters, the handler uses the ports of a \
+                         domain or application crate",
+                        file.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_adapter_check_sees_a_path_and_ignores_a_longer_name() {
+    assert!(names_crate("use store::orders::PgOrders;", "store").is_some());
+    assert!(names_crate("x: &store::Db", "store").is_some());
+    assert!(names_crate("//! rules in `erp::breaker`", "erp").is_some());
+    assert!(names_crate("use restore::x; let a = my_store::y;", "store").is_none());
+    assert!(names_crate("supply_sync::ErpClient", "erp").is_none());
 }

@@ -3,9 +3,10 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("cleanup-job").await;
-    let db = &deps.db;
+    let housekeeping = &store::maintenance::PgHousekeeping::new(deps.db.clone());
+    let settings = &store::config::PgSettings::new(deps.db.clone());
     platform::job::run("cleanup-job", |_input| async move {
-        cleanup_job::run(db, chrono::Utc::now()).await
+        maintenance::cleanup(housekeeping, settings, chrono::Utc::now()).await
     })
     .await
 }

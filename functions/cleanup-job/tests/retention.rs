@@ -1,5 +1,8 @@
 //! `cleanup-job` against real PostgreSQL: only what is past retention goes, and a second run removes nothing.
 
+use maintenance::Housekeeping;
+use store::config::PgSettings;
+use store::maintenance::PgHousekeeping;
 use testkit::{fresh_db, Template};
 
 async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
@@ -13,7 +16,7 @@ async fn cleanup_removes_only_what_is_past_retention_and_is_safe_to_run_twice() 
     let now = chrono::Utc::now();
     // Partitions three years back, each month holding an order with a line and a return, and an audit row.
     let old = (now - chrono::Duration::days(3 * 365)).date_naive();
-    store::maintenance::ensure_partitions(&db.db(), old, 1).await.unwrap();
+    PgHousekeeping::new(db.db()).ensure_partitions(old, 1).await.unwrap();
     client
         .batch_execute(&format!(
             "UPDATE system_config SET value = '13' WHERE key = 'retention.orders_months';
@@ -43,7 +46,9 @@ async fn cleanup_removes_only_what_is_past_retention_and_is_safe_to_run_twice() 
         .await
         .unwrap();
 
-    let report = cleanup_job::run(&db.db(), now).await.unwrap();
+    let report = maintenance::cleanup(&PgHousekeeping::new(db.db()), &PgSettings::new(db.db()), now)
+        .await
+        .unwrap();
     let dropped: Vec<String> = serde_json::from_value(report["dropped_partitions"].clone()).unwrap();
     let month = old.format("%Y%m").to_string();
     for table in ["order_lines", "orders", "audit_log"] {
@@ -88,7 +93,9 @@ async fn cleanup_removes_only_what_is_past_retention_and_is_safe_to_run_twice() 
     )
     .await;
 
-    let again = cleanup_job::run(&db.db(), now).await.unwrap();
+    let again = maintenance::cleanup(&PgHousekeeping::new(db.db()), &PgSettings::new(db.db()), now)
+        .await
+        .unwrap();
     assert_eq!(again["dropped_partitions"], serde_json::json!([]));
     assert_eq!(
         again["purged"],

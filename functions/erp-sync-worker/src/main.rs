@@ -1,11 +1,12 @@
 //! `erp-sync-worker` Lambda entry point: build once, then serve SQS batches from the `erp-sync` queue.
 
 use erp::HttpErp;
-use erp_sync_worker::{ErpSyncConfig, ErpSyncWorker, SharedBreaker};
+use erp_sync_worker::{EmfMetrics, ErpSyncConfig, ErpSyncWorker, Sleep};
 use niaga_aws::ratelimit::RateLimiter;
 use niaga_aws::versioned::VersionedItems;
 use orders::Orders;
 use store::orders::PgOrders;
+use supply_sync::delivery::{ErpDelivery, SharedBreaker};
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
 // thread, saving a cross-thread wake-up on every database round trip.
@@ -20,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     };
     let env = deps.common.environment.clone();
-    let worker = ErpSyncWorker::new(
+    let worker = ErpSyncWorker::new(ErpDelivery::new(
         Orders::new(PgOrders::new(deps.db.clone())),
         erp,
         SharedBreaker::new(VersionedItems::new(
@@ -29,7 +30,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         )),
         RateLimiter::new(&deps.sdk, niaga_aws::table_physical_name(&env, "rate-limits")),
         deps.settings.clone(),
-    );
+        EmfMetrics,
+        Sleep,
+    ));
     let rt = erp_sync_worker::runtime(Some(aws_sdk_sqs::Client::new(&deps.sdk)));
     platform::sqs::run(rt, worker).await
 }

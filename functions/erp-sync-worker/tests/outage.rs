@@ -1,19 +1,22 @@
 //! `erp-sync-worker` against real PostgreSQL, DynamoDB and SQS semantics on moto, and the fake ERP: an outage
 //! opens the shared breaker, nothing is lost, and after recovery every order reaches the ERP exactly once.
 
-use erp::{BreakerState, HttpErp};
-use erp_sync_worker::{ErpSyncWorker, SharedBreaker};
+use erp::HttpErp;
+use erp_sync_worker::{EmfMetrics, ErpSyncWorker, Sleep};
 use fake_erp::FakeErp;
 use kernel::{Quantity, SecretString, Sku};
 use niaga_aws::ratelimit::RateLimiter;
 use niaga_aws::versioned::VersionedItems;
 use orders::{IdempotencyKey, Orders, PlaceOrder, Placed};
+use platform::settings::SettingsCache;
 use platform::sqs::{dispatch, Backoff, SqsRuntime};
 use serde_json::{json, Value};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::orders::PgOrders;
 use store::outbox::PgOutbox;
+use supply_sync::delivery::{ErpDelivery, SharedBreaker};
+use supply_sync::BreakerState;
 use testkit::{fresh_db, Template};
 
 /// An SQS record like the event source mapping delivers, for one relayed outbox event.
@@ -26,9 +29,12 @@ fn record(body: String, group: &str, n: usize) -> Value {
     })
 }
 
+/// The worker as deployed.
+type Worker = ErpSyncWorker<PgOrders, HttpErp, VersionedItems, RateLimiter, Arc<SettingsCache>>;
+
 struct Setup {
-    worker: ErpSyncWorker<PgOrders, HttpErp>,
-    breaker: SharedBreaker,
+    worker: Worker,
+    breaker: SharedBreaker<VersionedItems>,
     erp: FakeErp,
     batch: Value,
     client: tokio_postgres::Client,
@@ -102,13 +108,15 @@ async fn setup_with(n: usize, collect: bool) -> Setup {
     let sdk = testkit::aws_config_for("erp-sync-worker").await;
     let breaker = SharedBreaker::new(VersionedItems::new(&sdk, &breaker_table));
     let erp = FakeErp::start(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let worker = ErpSyncWorker::new(
+    let worker = ErpSyncWorker::new(ErpDelivery::new(
         Orders::new(PgOrders::new(db.db())),
         HttpErp::new(&erp.url(), Duration::from_secs(2)).unwrap(),
         breaker.clone(),
         RateLimiter::new(&sdk, &limits_table),
-        std::sync::Arc::new(platform::settings::SettingsCache::with_table(db.db(), None)),
-    );
+        Arc::new(SettingsCache::with_table(db.db(), None)),
+        EmfMetrics,
+        Sleep,
+    ));
     Setup {
         worker,
         breaker,
@@ -271,7 +279,7 @@ async fn fifo_with_dead_letters(
 async fn poll_once(
     sqs: &aws_sdk_sqs::Client,
     rt: &SqsRuntime,
-    worker: &ErpSyncWorker<PgOrders, HttpErp>,
+    worker: &Worker,
     url: &str,
     arn: &str,
 ) -> Vec<(String, u32)> {
@@ -489,7 +497,7 @@ struct Stack<'a> {
     orders: &'a Orders<PgOrders>,
     settings: &'a platform::settings::SettingsCache,
     rt: &'a SqsRuntime,
-    worker: &'a ErpSyncWorker<PgOrders, HttpErp>,
+    worker: &'a Worker,
     sqs: &'a aws_sdk_sqs::Client,
     url: &'a str,
     arn: &'a str,

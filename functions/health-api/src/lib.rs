@@ -1,44 +1,28 @@
 //! `health-api`: `GET /health` reports the build, whether this instance is cold or warm, and whether the
 //! database answers. 200 when healthy, 503 when the database does not answer; never cached.
 //!
-//! It must not depend on domain crates.
+//! What it probes is the [`Probe`] port, which the Lambda wiring implements over the database and the ERP sync
+//! ledger. This crate must not depend on domain crates or name the `store` adapter outside `main.rs`.
 
 use lambda_http::{Body, Request};
 use platform::http::{json_response, segments, HttpHandler, RequestCtx};
 use platform::Problem;
 use std::time::Instant;
 
-/// Something whose reachability health reports.
-pub trait Probe: Send + Sync + 'static {
-    fn ping(&self) -> impl std::future::Future<Output = Result<(), String>> + Send;
+pub use platform::health::Probe;
 
-    /// How old the synced ERP data (stock, partner debt) is, if known.
-    fn erp_sync(&self) -> impl std::future::Future<Output = Option<Vec<ErpSyncView>>> + Send {
-        async { None }
-    }
-}
-
-impl Probe for store::Db {
-    async fn ping(&self) -> Result<(), String> {
-        store::Db::ping(self).await.map_err(|e| e.to_string())
-    }
-
-    async fn erp_sync(&self) -> Option<Vec<ErpSyncView>> {
-        let status = store::erp_sync::PgErpSync::new(self.clone()).status().await.ok()?;
-        let now = chrono::Utc::now();
-        Some(
-            status
-                .into_iter()
-                .map(|s| ErpSyncView {
-                    age_s: s.last_success_at.map(|t| (now - t).num_seconds()),
-                    kind: s.kind,
-                    last_success_at: s.last_success_at,
-                    erp_as_of: s.as_of,
-                    last_error: s.last_error,
-                })
-                .collect(),
-        )
-    }
+/// What the ERP sync ledger says, as health shows it at `now`.
+pub fn erp_sync_views(status: Vec<supply_sync::SyncStatus>, now: chrono::DateTime<chrono::Utc>) -> Vec<ErpSyncView> {
+    status
+        .into_iter()
+        .map(|s| ErpSyncView {
+            age_s: s.last_success_at.map(|t| (now - t).num_seconds()),
+            kind: s.kind,
+            last_success_at: s.last_success_at,
+            erp_as_of: s.as_of,
+            last_error: s.last_error,
+        })
+        .collect()
 }
 
 /// How old one copy of ERP data is (stock, partner debt, cost prices): checkout reads these while the ERP is down.
@@ -133,7 +117,11 @@ impl<P: Probe> HttpHandler for HealthApi<P> {
             tracing::warn!(error = %e, "health: database unreachable");
         }
         let healthy = db.is_ok();
-        let erp_sync = if healthy { self.db.erp_sync().await } else { None };
+        let erp_sync = if healthy {
+            self.db.erp_sync().await.map(|s| erp_sync_views(s, chrono::Utc::now()))
+        } else {
+            None
+        };
         let body = HealthReport {
             status: if healthy {
                 HealthStatus::Ok

@@ -8,5 +8,6 @@ use migrate::MigrateConfig;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<MigrateConfig>("migrate").await;
     let deps = &deps;
-    platform::job::run("migrate", |_event| migrate::run(&deps.db, &deps.config)).await
+    let schema = &store::migrate::PgSchema::new(deps.db.clone());
+    platform::job::run("migrate", |_event| maintenance::migrate(schema, &deps.config.timeouts)).await
 }

@@ -77,9 +77,13 @@ fn expected() -> Vec<PartnerMonth> {
 async fn october_matches_the_hand_computed_month_and_a_rerun_or_two_shards_give_the_same() {
     let db = fresh_db(Template::Seeded).await;
     let client = db.client().await;
-    store::maintenance::ensure_partitions(&db.db(), chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(), 3)
-        .await
-        .unwrap();
+    maintenance::Housekeeping::ensure_partitions(
+        &store::maintenance::PgHousekeeping::new(db.db()),
+        chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+        3,
+    )
+    .await
+    .unwrap();
     october(&client).await;
     let oct = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
     let input = json!({"month": "2026-10"});
@@ -146,9 +150,13 @@ fn the_sample_scheduled_event_reports_the_month_that_just_ended() {
 async fn the_months_ppn_is_reported_beside_revenue_and_a_confirmed_terms_order_is_a_sale() {
     let db = fresh_db(Template::Seeded).await;
     let client = db.client().await;
-    store::maintenance::ensure_partitions(&db.db(), chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(), 3)
-        .await
-        .unwrap();
+    maintenance::Housekeeping::ensure_partitions(
+        &store::maintenance::PgHousekeeping::new(db.db()),
+        chrono::NaiveDate::from_ymd_opt(2026, 9, 1).unwrap(),
+        3,
+    )
+    .await
+    .unwrap();
     // Three orders of 1 250 000 at 12 % on 11/12 (DPP 1 145 833, PPN 137 500): one paid, one confirmed on 30-day
     // terms, one still awaiting payment (not a sale).
     client

@@ -7,6 +7,7 @@ mod common;
 
 use common::{as_caller, body, harness, order_event, status};
 use serde_json::{json, Value};
+use supply_sync::SyncLedger;
 
 fn quote_event(token: &str, lines: Value) -> Value {
     let mut ev = as_caller(testkit::event("orders-api/create-quote.json"), token);

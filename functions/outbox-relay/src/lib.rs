@@ -7,8 +7,8 @@
 //! which this same run publishes to the ERP sync queue. So an order reaches the ERP after an outage of any length,
 //! whatever happened to its first message, with nobody redriving anything (`erp_sync_nudged`).
 //!
-//! The relaying rules live in `store::outbox` and `platform::outbox`, the ledger's in `orders`; this crate only runs
-//! them. It must not hold SQL or call the AWS SDK directly.
+//! The relaying rules live in [`platform::outbox`] (over the outbox table), the ledger's in `orders`; this crate
+//! only runs them. It must not hold SQL, call the AWS SDK directly, or name the `store` adapter outside `main.rs`.
 
 use orders::{OrderStore, Orders};
 use platform::metrics::{self, Unit};

@@ -3,18 +3,14 @@
 //!
 //! Input (the schedule's constant input, or the one-shot argument): `{"months_ahead": 3}`; default
 //! [`DEFAULT_MONTHS_AHEAD`]. It covers the current month (in WIB) and the next `months_ahead`; existing partitions
-//! are left alone, so running it twice creates nothing the second time. It must not hold SQL or depend on the AWS
-//! SDK.
+//! are left alone, so running it twice creates nothing the second time. The use case is
+//! [`maintenance::ensure_partitions`]; this crate reads the input. It must not hold SQL, depend on the AWS SDK, or
+//! name the `store` adapter outside `main.rs`.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Months created beyond the current one when the input does not say.
 pub const DEFAULT_MONTHS_AHEAD: i32 = 3;
-
-/// The current date in WIB (UTC+7), the distributor's calendar.
-pub fn today_wib(now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
-    (now + chrono::Duration::hours(7)).date_naive()
-}
 
 /// Reads `months_ahead` (0 to 24) from the input.
 pub fn months_ahead(input: &Value) -> anyhow::Result<i32> {
@@ -28,11 +24,11 @@ pub fn months_ahead(input: &Value) -> anyhow::Result<i32> {
     }
 }
 
-/// Creates what is missing and reports it.
-pub async fn run(db: &store::Db, input: &Value, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Value> {
-    let ahead = months_ahead(input)?;
-    let from = today_wib(now);
-    let created = store::maintenance::ensure_partitions(db, from, ahead + 1).await?;
-    tracing::info!(created, months_ahead = ahead, "partitions ensured");
-    Ok(json!({ "created": created, "from": from, "months": ahead + 1 }))
+/// Creates what is missing for the input and reports it.
+pub async fn run(
+    housekeeping: &impl maintenance::Housekeeping,
+    input: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Value> {
+    maintenance::ensure_partitions(housekeeping, months_ahead(input)?, now).await
 }

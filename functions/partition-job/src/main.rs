@@ -3,9 +3,9 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("partition-job").await;
-    let db = &deps.db;
+    let housekeeping = &store::maintenance::PgHousekeeping::new(deps.db.clone());
     platform::job::run("partition-job", |input| async move {
-        partition_job::run(db, &input, chrono::Utc::now()).await
+        partition_job::run(housekeeping, &input, chrono::Utc::now()).await
     })
     .await
 }

@@ -2,6 +2,7 @@
 
 use erp::HttpErp;
 use std::time::Duration;
+use store::prices::PgCostPrices;
 
 /// Settings read at cold start.
 #[derive(Debug)]
@@ -29,10 +30,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(1);
         }
     };
-    let (erp, db) = (&erp, &deps.db);
-    platform::job::run(
-        "price-sync-job",
-        |_input| async move { price_sync_job::run(erp, db).await },
-    )
+    let (erp, book) = (&erp, &PgCostPrices::new(deps.db.clone()));
+    platform::job::run("price-sync-job", |_input| async move {
+        supply_sync::prices::sync_cost_prices(erp, book).await
+    })
     .await
 }

@@ -4,6 +4,8 @@
 use erp::HttpErp;
 use fake_erp::{CostPriceRow, FakeErp};
 use std::time::Duration;
+use store::prices::PgCostPrices;
+use supply_sync::prices::sync_cost_prices;
 use testkit::{fresh_db, Template};
 
 async fn cost(client: &tokio_postgres::Client, sku: &str) -> i64 {
@@ -28,7 +30,9 @@ async fn the_nightly_feed_changes_costs_once_logs_each_change_and_an_outage_chan
     ]);
     let client_erp = HttpErp::new(&erp.url(), Duration::from_secs(2)).unwrap();
 
-    let first = price_sync_job::run(&client_erp, &db.db()).await.unwrap();
+    let first = sync_cost_prices(&client_erp, &PgCostPrices::new(db.db()))
+        .await
+        .unwrap();
     assert_eq!(
         (first["changed"].as_u64(), first["unknown_skus"].as_u64()),
         (Some(2), Some(1)),
@@ -44,12 +48,16 @@ async fn the_nightly_feed_changes_costs_once_logs_each_change_and_an_outage_chan
         .get(0);
     assert_eq!(logged, 2);
 
-    let second = price_sync_job::run(&client_erp, &db.db()).await.unwrap();
+    let second = sync_cost_prices(&client_erp, &PgCostPrices::new(db.db()))
+        .await
+        .unwrap();
     assert_eq!(second["changed"], 0, "the same feed twice changes nothing");
 
     erp.set_cost_prices(vec![CostPriceRow::new("SHM-00001", "1.00")]);
     erp.switches().set_outage(true);
-    assert!(price_sync_job::run(&client_erp, &db.db()).await.is_err());
+    assert!(sync_cost_prices(&client_erp, &PgCostPrices::new(db.db()))
+        .await
+        .is_err());
     assert_eq!(
         cost(&client, "SHM-00001").await,
         81_234,

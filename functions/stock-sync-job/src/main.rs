@@ -2,6 +2,7 @@
 
 use erp::HttpErp;
 use std::time::Duration;
+use store::config::PgSettings;
 use store::erp_sync::PgErpSync;
 
 /// Settings read at cold start.
@@ -32,9 +33,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(1);
         }
     };
-    let (erp, sync, db) = (&erp, &PgErpSync::new(deps.db.clone()), &deps.db);
+    let (erp, sync, settings) = (
+        &erp,
+        &PgErpSync::new(deps.db.clone()),
+        &PgSettings::new(deps.db.clone()),
+    );
     platform::job::run("stock-sync-job", |event| async move {
-        stock_sync_job::run(erp, sync, db, stock_sync_job::forced(&event), chrono::Utc::now()).await
+        let force = stock_sync_job::forced(&event);
+        supply_sync::stock::sync_stock(erp, sync, settings, force, chrono::Utc::now()).await
     })
     .await
 }

@@ -78,7 +78,7 @@ struct Model {
     orders: Vec<ModelOrder>,
     /// The last ERP movement Niaga has read.
     read_upto: u64,
-    held: Option<erp::Snapshot<erp::ErpStock>>,
+    held: Option<supply_sync::Snapshot<supply_sync::ErpStock>>,
     payment_window: Duration,
 }
 

@@ -5,6 +5,7 @@ use erp::HttpErp;
 use fake_erp::{BalanceRow, FakeErp, StockRow};
 use std::time::Duration;
 use store::erp_sync::PgErpSync;
+use supply_sync::SyncLedger;
 use testkit::{fresh_db, Template};
 
 #[tokio::test]
@@ -32,9 +33,10 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
     let sync = PgErpSync::new(db.db());
     let now = chrono::Utc::now();
 
-    let report = stock_sync_job::run(&client_erp, &sync, &db.db(), false, now)
-        .await
-        .unwrap();
+    let report =
+        supply_sync::stock::sync_stock(&client_erp, &sync, &store::config::PgSettings::new(db.db()), false, now)
+            .await
+            .unwrap();
     assert_eq!(report["stock"]["applied"], 2, "{report}");
     assert_eq!(report["stock"]["skipped"], 1);
     assert_eq!(
@@ -72,9 +74,10 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
     assert_eq!(debt(2).await, 0, "a credit is no debt");
 
     // Not due again until the interval passes.
-    let again = stock_sync_job::run(&client_erp, &sync, &db.db(), false, now)
-        .await
-        .unwrap();
+    let again =
+        supply_sync::stock::sync_stock(&client_erp, &sync, &store::config::PgSettings::new(db.db()), false, now)
+            .await
+            .unwrap();
     assert!(
         again.get("stock").is_none() && again.get("balances").is_none(),
         "{again}"
@@ -82,7 +85,7 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
 
     // The ERP goes down: a forced run records the failure and the synced data stands.
     erp.switches().set_outage(true);
-    let down = stock_sync_job::run(&client_erp, &sync, &db.db(), true, now)
+    let down = supply_sync::stock::sync_stock(&client_erp, &sync, &store::config::PgSettings::new(db.db()), true, now)
         .await
         .unwrap();
     assert!(down["stock"]["error"].is_string(), "{down}");

@@ -441,6 +441,13 @@ fn millis(ms: u128) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
+/// The ERP sync's shared pacing.
+impl supply_sync::Permits for RateLimiter {
+    async fn acquire(&self, key: &str, max: u32, window: Duration, now_ms: i64) -> anyhow::Result<Option<Duration>> {
+        Ok(RateLimiter::acquire(self, key, Limit { max, window }, now_ms).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The decision's arithmetic, without DynamoDB: a simulated counter store replays request patterns and checks

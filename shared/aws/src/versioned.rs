@@ -205,3 +205,14 @@ impl VersionedItems {
         ))
     }
 }
+
+/// The shared state of the ERP sync (its circuit breaker), without expiry.
+impl supply_sync::VersionedState for VersionedItems {
+    async fn get(&self, key: &str) -> anyhow::Result<Option<(String, u64)>> {
+        Ok(VersionedItems::get(self, key).await?.map(|v| (v.body, v.version)))
+    }
+
+    async fn put_if_version(&self, key: &str, body: &str, expected: Option<u64>) -> anyhow::Result<bool> {
+        Ok(VersionedItems::put_if_version(self, key, body, expected, None).await?)
+    }
+}

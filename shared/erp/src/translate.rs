@@ -2,16 +2,17 @@
 //! Niaga's types. Pure functions, so every rule is tested without a network.
 
 use crate::amount::{format_amount, parse_amount, parse_non_negative};
-use crate::client::{Delivery, ErpError};
 use crate::documents::{
     Daftar, HargaPokokBaris, MutasiBaris, Pajak, Penolakan, Pesanan, PesananDetail, PesananJawaban, PiutangBaris,
     StokBaris, DITERIMA, KIRIM, RETUR, SUDAH_ADA,
 };
-use crate::snapshot::{ErpBalance, ErpCostPrice, ErpMovement, ErpStock, MovedLine, MovementKind, Snapshot};
 use crate::time::{format_wib, parse_wib};
 use kernel::Sku;
 use orders::Order;
 use serde::de::DeserializeOwned;
+use supply_sync::{
+    Delivery, ErpBalance, ErpCostPrice, ErpError, ErpMovement, ErpStock, MovedLine, MovementKind, Snapshot,
+};
 
 /// How much of an unexpected body goes into an error message.
 const BODY_EXCERPT_CHARS: usize = 200;

@@ -3,13 +3,14 @@
 
 use chrono::{TimeZone, Utc};
 use commercial::PpnRate;
-use erp::{ErpBalance, ErpClient, ErpCostPrice, ErpError, ErpStock, HttpErp};
+use erp::HttpErp;
 use fake_erp::{BalanceRow, CostPriceRow, FakeErp, StockRow};
 use kernel::{Money, Sku, Tier};
 use orders::{Order, OrderLine, OrderStatus};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
+use supply_sync::{ErpBalance, ErpClient, ErpCostPrice, ErpError, ErpStock};
 use uuid::Uuid;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -362,7 +363,7 @@ async fn shipments_and_returns_come_through_the_movement_feed_in_booking_order_a
 
     let feed = erp.movements(0).await.unwrap();
     assert_eq!(feed.seq, Some(3));
-    type Seen = (u64, erp::MovementKind, Vec<(String, String, u32)>);
+    type Seen = (u64, supply_sync::MovementKind, Vec<(String, String, u32)>);
     let seen: Vec<Seen> = feed
         .rows
         .iter()
@@ -381,12 +382,12 @@ async fn shipments_and_returns_come_through_the_movement_feed_in_booking_order_a
         [
             (
                 1,
-                erp::MovementKind::Shipment,
+                supply_sync::MovementKind::Shipment,
                 vec![("JKT-CKR".into(), "SHM-00001".into(), 5)]
             ),
             (
                 2,
-                erp::MovementKind::Shipment,
+                supply_sync::MovementKind::Shipment,
                 vec![
                     ("JKT-CKR".into(), "SHM-00001".into(), 7),
                     ("SBY-RKT".into(), "SHM-00002".into(), 1)
@@ -394,7 +395,7 @@ async fn shipments_and_returns_come_through_the_movement_feed_in_booking_order_a
             ),
             (
                 3,
-                erp::MovementKind::Return,
+                supply_sync::MovementKind::Return,
                 vec![("SBY-RKT".into(), "SHM-00002".into(), 1)]
             ),
         ]

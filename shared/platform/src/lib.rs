@@ -8,13 +8,13 @@
 //! the entry point of job functions ([`job`]); the outbox relay ([`outbox`]); SQS batches with partial failures
 //! and backoff ([`sqs`]); rate limits per route class ([`limits`]); the OpenAPI 3.1 document generated from the
 //! handlers' types ([`openapi`]); the CDN's origin header and the viewer's address behind it ([`origin`]); the
-//! DNS and HTTP adapters behind agents' callback ports ([`callbacks`]).
+//! DNS and HTTP adapters behind agents' callback ports ([`callbacks`]); what a health check probes ([`health`]).
 //!
 //! # Layout
 //! A function's `main` is `platform::init` → build its handler → `platform::http::run`. Everything a handler
 //! needs arrives in [`init::Deps`]; nothing is built per request.
 //!
-//! Depends on kernel, identity, agents, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
+//! Depends on kernel, identity, agents, settings, supply-sync, store, niaga-aws and the Lambda crates. Domain crates must not depend on it.
 
 /// AWS calls refused by IAM on fail-open paths, counted ([`niaga_aws::fail_open`]); tests assert none happened.
 pub use niaga_aws::access_denied_count;
@@ -22,6 +22,7 @@ pub use niaga_aws::access_denied_count;
 pub mod auth;
 pub mod callbacks;
 pub mod config;
+pub mod health;
 pub mod http;
 pub mod init;
 pub mod job;

@@ -18,47 +18,9 @@ use chrono::{DateTime, Utc};
 use orders::{OrderEvent, OrderStatus, OutboxEvent};
 use std::collections::{BTreeMap, BTreeSet};
 use supply::movements::{self as rules, Movement, MovementKind};
+use supply_sync::{Applied, MovementsApplied, SyncLedger, SyncStatus};
 use tokio_postgres::types::Type;
 use tokio_postgres::Transaction;
-
-/// Where one kind of sync stands.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SyncStatus {
-    pub kind: String,
-    pub last_attempt_at: Option<DateTime<Utc>>,
-    pub last_success_at: Option<DateTime<Utc>>,
-    pub as_of: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-}
-
-/// What applying a feed did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Applied {
-    pub rows: usize,
-    /// Stock rows whose on hand is now below what is reserved: they sell nothing until the ERP's count, a
-    /// delivery note or a cancellation catches up.
-    pub short: usize,
-    /// Stock rows left alone because the snapshot was older than their count.
-    pub stale: usize,
-}
-
-/// What applying a movement feed did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct MovementsApplied {
-    /// Movements applied now.
-    pub applied: usize,
-    /// Movements already applied by an earlier read of the feed: nothing done.
-    pub already: usize,
-    /// Units of reservations that shipments consumed.
-    pub consumed: u64,
-    /// Orders whose status the shipments moved (to partly shipped or fulfilled).
-    pub orders_moved: usize,
-    /// Movement lines for a (warehouse, SKU) Niaga does not stock, or for an order line that does not exist: recorded
-    /// and logged, with no effect on stock.
-    pub unmatched_lines: usize,
-    /// The movement cursor after this read.
-    pub seq: u64,
-}
 
 /// One inventory row as a feed reads and writes it.
 #[derive(Debug, Clone, Copy)]
@@ -95,9 +57,11 @@ impl PgErpSync {
     pub fn new(db: Db) -> Self {
         PgErpSync { db }
     }
+}
 
+impl SyncLedger for PgErpSync {
     /// True when `kind` last succeeded longer than `interval` ago (or never).
-    pub async fn due(&self, kind: &str, interval: chrono::Duration, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    async fn due(&self, kind: &str, interval: chrono::Duration, now: DateTime<Utc>) -> anyhow::Result<bool> {
         let client = self.db.read_client().await?;
         let last: Option<DateTime<Utc>> = client
             .query_typed_one(
@@ -111,7 +75,7 @@ impl PgErpSync {
     }
 
     /// The movement feed's cursor: the last ERP movement (`Urutan`) read.
-    pub async fn movement_cursor(&self) -> anyhow::Result<u64> {
+    async fn movement_cursor(&self) -> anyhow::Result<u64> {
         let client = self.db.write_client().await?;
         let seq: i64 = client
             .query_typed_one("SELECT seq FROM erp_sync_state WHERE kind = 'movements'", &[])
@@ -126,7 +90,7 @@ impl PgErpSync {
     /// shipped or fulfilled (with an outbox event), and takes the units off on hand unless the row's count already
     /// includes it; a return puts units back the same way. `feed_seq` is the last movement the ERP had booked when
     /// it answered: the cursor moves to it.
-    pub async fn apply_movements(
+    async fn apply_movements(
         &self,
         as_of: DateTime<Utc>,
         feed_seq: u64,
@@ -218,7 +182,7 @@ impl PgErpSync {
     /// Sets on hand for each (warehouse, sku, on_hand) row of an ERP snapshot whose counts include movements up to
     /// `snapshot_seq`, in one transaction: the ERP's count less what moved after it that Niaga already applied. A
     /// row whose count already includes a later movement keeps it (the snapshot is stale for that row).
-    pub async fn apply_stock(
+    async fn apply_stock(
         &self,
         as_of: DateTime<Utc>,
         snapshot_seq: u64,
@@ -288,7 +252,7 @@ impl PgErpSync {
     }
 
     /// Sets each partner's outstanding debt (negative balances, credits, count as no debt), in one transaction.
-    pub async fn apply_balances(
+    async fn apply_balances(
         &self,
         as_of: DateTime<Utc>,
         rows: &[(i64, i64)],
@@ -320,7 +284,7 @@ impl PgErpSync {
     }
 
     /// Records a failed attempt; the synced data is left as it was.
-    pub async fn failed(&self, kind: &str, error: &str) -> anyhow::Result<()> {
+    async fn failed(&self, kind: &str, error: &str) -> anyhow::Result<()> {
         let client = self.db.write_client().await?;
         client
             .execute_typed(
@@ -332,7 +296,7 @@ impl PgErpSync {
         Ok(())
     }
 
-    pub async fn status(&self) -> anyhow::Result<Vec<SyncStatus>> {
+    async fn status(&self) -> anyhow::Result<Vec<SyncStatus>> {
         let client = self.db.read_client().await?;
         let rows = client
             .query_typed(

@@ -8,15 +8,45 @@
 
 use crate::pool::{describe, Db};
 use anyhow::{anyhow, Context};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
+use maintenance::{Housekeeping, Purged, PARTITIONED};
 use tokio_postgres::types::Type;
 
-/// The monthly-partitioned tables, children before parents.
-pub const PARTITIONED: [&str; 3] = ["order_lines", "orders", "audit_log"];
+/// Housekeeping in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgHousekeeping {
+    db: Db,
+}
+
+impl PgHousekeeping {
+    pub fn new(db: Db) -> Self {
+        PgHousekeeping { db }
+    }
+}
+
+impl Housekeeping for PgHousekeeping {
+    async fn ensure_partitions(&self, from: NaiveDate, months: i32) -> anyhow::Result<i64> {
+        ensure_partitions(&self.db, from, months).await
+    }
+
+    async fn drop_partitions_before(&self, table: &str, keep_from: NaiveDate) -> anyhow::Result<Vec<String>> {
+        drop_partitions_before(&self.db, table, keep_from).await
+    }
+
+    async fn purge(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        outbox_before: chrono::DateTime<chrono::Utc>,
+        notifications_before: chrono::DateTime<chrono::Utc>,
+        batch: i64,
+    ) -> anyhow::Result<Purged> {
+        purge(&self.db, now, outbox_before, notifications_before, batch).await
+    }
+}
 
 /// Creates each partitioned table's partitions from the month of `from` for `months` months; existing ones are
 /// left alone. Returns how many were created.
-pub async fn ensure_partitions(db: &Db, from: NaiveDate, months: i32) -> anyhow::Result<i64> {
+async fn ensure_partitions(db: &Db, from: NaiveDate, months: i32) -> anyhow::Result<i64> {
     let client = db.write_client().await?;
     let mut created = 0i64;
     for table in PARTITIONED {
@@ -56,16 +86,8 @@ pub async fn partition_months(db: &Db, table: &str) -> anyhow::Result<Vec<(Strin
         .collect())
 }
 
-/// The first month a retention of `months` months keeps, counting the month of `today` as the newest.
-pub fn oldest_kept(today: NaiveDate, months: u32) -> NaiveDate {
-    let first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
-    first
-        .checked_sub_months(chrono::Months::new(months.saturating_sub(1)))
-        .unwrap_or(first)
-}
-
 /// Drops `table`'s partitions of months before `keep_from`. Returns the dropped partitions' names.
-pub async fn drop_partitions_before(db: &Db, table: &str, keep_from: NaiveDate) -> anyhow::Result<Vec<String>> {
+async fn drop_partitions_before(db: &Db, table: &str, keep_from: NaiveDate) -> anyhow::Result<Vec<String>> {
     let mut dropped = Vec::new();
     for (name, month) in partition_months(db, table).await? {
         if month >= keep_from {
@@ -130,18 +152,9 @@ async fn purge_batched(
     }
 }
 
-/// What a purge removed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Purged {
-    pub idempotency_keys: u64,
-    pub idempotency_claims: u64,
-    pub outbox: u64,
-    pub notification_log: u64,
-}
-
 /// Purges expired idempotency keys and their claims, outbox rows published before `outbox_before`, and sent notification records
 /// from before `notifications_before`, `batch` rows per statement.
-pub async fn purge(
+async fn purge(
     db: &Db,
     now: chrono::DateTime<chrono::Utc>,
     outbox_before: chrono::DateTime<chrono::Utc>,
@@ -161,17 +174,4 @@ pub async fn purge(
         )
         .await?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_retention_counts_the_current_month() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(oldest_kept(d("2026-11-28"), 1), d("2026-11-01"));
-        assert_eq!(oldest_kept(d("2026-11-28"), 12), d("2025-12-01"));
-        assert_eq!(oldest_kept(d("2026-03-31"), 2), d("2026-02-01"));
-    }
 }

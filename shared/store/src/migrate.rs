@@ -9,6 +9,7 @@
 //! concurrent `migrate` invocations apply each migration once (no session state is left behind).
 
 use crate::pool::describe;
+use maintenance::{MigrationReport, RoleTimeouts};
 use sha2::{Digest, Sha256};
 
 /// One embedded migration.
@@ -55,13 +56,6 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_ppn_and_payment_terms"),
     migration!(17, "0017_idempotency_claims"),
 ];
-
-/// What a run did.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct MigrationReport {
-    pub applied: Vec<String>,
-    pub already_applied: usize,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
@@ -172,26 +166,31 @@ fn check_known(applied: &[(i32, String)], set: &[Migration]) -> Result<(), Migra
     Ok(())
 }
 
-/// The timeouts every connection of the application role starts with. Set on the role, never per session: a
-/// session `SET` would pin an RDS Proxy connection (AWS, "Avoiding pinning an RDS Proxy").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoleTimeouts {
-    /// `statement_timeout`: no statement runs longer.
-    pub statement_ms: u32,
-    /// `lock_timeout`: no statement waits longer for a row or table lock; it fails with 55P03 instead.
-    pub lock_ms: u32,
-    /// `idle_in_transaction_session_timeout`: a session left inside a transaction this long (a Lambda instance
-    /// frozen or killed mid-transaction) is ended by the server, releasing its partner, key and stock locks.
-    pub idle_in_transaction_ms: u32,
+/// The schema of the database behind a pool, migrated through its writer.
+#[derive(Debug, Clone)]
+pub struct PgSchema {
+    db: crate::Db,
 }
 
-impl Default for RoleTimeouts {
-    fn default() -> Self {
-        RoleTimeouts {
-            statement_ms: 5_000,
-            lock_ms: 3_000,
-            idle_in_transaction_ms: 10_000,
-        }
+impl PgSchema {
+    pub fn new(db: crate::Db) -> Self {
+        PgSchema { db }
+    }
+}
+
+impl maintenance::Schema for PgSchema {
+    async fn migrate(&self, timeouts: &RoleTimeouts) -> anyhow::Result<MigrationReport> {
+        let mut client = self
+            .db
+            .writer()
+            .get()
+            .await
+            .map_err(|e| anyhow::anyhow!("no database connection: {e}"))?;
+        let report = run(&mut client, MIGRATIONS).await?;
+        // Scoped to the database migrated: the role's sessions elsewhere in the cluster keep their own defaults.
+        let database: String = client.query_one("SELECT current_database()", &[]).await?.get(0);
+        set_role_timeouts(&client, timeouts, Some(&database)).await?;
+        Ok(report)
     }
 }
 

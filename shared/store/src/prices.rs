@@ -4,19 +4,30 @@
 use crate::pool::{describe, Db};
 use anyhow::anyhow;
 use kernel::{Money, Sku};
+use supply_sync::{CostPriceBook, PriceSync};
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
-/// What one sync did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriceSync {
-    pub changed: Vec<(String, i64, i64)>,
-    /// Feed rows for SKUs Niaga does not sell.
-    pub unknown: usize,
+/// The cost price book in `products`, with `price_sync_log`.
+#[derive(Debug, Clone)]
+pub struct PgCostPrices {
+    db: Db,
+}
+
+impl PgCostPrices {
+    pub fn new(db: Db) -> Self {
+        PgCostPrices { db }
+    }
+}
+
+impl CostPriceBook for PgCostPrices {
+    async fn apply_cost_prices(&self, run_id: Uuid, feed: &[(Sku, Money)]) -> anyhow::Result<PriceSync> {
+        apply_cost_prices(&self.db, run_id, feed).await
+    }
 }
 
 /// Applies the feed (SKU, cost) and logs each change under `run_id`.
-pub async fn apply_cost_prices(db: &Db, run_id: Uuid, feed: &[(Sku, Money)]) -> anyhow::Result<PriceSync> {
+async fn apply_cost_prices(db: &Db, run_id: Uuid, feed: &[(Sku, Money)]) -> anyhow::Result<PriceSync> {
     let skus: Vec<&str> = feed.iter().map(|(s, _)| s.as_str()).collect();
     let costs: Vec<i64> = feed.iter().map(|(_, c)| c.minor()).collect();
     let mut client = db.write_client().await?;

@@ -120,7 +120,7 @@ async fn a_session_left_idle_inside_a_transaction_is_ended_and_its_row_locks_rel
     let db = fresh_db(Template::Seeded).await;
     let admin = db.client().await;
     let name: String = admin.query_one("SELECT current_database()", &[]).await.unwrap().get(0);
-    let timeouts = store::migrate::RoleTimeouts {
+    let timeouts = maintenance::RoleTimeouts {
         statement_ms: 5_000,
         lock_ms: 400,
         idle_in_transaction_ms: 1_000,

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Utc};
-use erp::{ErpClient, HttpErp};
+use erp::HttpErp;
 use fake_erp::{FakeErp, StockRow};
 use kernel::{Quantity, SecretString, Sku};
 use orders::{IdempotencyKey, Order, OrderStore, Orders, PlaceOrder, PlaceOrderError, Placed};
@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use store::erp_sync::PgErpSync;
 use store::orders::PgOrders;
+use supply_sync::{ErpClient, SyncLedger};
 use testkit::{fresh_db, Template, TestDb};
 
 /// How many SKUs the ERP reports stock for in these tests: the first active ones priced at every tier and stocked
@@ -99,9 +100,15 @@ impl World {
 
     /// The stock-sync job, forced: stock, then movements (and balances).
     pub async fn full_sync(&self, now: DateTime<Utc>) -> serde_json::Value {
-        let report = stock_sync_job::run(&self.http, &self.sync, &self.db.db(), true, now)
-            .await
-            .unwrap();
+        let report = supply_sync::stock::sync_stock(
+            &self.http,
+            &self.sync,
+            &store::config::PgSettings::new(self.db.db()),
+            true,
+            now,
+        )
+        .await
+        .unwrap();
         assert!(report["stock"]["error"].is_null(), "{report}");
         assert!(report["movements"]["error"].is_null(), "{report}");
         report
@@ -119,11 +126,11 @@ impl World {
     }
 
     /// Reads a stock snapshot now, to apply now or later.
-    pub async fn snapshot(&self) -> erp::Snapshot<erp::ErpStock> {
+    pub async fn snapshot(&self) -> supply_sync::Snapshot<supply_sync::ErpStock> {
         self.http.stock().await.unwrap()
     }
 
-    pub async fn apply_snapshot(&self, snap: &erp::Snapshot<erp::ErpStock>) {
+    pub async fn apply_snapshot(&self, snap: &supply_sync::Snapshot<supply_sync::ErpStock>) {
         let rows: Vec<(String, String, u32)> = snap
             .rows
             .iter()
