@@ -117,6 +117,8 @@ pub async fn run(args: &[String]) -> Result<()> {
     let profile = if short { Profile::short() } else { Profile::full() };
     let started = Instant::now();
     let manifest = Manifest::load_workspace()?;
+    // The stack applies terraform/persistence to moto: check terraform before minutes of building.
+    crate::terraform::require()?;
     if profile.build == "release" {
         step("building the functions in release (cargo build --release --workspace --bins): figures mean nothing in debug");
         services::run_visible(

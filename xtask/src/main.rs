@@ -151,6 +151,8 @@ async fn up(mode: Mode) -> Result<()> {
     let shift: u16 = if fuzz { 60 } else { 0 };
     let database = if fuzz { "niaga_fuzz" } else { "niaga" };
     let manifest = Manifest::load_workspace()?;
+    // terraform creates the emulator's queues, tables and secrets: check it before minutes of building.
+    xtask::terraform::require()?;
     let pg = Postgres::start(pg_port()?)?;
     if fuzz {
         xtask::localdb::drop_database(&pg.url("postgres"), database).await?;
@@ -324,6 +326,8 @@ async fn smoke_check(url: &str, server_key: &str, principals: &xtask::iam::Princ
 }
 
 fn test(args: &[String]) -> Result<()> {
+    // The IAM policies come from a terraform plan, and the drift tests plan every layer.
+    xtask::terraform::require()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let pg = Postgres::start(pg_port()?)?;
     let admin = pg.url("postgres");
