@@ -122,13 +122,13 @@ pub async fn run(args: &[String]) -> Result<()> {
     if profile.build == "release" {
         step("building the functions in release (cargo build --release --workspace --bins): figures mean nothing in debug");
         services::run_visible(
-            services::cargo().args(["build", "--release", "--quiet", "--workspace", "--bins"]),
+            services::cargo().args(["build", "--release", "--workspace", "--bins"]),
             "cargo build --release",
         )?;
     } else {
         step("building the functions (cargo build --workspace --bins, the build `cargo xtask up` runs)");
         services::run_visible(
-            services::cargo().args(["build", "--quiet", "--workspace", "--bins"]),
+            services::cargo().args(["build", "--workspace", "--bins"]),
             "cargo build",
         )?;
     }

@@ -162,14 +162,18 @@ async fn up(mode: Mode) -> Result<()> {
         raise_rate_limits(&pg.url(database)).await?;
     }
     // Not needed to run the stack, but the README's `cargo lambda invoke` against it is.
-    if let Err(e) = services::ensure_pip("cargo-lambda", "cargo-lambda") {
-        step(format!(
-            "cargo-lambda could not be installed ({e:#}); `cargo lambda invoke` will not be available"
-        ));
-    }
+    let cargo_lambda = match xtask::zips::ensure_cargo_lambda() {
+        Ok(bin) => Some(bin),
+        Err(e) => {
+            step(format!(
+                "cargo-lambda could not be installed ({e:#}); `cargo lambda invoke` will not be available"
+            ));
+            None
+        }
+    };
     step("building the functions (cargo build --bins)");
     services::run_visible(
-        services::cargo().args(["build", "--quiet", "--workspace", "--bins"]),
+        services::cargo().args(["build", "--workspace", "--bins"]),
         "cargo build",
     )?;
 
@@ -206,6 +210,14 @@ async fn up(mode: Mode) -> Result<()> {
         "  Lambda invoke    {}   (cargo lambda invoke <function> --data-file events/...)",
         runtime.invoke_url()
     );
+    if let Some(bin) = &cargo_lambda {
+        println!(
+            "                   cargo-lambda {} is in {}: `export PATH={}:$PATH` to use it",
+            xtask::zips::CARGO_LAMBDA_VERSION,
+            bin.display(),
+            bin.display()
+        );
+    }
     println!("  PostgreSQL       {}", pg.url(database));
     println!("  moto (AWS)       {}", moto.endpoint());
     println!(
