@@ -72,7 +72,7 @@ pub async fn run(args: &[String]) -> Result<()> {
 
     step("building release binaries for this machine (benchmarks never run debug builds)");
     let mut build = services::cargo();
-    build.args(["build", "--release", "--quiet", "-p", crate::checkout_bench::SQL_BENCH]);
+    build.args(["build", "--release", "-p", crate::checkout_bench::SQL_BENCH]);
     build.args(["-p", crate::exports_bench::PROBE]);
     // One part builds only what it runs (fat-LTO release links are minutes each on two cores).
     let built: Vec<String> = match only {

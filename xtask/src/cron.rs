@@ -8,8 +8,15 @@
 //! Supported: `*`, `?`, lists `a,b`, ranges `a-b`, steps `a/n`, `*/n`, `a-b/n`, month names `JAN`-`DEC`, day
 //! names `SUN`-`SAT`, `L` / `LW` / `nW` in day-of-month, and `nL` (last such weekday) / `n#k` (k-th such
 //! weekday) in day-of-week.
+//!
+//! The calendar arithmetic is the `croner` crate's, configured for Quartz-style weekdays (1 = SUN) with a required
+//! year field. Three small translations bridge what it reads differently: a seconds field of `0` is put first,
+//! a single-number step `a/n` (which croner refuses) becomes `a-<max>/n`, and a lone `L` in day-of-week (Quartz's
+//! Saturday) becomes `7`. What EventBridge demands and croner does not check is checked here: six fields, exactly
+//! one `?` day field, years within 1970-2199.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, Utc};
+use croner::parser::{CronParser, Seconds, Year};
 use std::fmt;
 
 /// Why an expression was rejected.
@@ -27,6 +34,8 @@ pub enum CronError {
     },
     #[error("cron expression `{0}`: exactly one of day-of-month and day-of-week must be `?`")]
     DayFields(String),
+    #[error("cron expression `{expr}`: {reason}")]
+    Invalid { expr: String, reason: String },
     #[error("rate expression `{expr}`: {reason}")]
     Rate { expr: String, reason: String },
 }
@@ -40,7 +49,7 @@ pub struct Schedule {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    Cron(Box<Cron>),
+    Cron(Box<croner::Cron>),
     Rate {
         every: Duration,
         anchor: Option<DateTime<Utc>>,
@@ -52,7 +61,7 @@ impl Schedule {
     pub fn parse(expression: &str) -> Result<Self, CronError> {
         let expr = expression.trim();
         let kind = if let Some(inner) = expr.strip_prefix("cron(").and_then(|s| s.strip_suffix(')')) {
-            Kind::Cron(Box::new(Cron::parse(inner, expr)?))
+            Kind::Cron(Box::new(parse_cron(inner, expr)?))
         } else if let Some(inner) = expr.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')) {
             Kind::Rate {
                 every: parse_rate(inner, expr)?,
@@ -93,7 +102,7 @@ impl Schedule {
     /// at 2199).
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match &self.kind {
-            Kind::Cron(c) => c.next_after(t),
+            Kind::Cron(c) => cron_next_after(c, t),
             Kind::Rate { every, anchor: None } => t.checked_add_signed(*every),
             Kind::Rate {
                 every,
@@ -157,338 +166,123 @@ fn parse_rate(inner: &str, expr: &str) -> Result<Duration, CronError> {
         .ok_or_else(|| err("value is too large".into()))
 }
 
-const MIN_YEAR: i32 = 1970;
+const MIN_YEAR: u32 = 1970;
 const MAX_YEAR: i32 = 2199;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Cron {
-    minutes: Vec<bool>,
-    hours: Vec<bool>,
-    days_of_month: Option<Vec<DomItem>>,
-    months: Vec<bool>,
-    days_of_week: Option<Vec<DowItem>>,
-    /// Index 0 is [`MIN_YEAR`].
-    years: Vec<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum DomItem {
-    Days(Vec<bool>),
-    Last,
-    LastWeekday,
-    NearestWeekday(u32),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum DowItem {
-    /// Index is the AWS day number, 1 = SUN.
-    Days(Vec<bool>),
-    /// The last such weekday of the month (`6L`).
-    Last(u32),
-    /// The k-th such weekday of the month (`3#2`).
-    Nth(u32, u32),
-}
-
-const MONTHS: [&str; 12] = [
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+/// Each field's name and largest value, in EventBridge's order.
+const FIELDS: [(&str, u32); 6] = [
+    ("minutes", 59),
+    ("hours", 23),
+    ("day-of-month", 31),
+    ("month", 12),
+    ("day-of-week", 7),
+    ("year", MAX_YEAR as u32),
 ];
-const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
-struct FieldSpec {
-    name: &'static str,
-    min: u32,
-    max: u32,
-    names: &'static [&'static str],
+fn parser() -> CronParser {
+    CronParser::builder()
+        .seconds(Seconds::Required)
+        .year(Year::Required)
+        .alternative_weekdays(true)
+        .build()
 }
 
-const MINUTES: FieldSpec = FieldSpec {
-    name: "minutes",
-    min: 0,
-    max: 59,
-    names: &[],
-};
-const HOURS: FieldSpec = FieldSpec {
-    name: "hours",
-    min: 0,
-    max: 23,
-    names: &[],
-};
-const DOM: FieldSpec = FieldSpec {
-    name: "day-of-month",
-    min: 1,
-    max: 31,
-    names: &[],
-};
-const MONTH: FieldSpec = FieldSpec {
-    name: "month",
-    min: 1,
-    max: 12,
-    names: &MONTHS,
-};
-const DOW: FieldSpec = FieldSpec {
-    name: "day-of-week",
-    min: 1,
-    max: 7,
-    names: &DAYS,
-};
-const YEAR: FieldSpec = FieldSpec {
-    name: "year",
-    min: MIN_YEAR as u32,
-    max: MAX_YEAR as u32,
-    names: &[],
-};
-
-impl FieldSpec {
-    fn err(&self, value: &str, reason: impl Into<String>) -> CronError {
-        CronError::Field {
-            field: self.name,
-            value: value.to_string(),
-            reason: reason.into(),
-        }
-    }
-
-    fn number(&self, field_value: &str, token: &str) -> Result<u32, CronError> {
-        let upper = token.to_ascii_uppercase();
-        if let Some(i) = self.names.iter().position(|n| *n == upper) {
-            return Ok(self.min + i as u32);
-        }
-        let n: u32 = token.parse().map_err(|_| {
-            let names = if self.names.is_empty() {
-                String::new()
-            } else {
-                format!(" or {}-{}", self.names[0], self.names[self.names.len() - 1])
-            };
-            self.err(field_value, format!("`{token}` is not a number{names}"))
-        })?;
-        if n < self.min || n > self.max {
-            return Err(self.err(field_value, format!("{n} is outside {}-{}", self.min, self.max)));
-        }
-        Ok(n)
-    }
-
-    /// `*`, lists, ranges and steps into a membership vector indexed by `value - min`.
-    fn set(&self, value: &str) -> Result<Vec<bool>, CronError> {
-        let mut set = vec![false; (self.max - self.min + 1) as usize];
-        for item in value.split(',') {
-            let (range, step) = match item.split_once('/') {
-                Some((r, s)) => {
-                    let step: u32 = s
-                        .parse()
-                        .map_err(|_| self.err(value, format!("step `{s}` is not a number")))?;
-                    if step == 0 {
-                        return Err(self.err(value, "a step must be at least 1"));
-                    }
-                    (r, Some(step))
-                }
-                None => (item, None),
-            };
-            let (lo, hi) = if range == "*" {
-                (self.min, self.max)
-            } else if let Some((a, b)) = range.split_once('-') {
-                let (a, b) = (self.number(value, a)?, self.number(value, b)?);
-                if a > b {
-                    return Err(self.err(value, format!("range `{range}` runs backwards")));
-                }
-                (a, b)
-            } else if range.is_empty() {
-                return Err(self.err(value, "empty list item"));
-            } else {
-                let a = self.number(value, range)?;
-                // `a/n` means "from a, every n"; a plain `a` is just a.
-                (a, if step.is_some() { self.max } else { a })
-            };
-            let step = step.unwrap_or(1) as usize;
-            for v in (lo..=hi).step_by(step) {
-                set[(v - self.min) as usize] = true;
-            }
-        }
-        Ok(set)
+fn field_error(i: usize, value: &str, reason: impl Into<String>) -> CronError {
+    CronError::Field {
+        field: FIELDS[i].0,
+        value: value.to_string(),
+        reason: reason.into(),
     }
 }
 
-impl Cron {
-    fn parse(inner: &str, expr: &str) -> Result<Self, CronError> {
-        let fields: Vec<&str> = inner.split_whitespace().collect();
-        let [minutes, hours, dom, month, dow, year] = fields[..] else {
-            return Err(CronError::FieldCount {
-                expr: expr.to_string(),
-                found: fields.len(),
-            });
-        };
-        let days_of_month = if dom == "?" { None } else { Some(parse_dom(dom)?) };
-        let days_of_week = if dow == "?" { None } else { Some(parse_dow(dow)?) };
-        if days_of_month.is_some() == days_of_week.is_some() {
-            return Err(CronError::DayFields(expr.to_string()));
-        }
-        for (spec, value) in [(&MINUTES, minutes), (&HOURS, hours), (&MONTH, month), (&YEAR, year)] {
-            if value == "?" {
-                return Err(spec.err(value, "`?` is only allowed in day-of-month or day-of-week"));
-            }
-        }
-        Ok(Cron {
-            minutes: MINUTES.set(minutes)?,
-            hours: HOURS.set(hours)?,
-            days_of_month,
-            months: MONTH.set(month)?,
-            days_of_week,
-            years: YEAR.set(year)?,
+/// One EventBridge field as croner reads it: `a/n` → `a-<max>/n`, and in day-of-week a lone `L` → `7`.
+fn translate(i: usize, value: &str) -> String {
+    let max = FIELDS[i].1;
+    value
+        .split(',')
+        .map(|item| match item.split_once('/') {
+            Some((start, step)) if start != "*" && !start.contains('-') => format!("{start}-{max}/{step}"),
+            _ if i == 4 && item.eq_ignore_ascii_case("L") => "7".to_string(),
+            _ => item.to_string(),
         })
-    }
-
-    fn day_matches(&self, date: NaiveDate) -> bool {
-        if let Some(items) = &self.days_of_month {
-            let last = last_day_of_month(date.year(), date.month());
-            return items.iter().any(|item| match item {
-                DomItem::Days(set) => set[(date.day() - 1) as usize],
-                DomItem::Last => date.day() == last,
-                DomItem::LastWeekday => date.day() == nearest_weekday(date.year(), date.month(), last),
-                DomItem::NearestWeekday(d) => {
-                    *d <= last && date.day() == nearest_weekday(date.year(), date.month(), *d)
-                }
-            });
-        }
-        if let Some(items) = &self.days_of_week {
-            let aws_dow = date.weekday().num_days_from_sunday() + 1;
-            let last = last_day_of_month(date.year(), date.month());
-            return items.iter().any(|item| match item {
-                DowItem::Days(set) => set[(aws_dow - 1) as usize],
-                DowItem::Last(d) => *d == aws_dow && date.day() + 7 > last,
-                DowItem::Nth(d, k) => *d == aws_dow && (date.day() - 1) / 7 + 1 == *k,
-            });
-        }
-        false
-    }
-
-    fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        // Whole minutes only: the first candidate is the minute after t's minute.
-        let start = t.with_second(0)?.with_nanosecond(0)? + Duration::minutes(1);
-        let mut date = start.date_naive();
-        let mut from = (start.hour(), start.minute());
-        loop {
-            let year = date.year();
-            if year > MAX_YEAR {
-                return None;
-            }
-            if year < MIN_YEAR {
-                date = NaiveDate::from_ymd_opt(MIN_YEAR, 1, 1)?;
-                from = (0, 0);
-                continue;
-            }
-            if !self.years[(year - MIN_YEAR) as usize] {
-                date = NaiveDate::from_ymd_opt(year + 1, 1, 1)?;
-                from = (0, 0);
-                continue;
-            }
-            if !self.months[(date.month() - 1) as usize] {
-                date = first_of_next_month(date)?;
-                from = (0, 0);
-                continue;
-            }
-            if self.day_matches(date) {
-                if let Some((h, m)) = self.first_time_from(from) {
-                    let time = NaiveTime::from_hms_opt(h, m, 0)?;
-                    return Some(Utc.from_utc_datetime(&date.and_time(time)));
-                }
-            }
-            date = date.succ_opt()?;
-            from = (0, 0);
-        }
-    }
-
-    fn first_time_from(&self, (h0, m0): (u32, u32)) -> Option<(u32, u32)> {
-        for h in h0..24 {
-            if !self.hours[h as usize] {
-                continue;
-            }
-            let m_start = if h == h0 { m0 } else { 0 };
-            if let Some(m) = (m_start..60).find(|m| self.minutes[*m as usize]) {
-                return Some((h, m));
-            }
-        }
-        None
-    }
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
-fn parse_dom(value: &str) -> Result<Vec<DomItem>, CronError> {
-    let mut items = Vec::new();
-    let mut plain = Vec::new();
+/// EventBridge's years, 1970-2199, which croner does not bound.
+fn check_years(value: &str) -> Result<(), CronError> {
     for item in value.split(',') {
-        let upper = item.to_ascii_uppercase();
-        if upper == "L" {
-            items.push(DomItem::Last);
-        } else if upper == "LW" {
-            items.push(DomItem::LastWeekday);
-        } else if let Some(day) = upper.strip_suffix('W') {
-            items.push(DomItem::NearestWeekday(DOM.number(value, day)?));
-        } else if upper.contains('L') || upper.contains('W') {
-            return Err(DOM.err(value, format!("`{item}`: `L` and `W` stand alone (`L`, `LW`, `15W`)")));
-        } else {
-            plain.push(item);
-        }
-    }
-    if !plain.is_empty() {
-        items.push(DomItem::Days(DOM.set(&plain.join(","))?));
-    }
-    Ok(items)
-}
-
-fn parse_dow(value: &str) -> Result<Vec<DowItem>, CronError> {
-    let mut items = Vec::new();
-    let mut plain = Vec::new();
-    for item in value.split(',') {
-        let upper = item.to_ascii_uppercase();
-        if upper == "L" {
-            // Quartz: a lone L in day-of-week is the last day of the week, Saturday.
-            plain.push("7".to_string());
-        } else if let Some((day, nth)) = upper.split_once('#') {
-            let day = DOW.number(value, day)?;
-            let k: u32 = nth
+        let range = item.split('/').next().unwrap_or(item);
+        for n in range.split('-').filter(|n| *n != "*") {
+            let year: u32 = n
                 .parse()
-                .map_err(|_| DOW.err(value, format!("`#{nth}` is not a number")))?;
-            if !(1..=5).contains(&k) {
-                return Err(DOW.err(value, format!("`#{k}`: a month has at most 5 of any weekday")));
+                .map_err(|_| field_error(5, value, format!("`{n}` is not a number")))?;
+            if !(MIN_YEAR..=MAX_YEAR as u32).contains(&year) {
+                return Err(field_error(
+                    5,
+                    value,
+                    format!("{year} is outside {MIN_YEAR}-{MAX_YEAR}"),
+                ));
             }
-            items.push(DowItem::Nth(day, k));
-        } else if let Some(day) = upper.strip_suffix('L') {
-            items.push(DowItem::Last(DOW.number(value, day)?));
-        } else {
-            plain.push(item.to_string());
         }
     }
-    if !plain.is_empty() {
-        items.push(DowItem::Days(DOW.set(&plain.join(","))?));
+    Ok(())
+}
+
+fn parse_cron(inner: &str, expr: &str) -> Result<croner::Cron, CronError> {
+    let fields: Vec<&str> = inner.split_whitespace().collect();
+    if fields.len() != 6 {
+        return Err(CronError::FieldCount {
+            expr: expr.to_string(),
+            found: fields.len(),
+        });
     }
-    Ok(items)
-}
-
-fn first_of_next_month(date: NaiveDate) -> Option<NaiveDate> {
-    if date.month() == 12 {
-        NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(date.year(), date.month() + 1, 1)
+    for (i, value) in fields.iter().enumerate() {
+        if *value == "?" && i != 2 && i != 4 {
+            return Err(field_error(
+                i,
+                value,
+                "`?` is only allowed in day-of-month or day-of-week",
+            ));
+        }
     }
-}
-
-fn last_day_of_month(year: i32, month: u32) -> u32 {
-    NaiveDate::from_ymd_opt(year, month, 1)
-        .and_then(first_of_next_month)
-        .and_then(|d| d.pred_opt())
-        .map_or(28, |d| d.day())
-}
-
-/// The weekday nearest to `day` within the same month (Quartz `W`).
-fn nearest_weekday(year: i32, month: u32, day: u32) -> u32 {
-    let last = last_day_of_month(year, month);
-    let Some(date) = NaiveDate::from_ymd_opt(year, month, day.min(last)) else {
-        return day;
+    if (fields[2] == "?") == (fields[4] == "?") {
+        return Err(CronError::DayFields(expr.to_string()));
+    }
+    for (i, value) in fields.iter().enumerate() {
+        if value.split(',').any(str::is_empty) {
+            return Err(field_error(i, value, "empty list item"));
+        }
+    }
+    check_years(fields[5])?;
+    let pattern = |fields: &[&str]| {
+        let translated: Vec<String> = fields.iter().enumerate().map(|(i, v)| translate(i, v)).collect();
+        format!("0 {}", translated.join(" "))
     };
-    match date.weekday() {
-        Weekday::Sat if date.day() == 1 => 3,
-        Weekday::Sat => date.day() - 1,
-        Weekday::Sun if date.day() == last => date.day() - 2,
-        Weekday::Sun => date.day() + 1,
-        _ => date.day(),
-    }
+    parser().parse(&pattern(&fields)).map_err(|whole| {
+        // croner's errors do not say which field is wrong: find the first one that fails on its own.
+        (0..6)
+            .find_map(|i| {
+                let mut alone = ["0", "0", "?", "*", "*", "*"];
+                if i == 2 {
+                    alone[4] = "?";
+                }
+                alone[i] = fields[i];
+                let err = parser().parse(&pattern(&alone)).err()?;
+                Some(field_error(i, fields[i], err.to_string()))
+            })
+            .unwrap_or_else(|| CronError::Invalid {
+                expr: expr.to_string(),
+                reason: whole.to_string(),
+            })
+    })
+}
+
+/// The first whole minute strictly after `t` that `cron` matches, within EventBridge's years.
+fn cron_next_after(cron: &croner::Cron, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    cron.find_next_occurrence(&t, false)
+        .ok()
+        .filter(|next| next.year() <= MAX_YEAR)
 }
 
 #[cfg(test)]
@@ -558,6 +352,11 @@ mod tests {
         assert_eq!(
             next("cron(0 0 ? * 6L *)", "2024-03-01T00:00:00Z"),
             "2024-03-29T00:00:00+00:00"
+        );
+        // A lone `L` in day-of-week is Quartz's last day of the week, Saturday (2024-03-09).
+        assert_eq!(
+            next("cron(0 0 ? * L *)", "2024-03-05T00:00:00Z"),
+            "2024-03-09T00:00:00+00:00"
         );
     }
 
@@ -631,8 +430,9 @@ mod tests {
         assert!(err("cron(0 0 * * * *)").contains("exactly one of day-of-month and day-of-week"));
         assert!(err("cron(0 0 ? * ? *)").contains("exactly one of day-of-month and day-of-week"));
         assert!(err("cron(0 0 * * ?)").contains("has 5 fields"));
-        assert!(err("cron(0/0 0 * * ? *)").contains("step"));
-        assert!(err("cron(0 5-2 * * ? *)").contains("backwards"));
+        assert!(err("cron(0/0 0 * * ? *)").to_lowercase().contains("step"));
+        assert!(err("cron(0 5-2 * * ? *)").contains("hours field `5-2`"));
+        assert!(err("cron(1,,2 0 * * ? *)").contains("empty list item"));
         assert!(err("rate(1 minutes)").contains("singular"));
         assert!(err("rate(5 minute)").contains("plural"));
         assert!(err("rate(0 minutes)").contains("positive"));

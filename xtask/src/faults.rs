@@ -234,7 +234,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     // measure behaviour, not speed.
     step("building the functions (cargo build --workspace --bins)");
     services::run_visible(
-        services::cargo().args(["build", "--quiet", "--workspace", "--bins"]),
+        services::cargo().args(["build", "--workspace", "--bins"]),
         "cargo build",
     )?;
     let env = BenchEnv::start().await?;

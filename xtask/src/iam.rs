@@ -201,10 +201,9 @@ fn plan_compute(vars: &Value) -> Result<Value> {
         c
     };
     if !scratch.join("tf-data/providers").exists() && !scratch.join("tf-data/plugins").exists() {
+        let plugin_dir = crate::terraform::plugin_dir_arg();
         let mut init = vec!["init", "-input=false", "-no-color"];
-        if Path::new("/opt/tf-plugins").is_dir() {
-            init.push("-plugin-dir=/opt/tf-plugins");
-        }
+        init.extend(plugin_dir.as_deref());
         services::run(&mut tf(&init), "terraform init (terraform/compute, offline)")?;
     }
     let var_file = scratch.join("iam.tfvars.json");

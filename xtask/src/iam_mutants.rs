@@ -52,6 +52,8 @@ pub async fn run(args: &[String]) -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .cloned();
     let manifest = Manifest::load_workspace()?;
+    // The policies under test come from a terraform plan.
+    crate::terraform::require()?;
     let pg = Postgres::start(
         std::env::var("NIAGA_PG_PORT")
             .ok()

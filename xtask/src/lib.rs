@@ -18,6 +18,8 @@
 //! - [`stack`]: the whole local system started in one call, as `up`, `fuzz` and `load` run it.
 //! - [`stack_check`]: the infrastructure gauntlet (fmt, checkov, the arm64 zips from [`zips`], terraform apply and
 //!   destroy of every layer on moto).
+//! - [`terraform`]: the check for terraform and its AWS provider (`NIAGA_TF_PLUGIN_DIR`) that every command running
+//!   terraform makes first.
 //!
 //! This crate is never deployed; no function may depend on it.
 
@@ -46,6 +48,7 @@ pub mod services;
 pub mod smoke;
 pub mod stack;
 pub mod stack_check;
+pub mod terraform;
 pub mod zips;
 
 use std::path::{Path, PathBuf};

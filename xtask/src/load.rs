@@ -117,16 +117,18 @@ pub async fn run(args: &[String]) -> Result<()> {
     let profile = if short { Profile::short() } else { Profile::full() };
     let started = Instant::now();
     let manifest = Manifest::load_workspace()?;
+    // The stack applies terraform/persistence to moto: check terraform before minutes of building.
+    crate::terraform::require()?;
     if profile.build == "release" {
         step("building the functions in release (cargo build --release --workspace --bins): figures mean nothing in debug");
         services::run_visible(
-            services::cargo().args(["build", "--release", "--quiet", "--workspace", "--bins"]),
+            services::cargo().args(["build", "--release", "--workspace", "--bins"]),
             "cargo build --release",
         )?;
     } else {
         step("building the functions (cargo build --workspace --bins, the build `cargo xtask up` runs)");
         services::run_visible(
-            services::cargo().args(["build", "--quiet", "--workspace", "--bins"]),
+            services::cargo().args(["build", "--workspace", "--bins"]),
             "cargo build",
         )?;
     }

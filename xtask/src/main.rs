@@ -151,6 +151,8 @@ async fn up(mode: Mode) -> Result<()> {
     let shift: u16 = if fuzz { 60 } else { 0 };
     let database = if fuzz { "niaga_fuzz" } else { "niaga" };
     let manifest = Manifest::load_workspace()?;
+    // terraform creates the emulator's queues, tables and secrets: check it before minutes of building.
+    xtask::terraform::require()?;
     let pg = Postgres::start(pg_port()?)?;
     if fuzz {
         xtask::localdb::drop_database(&pg.url("postgres"), database).await?;
@@ -160,14 +162,18 @@ async fn up(mode: Mode) -> Result<()> {
         raise_rate_limits(&pg.url(database)).await?;
     }
     // Not needed to run the stack, but the README's `cargo lambda invoke` against it is.
-    if let Err(e) = services::ensure_pip("cargo-lambda", "cargo-lambda") {
-        step(format!(
-            "cargo-lambda could not be installed ({e:#}); `cargo lambda invoke` will not be available"
-        ));
-    }
+    let cargo_lambda = match xtask::zips::ensure_cargo_lambda() {
+        Ok(bin) => Some(bin),
+        Err(e) => {
+            step(format!(
+                "cargo-lambda could not be installed ({e:#}); `cargo lambda invoke` will not be available"
+            ));
+            None
+        }
+    };
     step("building the functions (cargo build --bins)");
     services::run_visible(
-        services::cargo().args(["build", "--quiet", "--workspace", "--bins"]),
+        services::cargo().args(["build", "--workspace", "--bins"]),
         "cargo build",
     )?;
 
@@ -204,6 +210,14 @@ async fn up(mode: Mode) -> Result<()> {
         "  Lambda invoke    {}   (cargo lambda invoke <function> --data-file events/...)",
         runtime.invoke_url()
     );
+    if let Some(bin) = &cargo_lambda {
+        println!(
+            "                   cargo-lambda {} is in {}: `export PATH={}:$PATH` to use it",
+            xtask::zips::CARGO_LAMBDA_VERSION,
+            bin.display(),
+            bin.display()
+        );
+    }
     println!("  PostgreSQL       {}", pg.url(database));
     println!("  moto (AWS)       {}", moto.endpoint());
     println!(
@@ -324,6 +338,8 @@ async fn smoke_check(url: &str, server_key: &str, principals: &xtask::iam::Princ
 }
 
 fn test(args: &[String]) -> Result<()> {
+    // The IAM policies come from a terraform plan, and the drift tests plan every layer.
+    xtask::terraform::require()?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let pg = Postgres::start(pg_port()?)?;
     let admin = pg.url("postgres");

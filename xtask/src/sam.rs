@@ -4,9 +4,9 @@
 //! [`render`] describes the same deployment as `terraform/compute` and `terraform/persistence`: one
 //! `AWS::Serverless::Function` per manifest function (built by cargo-lambda), its `HttpApi`, `Schedule`
 //! and `SQS` events, least-privilege policies, and the manifest's queues (each with a dead-letter queue),
-//! secrets and tables. The YAML is written by hand, in one fixed subset (block mappings and sequences,
-//! plain or JSON-quoted scalars, short-form `!Ref`/`!Sub`/`!GetAtt` tags), so the output is byte-for-byte
-//! deterministic and the readers below ([`parse`]) only need to understand that subset.
+//! secrets and tables. The template is built as a YAML value and written by `serde_norway` (intrinsic functions
+//! as the short-form tags `!Ref`, `!Sub` and `!GetAtt`), so the output is valid YAML and byte-for-byte
+//! deterministic; the readers below parse it back with the same crate.
 //!
 //! Logical ids are PascalCase names with a suffix per kind, so kinds never collide:
 //! `catalog-api` → `CatalogApiFunction`, queue `erp-sync` → `ErpSyncQueue` and `ErpSyncDeadLetterQueue`,
@@ -15,14 +15,18 @@
 
 use crate::manifest::{Function, Kind, Manifest, Queue, Table};
 use anyhow::{bail, Context, Result};
+use serde_norway::value::{Tag, TaggedValue};
+use serde_norway::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
-/// Writes one line at an indentation: `y!(w, 6, "Name: {}", value)`.
-macro_rules! y {
-    ($w:expr, $indent:expr, $($fmt:tt)+) => {{
-        let _ = writeln!($w, "{:indent$}{}", "", format_args!($($fmt)+), indent = $indent);
+/// A YAML mapping with its keys in the order written: `map! { "Type" => "String", "Default" => 5 }`.
+macro_rules! map {
+    ($($key:expr => $value:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut m = Mapping::new();
+        $( m.insert(Value::from($key), Value::from($value)); )*
+        m
     }};
 }
 
@@ -68,42 +72,15 @@ pub fn secret_id(name: &str) -> String {
 }
 
 /// Logical id of a table: `rate-limits` → `RateLimitsTable`.
-/// The logical id of the exports bucket.
-pub const EXPORTS_BUCKET_ID: &str = "ExportsBucket";
-
-fn render_exports_bucket(w: &mut String) {
-    y!(w, 2, "{EXPORTS_BUCKET_ID}:");
-    y!(w, 4, "Type: AWS::S3::Bucket");
-    y!(w, 4, "DeletionPolicy: Retain");
-    y!(w, 4, "UpdateReplacePolicy: Retain");
-    y!(w, 4, "Properties:");
-    y!(w, 6, "BucketName: {}", sub("niaga-${Env}-exports-${AWS::AccountId}"));
-    y!(w, 6, "PublicAccessBlockConfiguration:");
-    for k in [
-        "BlockPublicAcls",
-        "BlockPublicPolicy",
-        "IgnorePublicAcls",
-        "RestrictPublicBuckets",
-    ] {
-        y!(w, 8, "{k}: true");
-    }
-    y!(w, 6, "BucketEncryption:");
-    y!(w, 8, "ServerSideEncryptionConfiguration:");
-    y!(w, 10, "- ServerSideEncryptionByDefault:");
-    y!(w, 14, "SSEAlgorithm: AES256");
-    y!(w, 6, "LifecycleConfiguration:");
-    y!(w, 8, "Rules:");
-    y!(w, 10, "- Id: expire-exports");
-    y!(w, 12, "Status: Enabled");
-    y!(w, 12, "ExpirationInDays: 7");
-}
-
-/// The logical id of the project's EventBridge bus.
-pub const EVENT_BUS_ID: &str = "EventBus";
-
 pub fn table_id(name: &str) -> String {
     format!("{}Table", pascal(name))
 }
+
+/// The logical id of the exports bucket.
+pub const EXPORTS_BUCKET_ID: &str = "ExportsBucket";
+
+/// The logical id of the project's EventBridge bus.
+pub const EVENT_BUS_ID: &str = "EventBus";
 
 /// Name of the `Schedule` event a manifest schedule adds to each function it targets: `warmup` → `WarmupSchedule`.
 pub fn schedule_event_id(name: &str) -> String {
@@ -118,14 +95,27 @@ fn route_event_id(method: &str, path: &str) -> String {
 /// Logical id of the one HTTP API.
 pub const HTTP_API_ID: &str = "NiagaHttpApi";
 
-/// A YAML double-quoted scalar. JSON string syntax is valid YAML, so serde_json does the escaping.
-fn q(s: &str) -> String {
-    serde_json::to_string(s).expect("a string always serialises")
+/// A short-form intrinsic function: `!Ref Env`, `!Sub "niaga-${Env}"`, `!GetAtt Queue.Arn`.
+fn intrinsic(name: &str, argument: impl Into<Value>) -> Value {
+    Value::Tagged(Box::new(TaggedValue {
+        tag: Tag::new(name),
+        value: argument.into(),
+    }))
+}
+
+/// `!Ref <name>`: a parameter's value or a resource's id.
+fn r(name: &str) -> Value {
+    intrinsic("Ref", name)
 }
 
 /// `!Sub "niaga-${Env}-<name>"`: a physical name in the deployed environment.
-fn sub(template: &str) -> String {
-    format!("!Sub {}", q(template))
+fn sub(template: &str) -> Value {
+    intrinsic("Sub", template)
+}
+
+/// `!GetAtt <resource>.<attribute>`.
+fn get_att(resource: &str, attribute: &str) -> Value {
+    intrinsic("GetAtt", format!("{resource}.{attribute}"))
 }
 
 /// The physical queue name as a `!Sub` template, matching `queue_physical_name` in the crate root.
@@ -135,79 +125,127 @@ fn queue_name_template(name: &str, fifo: bool) -> String {
 
 /// Renders `template.yaml` for a manifest. Same manifest, same bytes.
 pub fn render(manifest: &Manifest) -> String {
-    let mut out = String::new();
-    let w = &mut out;
-    y!(w, 0, "{HEADER}");
-    y!(
-        w,
-        0,
-        "# The drift test (xtask/tests/drift.rs) fails when this file, terraform and niaga.json disagree."
-    );
-    y!(w, 0, "AWSTemplateFormatVersion: \"2010-09-09\"");
-    y!(w, 0, "Transform: AWS::Serverless-2016-10-31");
-    y!(
-        w,
-        0,
-        "Description: {}",
-        q(&format!(
-            "{}: serverless commerce backend (functions from niaga.json)",
-            manifest.project
-        ))
-    );
-    blank(w);
-    render_parameters(w);
-    blank(w);
-    render_mappings(w, manifest);
-    render_conditions(w, manifest);
-    blank(w);
-    render_globals(w, manifest);
-    blank(w);
-    y!(w, 0, "Resources:");
-    render_http_api(w, manifest);
+    let mut resources = Mapping::new();
+    resources.insert(HTTP_API_ID.into(), http_api(manifest).into());
     for f in &manifest.functions {
-        blank(w);
-        render_function(w, manifest, f);
+        resources.insert(function_id(&f.name).into(), function(manifest, f).into());
     }
     for queue in &manifest.queues {
-        blank(w);
-        render_queue(w, queue);
+        let (dlq, main) = queues(queue);
+        resources.insert(dlq_id(&queue.name).into(), dlq.into());
+        resources.insert(queue_id(&queue.name).into(), main.into());
     }
     for secret in &manifest.secrets {
-        blank(w);
-        y!(w, 2, "{}:", secret_id(&secret.name));
-        y!(w, 4, "Type: AWS::SecretsManager::Secret");
-        y!(w, 4, "DeletionPolicy: Retain");
-        y!(w, 4, "UpdateReplacePolicy: Retain");
-        y!(w, 4, "Properties:");
-        y!(w, 6, "Name: {}", sub(&format!("niaga/${{Env}}/{}", secret.name)));
-        y!(w, 6, "Description: {}", q(&secret.description));
+        let properties = map! {
+            "Name" => sub(&format!("niaga/${{Env}}/{}", secret.name)),
+            "Description" => secret.description.as_str(),
+        };
+        resources.insert(
+            secret_id(&secret.name).into(),
+            retained("AWS::SecretsManager::Secret", properties).into(),
+        );
     }
     for table in &manifest.tables {
-        blank(w);
-        render_table(w, table);
+        resources.insert(table_id(&table.name).into(), dynamodb_table(table).into());
     }
     if manifest.functions.iter().any(|f| f.exports.is_some()) {
-        blank(w);
-        render_exports_bucket(w);
+        resources.insert(EXPORTS_BUCKET_ID.into(), exports_bucket().into());
     }
     if manifest.functions.iter().any(|f| f.announces) {
-        blank(w);
-        y!(w, 2, "{EVENT_BUS_ID}:");
-        y!(w, 4, "Type: AWS::Events::EventBus");
-        y!(w, 4, "Properties:");
-        y!(w, 6, "Name: {}", sub("niaga-${Env}"));
+        let bus = map! {
+            "Type" => "AWS::Events::EventBus",
+            "Properties" => map! { "Name" => sub("niaga-${Env}") },
+        };
+        resources.insert(EVENT_BUS_ID.into(), bus.into());
     }
-    blank(w);
-    render_outputs(w, manifest);
+
+    let mut template = map! {
+        "Transform" => "AWS::Serverless-2016-10-31",
+        "Description" => format!("{}: serverless commerce backend (functions from niaga.json)", manifest.project),
+        "Parameters" => parameters(),
+    };
+    if let Some(mappings) = mappings(manifest) {
+        template.insert("Mappings".into(), mappings.into());
+    }
+    template.insert("Conditions".into(), conditions(manifest).into());
+    template.insert("Globals".into(), globals(manifest).into());
+    template.insert("Resources".into(), resources.into());
+    template.insert("Outputs".into(), outputs(manifest).into());
+
+    let yaml = serde_norway::to_string(&template).expect("a YAML value always serialises");
+    // The version is written as text, quoted: the serializer follows YAML 1.2, where a bare 2010-09-09 is a string,
+    // but YAML 1.1 readers (PyYAML, which the SAM CLI uses) would read it as a date.
+    format!(
+        "{HEADER}\n# The drift test (xtask/tests/drift.rs) fails when this file, terraform and niaga.json disagree.\n\
+         AWSTemplateFormatVersion: \"2010-09-09\"\n{}",
+        spaced(&yaml)
+    )
+}
+
+/// A blank line before each top-level section and before each resource, for the reader's eye. In the block style
+/// the serializer writes, a line starting in column 0 is a top-level key (a section when its value follows on the
+/// next lines) and, under `Resources:`, a line starting in column 2 is a resource's logical id, so no value's text
+/// is touched.
+fn spaced(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len() + yaml.len() / 20);
+    let mut section = "";
+    for line in yaml.lines() {
+        let top = line.starts_with(|c: char| c.is_ascii_alphabetic());
+        if top {
+            section = line;
+        }
+        let resource = section == "Resources:"
+            && line
+                .strip_prefix("  ")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_alphabetic()))
+            && !out.ends_with("Resources:\n");
+        if (top && line.ends_with(':')) || resource {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
     out
 }
 
-fn blank(w: &mut String) {
-    w.push('\n');
+/// A resource whose data outlives a stack deletion or replacement.
+fn retained(kind: &str, properties: Mapping) -> Mapping {
+    map! {
+        "Type" => kind,
+        "DeletionPolicy" => "Retain",
+        "UpdateReplacePolicy" => "Retain",
+        "Properties" => properties,
+    }
 }
 
-fn render_parameters(w: &mut String) {
-    y!(w, 0, "Parameters:");
+fn exports_bucket() -> Mapping {
+    let block_public = [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ]
+    .into_iter()
+    .map(|k| (Value::from(k), Value::from(true)))
+    .collect::<Mapping>();
+    retained(
+        "AWS::S3::Bucket",
+        map! {
+            "BucketName" => sub("niaga-${Env}-exports-${AWS::AccountId}"),
+            "PublicAccessBlockConfiguration" => block_public,
+            "BucketEncryption" => map! {
+                "ServerSideEncryptionConfiguration" => vec![map! {
+                    "ServerSideEncryptionByDefault" => map! { "SSEAlgorithm" => "AES256" },
+                }],
+            },
+            "LifecycleConfiguration" => map! {
+                "Rules" => vec![map! { "Id" => "expire-exports", "Status" => "Enabled", "ExpirationInDays" => 7 }],
+            },
+        },
+    )
+}
+
+fn parameters() -> Mapping {
     let params: [(&str, &str, Option<&str>, &str); 11] = [
         (
             "ErpUrl",
@@ -276,36 +314,37 @@ fn render_parameters(w: &mut String) {
             "Burst size of the HTTP API's throttle.",
         ),
     ];
+    let mut out = Mapping::new();
     for (name, kind, default, description) in params {
-        y!(w, 2, "{name}:");
-        y!(w, 4, "Type: {kind}");
+        let mut p = map! { "Type" => kind };
         if let Some(default) = default {
-            y!(
-                w,
-                4,
-                "Default: {}",
-                if kind == "Number" {
-                    default.to_string()
-                } else {
-                    q(default)
-                }
-            );
+            let value = if kind == "Number" {
+                Value::from(
+                    default
+                        .parse::<u64>()
+                        .expect("a Number parameter's default is a number"),
+                )
+            } else {
+                Value::from(default)
+            };
+            p.insert("Default".into(), value);
         }
         match name {
-            "Env" => y!(w, 4, "AllowedPattern: {}", q("^[a-z][a-z0-9]{1,11}$")),
+            "Env" => {
+                p.insert("AllowedPattern".into(), "^[a-z][a-z0-9]{1,11}$".into());
+            }
             "DatabaseTls" => {
-                y!(w, 4, "AllowedValues:");
-                y!(w, 6, "- verify-full");
+                p.insert("AllowedValues".into(), vec!["verify-full"].into());
             }
             "DatabaseCa" | "DatabaseReaderCa" => {
-                y!(w, 4, "AllowedValues:");
-                y!(w, 6, "- rds-proxy");
-                y!(w, 6, "- rds");
+                p.insert("AllowedValues".into(), vec!["rds-proxy", "rds"].into());
             }
             _ => {}
         }
-        y!(w, 4, "Description: {}", q(description));
+        p.insert("Description".into(), description.into());
+        out.insert(name.into(), p.into());
     }
+    out
 }
 
 /// The environments with CORS origins (niaga.json `cors.allow_origins`), in a stable order.
@@ -319,208 +358,164 @@ fn cors_envs(manifest: &Manifest) -> Vec<(&str, &[String])> {
         .collect()
 }
 
-fn render_mappings(w: &mut String, manifest: &Manifest) {
+fn mappings(manifest: &Manifest) -> Option<Mapping> {
     let envs = cors_envs(manifest);
     if envs.is_empty() {
-        return;
+        return None;
     }
-    y!(w, 0, "Mappings:");
-    y!(w, 2, "CorsAllowOrigins:");
-    for (env, origins) in envs {
-        y!(w, 4, "{env}:");
-        y!(w, 6, "Origins:");
-        for o in origins {
-            y!(w, 8, "- {}", q(o));
-        }
-    }
-    blank(w);
+    let origins: Mapping = envs
+        .into_iter()
+        .map(|(env, origins)| (Value::from(env), map! { "Origins" => origins.to_vec() }.into()))
+        .collect();
+    Some(map! { "CorsAllowOrigins" => origins })
 }
 
-fn render_conditions(w: &mut String, manifest: &Manifest) {
-    y!(w, 0, "Conditions:");
+/// `Fn::Equals: [!Ref <parameter>, <value>]`.
+fn equals(parameter: &str, value: &str) -> Mapping {
+    map! { "Fn::Equals" => vec![r(parameter), value.into()] }
+}
+
+fn conditions(manifest: &Manifest) -> Mapping {
+    let mut out = Mapping::new();
     let envs = cors_envs(manifest);
-    if !envs.is_empty() {
-        // CORS only where niaga.json allows origins, as terraform's cors_configuration.
-        y!(w, 2, "HasCors:");
-        let equals = |w: &mut String, indent: usize, env: &str| {
-            y!(w, indent, "- Fn::Equals:");
-            y!(w, indent + 4, "- !Ref Env");
-            y!(w, indent + 4, "- {}", q(env));
-        };
-        if let [(env, _)] = envs.as_slice() {
-            y!(w, 4, "Fn::Equals:");
-            y!(w, 6, "- !Ref Env");
-            y!(w, 6, "- {}", q(env));
-        } else {
-            y!(w, 4, "Fn::Or:");
-            for (env, _) in &envs {
-                equals(w, 6, env);
-            }
+    // CORS only where niaga.json allows origins, as terraform's cors_configuration.
+    match envs.as_slice() {
+        [] => {}
+        [(env, _)] => {
+            out.insert("HasCors".into(), equals("Env", env).into());
+        }
+        envs => {
+            let any: Vec<Value> = envs.iter().map(|(env, _)| equals("Env", env).into()).collect();
+            out.insert("HasCors".into(), map! { "Fn::Or" => any }.into());
         }
     }
     for (condition, parameter) in [("UseEmulator", "AwsEndpointUrl"), ("HasReaderUrl", "DatabaseReaderUrl")] {
-        y!(w, 2, "{condition}:");
-        y!(w, 4, "Fn::Not:");
-        y!(w, 6, "- Fn::Equals:");
-        y!(w, 10, "- !Ref {parameter}");
-        y!(w, 10, "- \"\"");
+        let not_empty = map! { "Fn::Not" => vec![equals(parameter, "")] };
+        out.insert(condition.into(), not_empty.into());
     }
+    out
 }
 
-fn render_globals(w: &mut String, manifest: &Manifest) {
-    y!(w, 0, "Globals:");
-    y!(w, 2, "Function:");
-    y!(w, 4, "Environment:");
-    y!(w, 6, "Variables:");
-    y!(w, 8, "NIAGA_ENV: !Ref Env");
-    y!(w, 8, "NIAGA_APP_SECRET_ID: {}", sub("niaga/${Env}/app"));
-    y!(w, 8, "NIAGA_DB_SECRET_ID: {}", sub("niaga/${Env}/database"));
-    y!(w, 8, "NIAGA_PAYMENTS_SECRET_ID: {}", sub("niaga/${Env}/payments"));
-    y!(
-        w,
-        8,
-        "NIAGA_OUTBOX_ROUTES: {}",
-        q(&manifest.outbox_routes().to_string())
-    );
-    y!(w, 8, "NIAGA_ERP_URL: !Ref ErpUrl");
-    y!(w, 8, "NIAGA_PAYMENTS_STATUS_URL: !Ref PaymentsStatusUrl");
-    if manifest.functions.iter().any(|f| f.exports.is_some()) {
-        y!(w, 8, "NIAGA_EXPORTS_BUCKET: !Ref {EXPORTS_BUCKET_ID}");
-    }
-    y!(w, 8, "DATABASE_URL: !Ref DatabaseUrl");
-    y!(w, 8, "DATABASE_READER_URL:");
-    y!(w, 10, "Fn::If:");
-    y!(w, 12, "- HasReaderUrl");
-    y!(w, 12, "- !Ref DatabaseReaderUrl");
-    y!(w, 12, "- !Ref DatabaseUrl");
-    y!(w, 8, "DATABASE_TLS: !Ref DatabaseTls");
-    y!(w, 8, "DATABASE_CA: !Ref DatabaseCa");
-    y!(w, 8, "DATABASE_READER_CA:");
-    y!(w, 10, "Fn::If:");
-    y!(w, 12, "- HasReaderUrl");
-    y!(w, 12, "- !Ref DatabaseReaderCa");
-    y!(w, 12, "- !Ref DatabaseCa");
-    y!(w, 8, "AWS_ENDPOINT_URL:");
-    y!(w, 10, "Fn::If:");
-    y!(w, 12, "- UseEmulator");
-    y!(w, 12, "- !Ref AwsEndpointUrl");
-    y!(w, 12, "- !Ref AWS::NoValue");
+/// `Fn::If: [<condition>, <then>, <else>]`.
+fn if_(condition: &str, then: Value, otherwise: Value) -> Mapping {
+    map! { "Fn::If" => vec![Value::from(condition), then, otherwise] }
 }
 
-fn render_http_api(w: &mut String, manifest: &Manifest) {
-    y!(w, 2, "{HTTP_API_ID}:");
-    y!(w, 4, "Type: AWS::Serverless::HttpApi");
-    y!(w, 4, "Properties:");
-    y!(w, 6, "Name: {}", sub("niaga-${Env}"));
-    y!(w, 6, "DefaultRouteSettings:");
-    y!(w, 8, "ThrottlingRateLimit: !Ref ApiThrottlingRateLimit");
-    y!(w, 8, "ThrottlingBurstLimit: !Ref ApiThrottlingBurstLimit");
-    let Some(cors) = manifest.cors.as_ref().filter(|_| !cors_envs(manifest).is_empty()) else {
-        return;
+fn globals(manifest: &Manifest) -> Mapping {
+    let mut vars = map! {
+        "NIAGA_ENV" => r("Env"),
+        "NIAGA_APP_SECRET_ID" => sub("niaga/${Env}/app"),
+        "NIAGA_DB_SECRET_ID" => sub("niaga/${Env}/database"),
+        "NIAGA_PAYMENTS_SECRET_ID" => sub("niaga/${Env}/payments"),
+        "NIAGA_OUTBOX_ROUTES" => manifest.outbox_routes().to_string(),
+        "NIAGA_ERP_URL" => r("ErpUrl"),
+        "NIAGA_PAYMENTS_STATUS_URL" => r("PaymentsStatusUrl"),
     };
-    y!(w, 6, "CorsConfiguration:");
-    y!(w, 8, "Fn::If:");
-    y!(w, 10, "- HasCors");
-    y!(w, 10, "- AllowOrigins:");
-    y!(w, 14, "Fn::FindInMap:");
-    for item in ["CorsAllowOrigins", "!Ref Env", "Origins"] {
-        y!(w, 16, "- {item}");
+    if manifest.functions.iter().any(|f| f.exports.is_some()) {
+        vars.insert("NIAGA_EXPORTS_BUCKET".into(), r(EXPORTS_BUCKET_ID));
     }
-    for (key, items) in [
-        ("AllowMethods", &cors.allow_methods),
-        ("AllowHeaders", &cors.allow_headers),
-        ("ExposeHeaders", &cors.expose_headers),
-    ] {
-        y!(w, 12, "{key}:");
-        for i in items {
-            y!(w, 14, "- {}", q(i));
-        }
-    }
-    y!(w, 12, "MaxAge: {}", cors.max_age_s);
-    y!(w, 10, "- !Ref AWS::NoValue");
+    vars.extend(map! {
+        "DATABASE_URL" => r("DatabaseUrl"),
+        "DATABASE_READER_URL" => if_("HasReaderUrl", r("DatabaseReaderUrl"), r("DatabaseUrl")),
+        "DATABASE_TLS" => r("DatabaseTls"),
+        "DATABASE_CA" => r("DatabaseCa"),
+        "DATABASE_READER_CA" => if_("HasReaderUrl", r("DatabaseReaderCa"), r("DatabaseCa")),
+        "AWS_ENDPOINT_URL" => if_("UseEmulator", r("AwsEndpointUrl"), r("AWS::NoValue")),
+    });
+    map! { "Function" => map! { "Environment" => map! { "Variables" => vars } } }
 }
 
-fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
-    y!(w, 2, "{}:", function_id(&f.name));
-    y!(w, 4, "Type: AWS::Serverless::Function");
-    y!(w, 4, "Metadata:");
-    y!(w, 6, "BuildMethod: rust-cargolambda");
-    y!(w, 6, "BuildProperties:");
-    y!(w, 8, "Binary: {}", q(&f.name));
-    y!(w, 4, "Properties:");
-    y!(w, 6, "FunctionName: {}", sub(&format!("niaga-${{Env}}-{}", f.name)));
-    y!(w, 6, "Description: {}", q(&f.description));
-    y!(w, 6, "CodeUri: .");
-    y!(w, 6, "Handler: bootstrap");
-    y!(w, 6, "Runtime: {}", q(&manifest.defaults.runtime));
-    y!(w, 6, "Architectures:");
-    y!(w, 8, "- {}", q(&manifest.defaults.architecture));
-    y!(w, 6, "MemorySize: {}", f.memory_mb);
-    y!(w, 6, "Timeout: {}", f.timeout_s);
+fn http_api(manifest: &Manifest) -> Mapping {
+    let mut properties = map! {
+        "Name" => sub("niaga-${Env}"),
+        "DefaultRouteSettings" => map! {
+            "ThrottlingRateLimit" => r("ApiThrottlingRateLimit"),
+            "ThrottlingBurstLimit" => r("ApiThrottlingBurstLimit"),
+        },
+    };
+    if let Some(cors) = manifest.cors.as_ref().filter(|_| !cors_envs(manifest).is_empty()) {
+        let configuration = map! {
+            "AllowOrigins" => map! {
+                "Fn::FindInMap" => vec![Value::from("CorsAllowOrigins"), r("Env"), "Origins".into()],
+            },
+            "AllowMethods" => cors.allow_methods.clone(),
+            "AllowHeaders" => cors.allow_headers.clone(),
+            "ExposeHeaders" => cors.expose_headers.clone(),
+            "MaxAge" => cors.max_age_s,
+        };
+        properties.insert(
+            "CorsConfiguration".into(),
+            if_("HasCors", configuration.into(), r("AWS::NoValue")).into(),
+        );
+    }
+    map! { "Type" => "AWS::Serverless::HttpApi", "Properties" => properties }
+}
+
+/// A SAM policy template applied to one resource: `- <policy>: { <parameter>: <value> }`.
+fn policy(name: &str, parameter: &str, value: Value) -> Value {
+    map! { name => map! { parameter => value } }.into()
+}
+
+fn function(manifest: &Manifest, f: &Function) -> Mapping {
+    let mut properties = map! {
+        "FunctionName" => sub(&format!("niaga-${{Env}}-{}", f.name)),
+        "Description" => f.description.as_str(),
+        "CodeUri" => ".",
+        "Handler" => "bootstrap",
+        "Runtime" => manifest.defaults.runtime.as_str(),
+        "Architectures" => vec![manifest.defaults.architecture.as_str()],
+        "MemorySize" => f.memory_mb,
+        "Timeout" => f.timeout_s,
+    };
     if let Some(reserved) = f.reserved_concurrency {
-        y!(w, 6, "ReservedConcurrentExecutions: {reserved}");
+        properties.insert("ReservedConcurrentExecutions".into(), reserved.into());
     }
 
     // Logs come with SAM's basic execution role; everything else is listed here and nothing more.
     let consumes = f.queue.as_deref().filter(|_| f.kind == Kind::Sqs);
+    let mut policies: Vec<Value> = Vec::new();
+    for secret in &f.secrets {
+        policies.push(policy(
+            "AWSSecretsManagerGetSecretValuePolicy",
+            "SecretArn",
+            r(&secret_id(secret)),
+        ));
+    }
+    if let Some(queue) = consumes {
+        policies.push(policy(
+            "SQSPollerPolicy",
+            "QueueName",
+            get_att(&queue_id(queue), "QueueName"),
+        ));
+    }
     // Outbox relays send to every queue that subscribes to events.
-    let publishes: Vec<&str> = if f.outbox {
-        manifest
-            .queues
-            .iter()
-            .filter(|q| !q.events.is_empty())
-            .map(|q| q.name.as_str())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    if !f.secrets.is_empty()
-        || consumes.is_some()
-        || !publishes.is_empty()
-        || !f.tables.is_empty()
-        || f.announces
-        || f.exports.is_some()
-    {
-        y!(w, 6, "Policies:");
-        for secret in &f.secrets {
-            y!(w, 8, "- AWSSecretsManagerGetSecretValuePolicy:");
-            y!(w, 12, "SecretArn: !Ref {}", secret_id(secret));
+    if f.outbox {
+        for queue in manifest.queues.iter().filter(|q| !q.events.is_empty()) {
+            policies.push(policy(
+                "SQSSendMessagePolicy",
+                "QueueName",
+                get_att(&queue_id(&queue.name), "QueueName"),
+            ));
         }
-        if let Some(queue) = consumes {
-            y!(w, 8, "- SQSPollerPolicy:");
-            y!(w, 12, "QueueName: !GetAtt {}.QueueName", queue_id(queue));
-        }
-        for queue in publishes {
-            y!(w, 8, "- SQSSendMessagePolicy:");
-            y!(w, 12, "QueueName: !GetAtt {}.QueueName", queue_id(queue));
-        }
-        for table in &f.tables {
-            y!(w, 8, "- DynamoDBCrudPolicy:");
-            y!(w, 12, "TableName: !Ref {}", table_id(table));
-        }
-        if f.announces {
-            y!(w, 8, "- EventBridgePutEventsPolicy:");
-            y!(w, 12, "EventBusName: !Ref {EVENT_BUS_ID}");
-        }
-        if let Some(access) = f.exports {
-            let policy = match access {
-                crate::manifest::Access::Read => "S3ReadPolicy",
-                crate::manifest::Access::Write => "S3WritePolicy",
-            };
-            y!(w, 8, "- {policy}:");
-            y!(w, 12, "BucketName: !Ref {EXPORTS_BUCKET_ID}");
-        }
+    }
+    for table in &f.tables {
+        policies.push(policy("DynamoDBCrudPolicy", "TableName", r(&table_id(table))));
+    }
+    if f.announces {
+        policies.push(policy("EventBridgePutEventsPolicy", "EventBusName", r(EVENT_BUS_ID)));
+    }
+    if let Some(access) = f.exports {
+        let name = match access {
+            crate::manifest::Access::Read => "S3ReadPolicy",
+            crate::manifest::Access::Write => "S3WritePolicy",
+        };
+        policies.push(policy(name, "BucketName", r(EXPORTS_BUCKET_ID)));
+    }
+    if !policies.is_empty() {
+        properties.insert("Policies".into(), policies.into());
     }
 
-    let schedules: Vec<_> = manifest
-        .schedules
-        .iter()
-        .filter(|s| s.targets.contains(&f.name))
-        .collect();
-    if f.routes.is_empty() && schedules.is_empty() && consumes.is_none() {
-        return;
-    }
-    y!(w, 6, "Events:");
+    let mut events = Mapping::new();
     let mut event_ids = BTreeSet::new();
     for route in &f.routes {
         let base = route_event_id(&route.method, &route.path);
@@ -530,300 +525,176 @@ fn render_function(w: &mut String, manifest: &Manifest, f: &Function) {
             id = format!("{base}{n}");
             n += 1;
         }
-        y!(w, 8, "{id}:");
-        y!(w, 10, "Type: HttpApi");
-        y!(w, 10, "Properties:");
-        y!(w, 12, "ApiId: !Ref {HTTP_API_ID}");
-        y!(w, 12, "Method: {}", q(&route.method));
-        y!(w, 12, "Path: {}", q(&route.path));
-        y!(w, 12, "PayloadFormatVersion: \"2.0\"");
+        let event = map! {
+            "Type" => "HttpApi",
+            "Properties" => map! {
+                "ApiId" => r(HTTP_API_ID),
+                "Method" => route.method.as_str(),
+                "Path" => route.path.as_str(),
+                "PayloadFormatVersion" => "2.0",
+            },
+        };
+        events.insert(id.into(), event.into());
     }
-    for schedule in schedules {
-        y!(w, 8, "{}:", schedule_event_id(&schedule.name));
-        y!(w, 10, "Type: Schedule");
-        y!(w, 10, "Properties:");
-        y!(w, 12, "Schedule: {}", q(&schedule.expression));
-        y!(
-            w,
-            12,
-            "Description: {}",
-            q(&format!("{} ({})", schedule.description, schedule.wib))
-        );
+    for schedule in manifest.schedules.iter().filter(|s| s.targets.contains(&f.name)) {
+        let mut props = map! {
+            "Schedule" => schedule.expression.as_str(),
+            "Description" => format!("{} ({})", schedule.description, schedule.wib),
+        };
         if let Some(input) = &schedule.input {
-            y!(w, 12, "Input: {}", q(&input.to_string()));
+            props.insert("Input".into(), input.to_string().into());
         }
+        let event = map! { "Type" => "Schedule", "Properties" => props };
+        events.insert(schedule_event_id(&schedule.name).into(), event.into());
     }
     if let Some(queue) = consumes {
-        y!(w, 8, "{}:", queue_id(queue));
-        y!(w, 10, "Type: SQS");
-        y!(w, 10, "Properties:");
-        y!(w, 12, "Queue: !GetAtt {}.Arn", queue_id(queue));
+        let mut props = map! { "Queue" => get_att(&queue_id(queue), "Arn") };
         if let Some(batch) = f.batch_size {
-            y!(w, 12, "BatchSize: {batch}");
+            props.insert("BatchSize".into(), batch.into());
         }
-        y!(w, 12, "FunctionResponseTypes:");
-        y!(w, 14, "- ReportBatchItemFailures");
+        props.insert("FunctionResponseTypes".into(), vec!["ReportBatchItemFailures"].into());
         if let Some(max) = f.max_concurrency {
-            y!(w, 12, "ScalingConfig:");
-            y!(w, 14, "MaximumConcurrency: {max}");
+            props.insert("ScalingConfig".into(), map! { "MaximumConcurrency" => max }.into());
         }
+        let event = map! { "Type" => "SQS", "Properties" => props };
+        events.insert(queue_id(queue).into(), event.into());
+    }
+    if !events.is_empty() {
+        properties.insert("Events".into(), events.into());
+    }
+
+    map! {
+        "Type" => "AWS::Serverless::Function",
+        "Metadata" => map! {
+            "BuildMethod" => "rust-cargolambda",
+            "BuildProperties" => map! { "Binary" => f.name.as_str() },
+        },
+        "Properties" => properties,
     }
 }
 
-fn render_queue(w: &mut String, queue: &Queue) {
-    y!(w, 2, "{}:", dlq_id(&queue.name));
-    y!(w, 4, "Type: AWS::SQS::Queue");
-    y!(w, 4, "Properties:");
-    y!(
-        w,
-        6,
-        "QueueName: {}",
-        sub(&queue_name_template(&format!("{}-dlq", queue.name), queue.fifo))
-    );
+/// A queue's dead-letter queue and the queue itself.
+fn queues(queue: &Queue) -> (Mapping, Mapping) {
+    let mut dlq = map! { "QueueName" => sub(&queue_name_template(&format!("{}-dlq", queue.name), queue.fifo)) };
+    let mut main = map! { "QueueName" => sub(&queue_name_template(&queue.name, queue.fifo)) };
     if queue.fifo {
-        y!(w, 6, "FifoQueue: true");
+        dlq.insert("FifoQueue".into(), true.into());
+        main.insert("FifoQueue".into(), true.into());
     }
-    y!(w, 6, "MessageRetentionPeriod: 1209600");
-    y!(w, 6, "SqsManagedSseEnabled: true");
-    blank(w);
-    y!(w, 2, "{}:", queue_id(&queue.name));
-    y!(w, 4, "Type: AWS::SQS::Queue");
-    y!(w, 4, "Properties:");
-    y!(
-        w,
-        6,
-        "QueueName: {}",
-        sub(&queue_name_template(&queue.name, queue.fifo))
-    );
-    if queue.fifo {
-        y!(w, 6, "FifoQueue: true");
-    }
-    y!(w, 6, "VisibilityTimeout: {}", queue.visibility_timeout_s);
-    y!(w, 6, "SqsManagedSseEnabled: true");
-    y!(w, 6, "RedrivePolicy:");
-    y!(w, 8, "deadLetterTargetArn: !GetAtt {}.Arn", dlq_id(&queue.name));
-    y!(w, 8, "maxReceiveCount: {}", queue.max_receive_count);
+    dlq.extend(map! { "MessageRetentionPeriod" => 1_209_600, "SqsManagedSseEnabled" => true });
+    main.extend(map! {
+        "VisibilityTimeout" => queue.visibility_timeout_s,
+        "SqsManagedSseEnabled" => true,
+        "RedrivePolicy" => map! {
+            "deadLetterTargetArn" => get_att(&dlq_id(&queue.name), "Arn"),
+            "maxReceiveCount" => queue.max_receive_count,
+        },
+    });
+    let resource = |properties: Mapping| map! { "Type" => "AWS::SQS::Queue", "Properties" => properties };
+    (resource(dlq), resource(main))
 }
 
-fn render_table(w: &mut String, table: &Table) {
-    y!(w, 2, "{}:", table_id(&table.name));
-    y!(w, 4, "Type: AWS::DynamoDB::Table");
-    y!(w, 4, "DeletionPolicy: Retain");
-    y!(w, 4, "UpdateReplacePolicy: Retain");
-    y!(w, 4, "Properties:");
-    y!(w, 6, "TableName: {}", sub(&format!("niaga-${{Env}}-{}", table.name)));
-    y!(w, 6, "BillingMode: PAY_PER_REQUEST");
+fn dynamodb_table(table: &Table) -> Mapping {
     let keys: Vec<(&str, &str)> = std::iter::once((table.hash_key.as_str(), "HASH"))
         .chain(table.range_key.as_deref().map(|k| (k, "RANGE")))
         .collect();
-    y!(w, 6, "AttributeDefinitions:");
-    for (name, _) in &keys {
-        y!(w, 8, "- AttributeName: {}", q(name));
-        y!(w, 10, "AttributeType: S");
-    }
-    y!(w, 6, "KeySchema:");
-    for (name, kind) in &keys {
-        y!(w, 8, "- AttributeName: {}", q(name));
-        y!(w, 10, "KeyType: {kind}");
-    }
+    let mut properties = map! {
+        "TableName" => sub(&format!("niaga-${{Env}}-{}", table.name)),
+        "BillingMode" => "PAY_PER_REQUEST",
+        "AttributeDefinitions" => keys.iter()
+            .map(|(name, _)| map! { "AttributeName" => *name, "AttributeType" => "S" })
+            .collect::<Vec<_>>(),
+        "KeySchema" => keys.iter()
+            .map(|(name, kind)| map! { "AttributeName" => *name, "KeyType" => *kind })
+            .collect::<Vec<_>>(),
+    };
     if let Some(ttl) = &table.ttl_attribute {
-        y!(w, 6, "TimeToLiveSpecification:");
-        y!(w, 8, "AttributeName: {}", q(ttl));
-        y!(w, 8, "Enabled: true");
+        properties.insert(
+            "TimeToLiveSpecification".into(),
+            map! { "AttributeName" => ttl.as_str(), "Enabled" => true }.into(),
+        );
     }
-    y!(w, 6, "PointInTimeRecoverySpecification:");
-    y!(w, 8, "PointInTimeRecoveryEnabled: true");
-    y!(w, 6, "SSESpecification:");
-    y!(w, 8, "SSEEnabled: true");
+    properties.extend(map! {
+        "PointInTimeRecoverySpecification" => map! { "PointInTimeRecoveryEnabled" => true },
+        "SSESpecification" => map! { "SSEEnabled" => true },
+    });
+    retained("AWS::DynamoDB::Table", properties)
 }
 
-fn render_outputs(w: &mut String, manifest: &Manifest) {
-    y!(w, 0, "Outputs:");
-    y!(w, 2, "ApiEndpoint:");
-    y!(w, 4, "Description: Base URL of the HTTP API.");
-    y!(w, 4, "Value: !GetAtt {HTTP_API_ID}.ApiEndpoint");
+fn outputs(manifest: &Manifest) -> Mapping {
+    let mut out = map! {
+        "ApiEndpoint" => map! {
+            "Description" => "Base URL of the HTTP API.",
+            "Value" => get_att(HTTP_API_ID, "ApiEndpoint"),
+        },
+    };
     for queue in &manifest.queues {
-        y!(w, 2, "{}Url:", queue_id(&queue.name));
-        y!(w, 4, "Description: {}", q(&format!("URL of the {} queue.", queue.name)));
-        y!(w, 4, "Value: !Ref {}", queue_id(&queue.name));
+        let output = map! {
+            "Description" => format!("URL of the {} queue.", queue.name),
+            "Value" => r(&queue_id(&queue.name)),
+        };
+        out.insert(format!("{}Url", queue_id(&queue.name)).into(), output.into());
     }
+    out
 }
 
 // --- Reading a template back -------------------------------------------------------------------------
 
-/// A node of the YAML subset [`render`] writes. Scalars keep their text: a quoted scalar is unquoted,
-/// a tagged one keeps its tag (`!Ref Env`, `!Sub niaga-${Env}-x` with the quotes removed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Node {
-    Scalar(String),
-    Map(Vec<(String, Node)>),
-    Seq(Vec<Node>),
+/// Parses a template with the same crate that wrote it.
+pub fn parse(yaml: &str) -> Result<Value> {
+    serde_norway::from_str(yaml).context("template.yaml is not valid YAML")
 }
 
-impl Node {
-    /// The value under `key` when this is a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        match self {
-            Node::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
+/// The argument of an intrinsic function, in either form CloudFormation accepts: the short-form tag
+/// (`!GetAtt X.Arn`) or the long-form mapping (`Fn::GetAtt: X.Arn`, `Ref: X`).
+fn intrinsic_argument<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    if let Value::Tagged(tagged) = value {
+        return (tagged.tag == Tag::new(name)).then_some(&tagged.value);
     }
-
-    /// Follows a path of mapping keys.
-    pub fn at(&self, path: &[&str]) -> Option<&Node> {
-        path.iter().try_fold(self, |node, key| node.get(key))
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Node::Scalar(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The entries of a mapping, empty for anything else.
-    pub fn entries(&self) -> &[(String, Node)] {
-        match self {
-            Node::Map(entries) => entries,
-            _ => &[],
-        }
-    }
-}
-
-/// Parses the block-style YAML subset that [`render`] writes: mappings and sequences by indentation,
-/// scalars plain or JSON-quoted, comments on their own lines. Anything else is an error, never a guess.
-pub fn parse(yaml: &str) -> Result<Node> {
-    let mut lines: Vec<(usize, usize, String)> = Vec::new(); // (line number, indent, text)
-    for (n, raw) in yaml.lines().enumerate() {
-        let text = raw.trim_end();
-        let trimmed = text.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if text.contains('\t') {
-            bail!("line {}: tabs are not YAML indentation", n + 1);
-        }
-        lines.push((n + 1, text.len() - trimmed.len(), trimmed.to_string()));
-    }
-    let mut pos = 0;
-    let node = parse_block(&mut lines, &mut pos, 0)?;
-    if let Some((n, _, text)) = lines.get(pos) {
-        bail!("line {n}: unexpected `{text}` (indentation?)");
-    }
-    Ok(node)
-}
-
-fn parse_block(lines: &mut [(usize, usize, String)], pos: &mut usize, indent: usize) -> Result<Node> {
-    let Some((_, _, first)) = lines.get(*pos) else {
-        return Ok(Node::Map(Vec::new()));
+    let long = if name == "Ref" {
+        name.to_string()
+    } else {
+        format!("Fn::{name}")
     };
-    if first == "-" || first.starts_with("- ") {
-        let mut items = Vec::new();
-        while let Some((n, ind, text)) = lines.get(*pos).cloned() {
-            if ind != indent || !(text == "-" || text.starts_with("- ")) {
-                break;
-            }
-            let rest = text.get(2..).unwrap_or("").trim_start().to_string();
-            if rest.is_empty() {
-                bail!("line {n}: an empty sequence item is outside the supported subset");
-            }
-            if split_key(&rest).is_some() {
-                // `- Key: value` opens a mapping whose entries sit two columns right of the dash.
-                lines[*pos] = (n, indent + 2, rest);
-                items.push(parse_block(lines, pos, indent + 2)?);
-            } else {
-                items.push(Node::Scalar(scalar(&rest, n)?));
-                *pos += 1;
-            }
-        }
-        return Ok(Node::Seq(items));
+    match value.as_mapping()? {
+        m if m.len() == 1 => m.get(long.as_str()),
+        _ => None,
     }
-    let mut entries = Vec::new();
-    while let Some((n, ind, text)) = lines.get(*pos).cloned() {
-        if ind < indent {
-            break;
-        }
-        if ind > indent {
-            bail!("line {n}: unexpected indentation");
-        }
-        let Some((key, value)) = split_key(&text) else {
-            bail!("line {n}: expected `key: value`, found `{text}`");
-        };
-        *pos += 1;
-        let node = if value.is_empty() {
-            match lines.get(*pos) {
-                Some((_, child, _)) if *child > indent => {
-                    let child = *child;
-                    parse_block(lines, pos, child)?
-                }
-                _ => bail!("line {n}: `{key}` has no value"),
-            }
-        } else {
-            Node::Scalar(scalar(value, n)?)
-        };
-        if entries.iter().any(|(k, _)| k == &key) {
-            bail!("line {n}: duplicate key `{key}`");
-        }
-        entries.push((key, node));
-    }
-    Ok(Node::Map(entries))
 }
 
-/// `Key: value` or `Key:` with a plain key (letters, digits, `_ : . $ -`, as [`render`] writes them).
-fn split_key(text: &str) -> Option<(String, &str)> {
-    let (key, value) = match text.find(": ") {
-        Some(i) => (&text[..i], text[i + 2..].trim()),
-        None => (text.strip_suffix(':')?, ""),
-    };
-    let plain = !key.is_empty()
-        && key.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || "_:.$-".contains(c));
-    plain.then(|| (key.to_string(), value))
+/// Follows a path of mapping keys.
+fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(*key))
 }
 
-/// A scalar's text: JSON-quoted strings unquoted, a tag kept with its (unquoted) argument.
-fn scalar(text: &str, n: usize) -> Result<String> {
-    if let Some(rest) = text.strip_prefix('!') {
-        let (tag, arg) = rest
-            .split_once(' ')
-            .with_context(|| format!("line {n}: a tag without a value"))?;
-        return Ok(format!("!{tag} {}", scalar(arg.trim(), n)?));
-    }
-    if text.starts_with('"') {
-        return serde_json::from_str::<String>(text).with_context(|| format!("line {n}: bad quoted string {text}"));
-    }
-    if text.starts_with(['\'', '[', '{', '&', '*', '|', '>']) {
-        bail!("line {n}: `{text}` is outside the supported YAML subset");
-    }
-    Ok(text.to_string())
-}
-
-/// The serverless functions of a parsed template: (logical id, binary name, node).
-fn functions(template: &Node) -> Result<Vec<(&str, String, &Node)>> {
-    let resources = template.get("Resources").context("the template has no Resources")?;
+/// The serverless functions of a parsed template: (logical id, binary name, resource).
+fn functions(template: &Value) -> Result<Vec<(&str, String, &Value)>> {
+    let resources = template
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .context("the template has no Resources")?;
     let mut out = Vec::new();
-    for (id, resource) in resources.entries() {
-        if resource.get("Type").and_then(Node::as_str) != Some("AWS::Serverless::Function") {
+    for (id, resource) in resources {
+        if resource.get("Type").and_then(Value::as_str) != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = resource
-            .at(&["Metadata", "BuildProperties", "Binary"])
-            .and_then(Node::as_str)
+        let id = id.as_str().context("a resource's logical id is not a string")?;
+        let binary = at(resource, &["Metadata", "BuildProperties", "Binary"])
+            .and_then(Value::as_str)
             .with_context(|| format!("{id} has no Metadata.BuildProperties.Binary"))?;
-        out.push((id.as_str(), binary.to_string(), resource));
+        out.push((id, binary.to_string(), resource));
     }
     Ok(out)
 }
 
 /// Events of one type on a function: (event name, its Properties).
-fn events<'a>(function: &'a Node, kind: &str) -> Vec<(&'a str, &'a Node)> {
-    function
-        .at(&["Properties", "Events"])
-        .map(Node::entries)
-        .unwrap_or(&[])
-        .iter()
-        .filter(|(_, e)| e.get("Type").and_then(Node::as_str) == Some(kind))
-        .filter_map(|(name, e)| Some((name.as_str(), e.get("Properties")?)))
+fn events<'a>(function: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    at(function, &["Properties", "Events"])
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter(|(_, e)| e.get("Type").and_then(Value::as_str) == Some(kind))
+        .filter_map(|(name, e)| Some((name.as_str()?, e.get("Properties")?)))
         .collect()
 }
 
@@ -835,11 +706,11 @@ pub fn routes_in_template(yaml: &str) -> Result<BTreeMap<String, String>> {
         for (event, props) in events(function, "HttpApi") {
             let method = props
                 .get("Method")
-                .and_then(Node::as_str)
+                .and_then(Value::as_str)
                 .with_context(|| format!("{id}.{event}: no Method"))?;
             let path = props
                 .get("Path")
-                .and_then(Node::as_str)
+                .and_then(Value::as_str)
                 .with_context(|| format!("{id}.{event}: no Path"))?;
             let key = format!("{} {path}", method.to_ascii_uppercase());
             if let Some(other) = routes.insert(key.clone(), binary.clone()) {
@@ -870,9 +741,9 @@ pub fn schedules_in_template(yaml: &str) -> Result<BTreeMap<String, BTreeMap<Str
         for (event, props) in events(function, "Schedule") {
             let expression = props
                 .get("Schedule")
-                .and_then(Node::as_str)
+                .and_then(Value::as_str)
                 .with_context(|| format!("{id}.{event}: no Schedule"))?;
-            let input = props.get("Input").and_then(Node::as_str).map(str::to_string);
+            let input = props.get("Input").and_then(Value::as_str).map(str::to_string);
             schedules.entry(event.to_string()).or_default().insert(
                 binary.clone(),
                 ScheduledCall {
@@ -892,22 +763,18 @@ pub fn queue_consumers_in_template(yaml: &str) -> Result<BTreeMap<String, BTreeS
     let mut consumers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (id, binary, function) in functions(&template)? {
         for (event, props) in events(function, "SQS") {
-            let queue_ref = props
-                .get("Queue")
-                .and_then(Node::as_str)
-                .with_context(|| format!("{id}.{event}: no Queue"))?;
-            let queue_id = queue_ref
-                .strip_prefix("!GetAtt ")
+            let queue = props.get("Queue").with_context(|| format!("{id}.{event}: no Queue"))?;
+            let queue_id = intrinsic_argument(queue, "GetAtt")
+                .and_then(Value::as_str)
                 .and_then(|r| r.strip_suffix(".Arn"))
-                .with_context(|| format!("{id}.{event}: Queue is `{queue_ref}`, not !GetAtt <queue>.Arn"))?;
-            let queue_name = resources
-                .at(&[queue_id, "Properties", "QueueName"])
-                .and_then(Node::as_str)
+                .with_context(|| format!("{id}.{event}: Queue is {queue:?}, not !GetAtt <queue>.Arn"))?;
+            let queue_name = at(resources, &[queue_id, "Properties", "QueueName"])
                 .with_context(|| format!("{id}.{event}: no queue resource {queue_id} with a QueueName"))?;
-            let name = queue_name
-                .strip_prefix("!Sub niaga-${Env}-")
+            let name = intrinsic_argument(queue_name, "Sub")
+                .and_then(Value::as_str)
+                .and_then(|n| n.strip_prefix("niaga-${Env}-"))
                 .map(|n| n.strip_suffix(".fifo").unwrap_or(n))
-                .with_context(|| format!("{queue_id}: QueueName `{queue_name}` is not !Sub niaga-${{Env}}-<name>"))?;
+                .with_context(|| format!("{queue_id}: QueueName {queue_name:?} is not !Sub niaga-${{Env}}-<name>"))?;
             consumers.entry(name.to_string()).or_default().insert(binary.clone());
         }
     }
@@ -975,19 +842,33 @@ mod tests {
     }
 
     #[test]
-    fn parsing_rejects_yaml_outside_the_subset() {
-        assert!(parse("A: {b: 1}\n").is_err());
-        assert!(parse("A:\n  B: 1\n    C: 2\n").is_err());
-        assert!(parse("A: 1\nA: 2\n").is_err());
+    fn the_template_is_yaml_with_short_form_intrinsics_under_its_header() {
+        let yaml = render(&manifest());
+        let template = parse(&yaml).unwrap();
+        assert_eq!(template["AWSTemplateFormatVersion"].as_str(), Some("2010-09-09"));
+        let function = &template["Resources"]["CatalogApiFunction"]["Properties"];
+        assert_eq!(function["Description"].as_str(), Some("Reads \"quoted\": yes"));
+        assert_eq!(function["FunctionName"], sub("niaga-${Env}-catalog-api"));
+        assert!(yaml.contains("FunctionName: !Sub niaga-${Env}-catalog-api\n"), "{yaml}");
+        assert!(yaml.contains("SecretArn: !Ref AppSecret\n"), "{yaml}");
+        assert!(yaml.contains("Queue: !GetAtt ErpSyncQueue.Arn\n"), "{yaml}");
     }
 
     #[test]
-    fn quoted_scalars_come_back_unquoted() {
-        let node = parse("A:\n  - \"x: y\"\n  - B: !Sub \"niaga-${Env}\"\n").unwrap();
-        let Node::Seq(items) = node.get("A").unwrap() else {
-            panic!("not a sequence")
-        };
-        assert_eq!(items[0], Node::Scalar("x: y".into()));
-        assert_eq!(items[1].get("B").and_then(Node::as_str), Some("!Sub niaga-${Env}"));
+    fn the_readers_accept_long_form_intrinsics_too() {
+        let long = render(&manifest()).replace(
+            "Queue: !GetAtt ErpSyncQueue.Arn",
+            "Queue:\n              Fn::GetAtt: ErpSyncQueue.Arn",
+        );
+        assert!(long.contains("Fn::GetAtt: ErpSyncQueue.Arn"));
+        let consumers = queue_consumers_in_template(&long).unwrap();
+        assert_eq!(consumers["erp-sync"], BTreeSet::from(["erp-sync-worker".to_string()]));
+    }
+
+    #[test]
+    fn a_template_that_is_not_yaml_is_refused() {
+        assert!(parse("A: [1\n").is_err());
+        assert!(parse("A:\n  B: 1\n C: 2\n").is_err());
+        assert!(routes_in_template("A: 1\n").is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! The local services the stack and the tests need: a project-local PostgreSQL cluster and moto (the AWS
-//! emulator). Each is installed when missing (Debian packages, PyPI), started on 127.0.0.1, and stopped again.
+//! emulator). Each is installed when missing (PostgreSQL from Debian packages; moto, pinned, from PyPI into the
+//! project's own virtual environment), started on 127.0.0.1, and stopped again.
 //!
 //! PostgreSQL refuses to run as root, so when we are root the cluster belongs to the `postgres` system user and
 //! every server command runs through `runuser`. Its data lives in `.niaga/pg` (git-ignored); if that folder is
@@ -115,47 +116,29 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     )
 }
 
-/// Installs a PyPI package with pip when `program` is not on PATH.
-pub fn ensure_pip(program: &str, package: &str) -> Result<PathBuf> {
-    if let Some(p) = which(program) {
-        return Ok(p);
-    }
-    let pip = ["pip3", "pip"].into_iter().find(|p| which(p).is_some());
-    let Some(pip) = pip else {
-        apt_install(&["python3-pip"])?;
-        return ensure_pip(program, package);
-    };
-    step(format!("installing {package} from PyPI (for `{program}`)"));
-    let mut cmd = Command::new(pip);
-    cmd.args(["install", "--quiet", "--disable-pip-version-check", package]);
-    if run_visible(&mut cmd, "pip install").is_err() {
-        // Debian's system Python refuses plain pip installs (PEP 668); a user install is the sanctioned way.
-        run_visible(
-            Command::new(pip).args(["install", "--quiet", "--user", "--break-system-packages", package]),
-            "pip install --user",
-        )?;
-    }
-    which(program)
-        .or_else(|| {
-            let home = std::env::var_os("HOME")?;
-            let p = PathBuf::from(home).join(".local/bin").join(program);
-            p.is_file().then_some(p)
-        })
-        .with_context(|| format!("installed {package} but `{program}` is not on PATH"))
-}
+/// The moto release the local stack and the tests run (`moto_server`, from `moto[server]`).
+pub const MOTO_VERSION: &str = "5.2.1";
 
-/// A Python tool from PyPI, pinned to `version`, in its own virtual environment
-/// (`.niaga/tools/<package>-<version>`), whatever else the machine has: a new release cannot change what CI runs,
-/// and tools such as checkov pin old versions of botocore, which installed beside moto and awscli would replace the
-/// versions those rely on.
-pub fn ensure_venv_tool(program: &str, package: &str, version: &str) -> Result<PathBuf> {
-    let venv = state_dir().join("tools").join(format!("{package}-{version}"));
-    let exe = venv.join("bin").join(program);
-    if exe.is_file() {
-        return Ok(exe);
+/// Python tools from PyPI, each pinned (`(package, version)`, extras allowed: `moto[server]`), in one virtual
+/// environment of the project's own (`.niaga/tools/<package>-<version>[+<package>-<version>...]`), whatever else the
+/// machine has: a new release cannot change what CI runs, and tools such as checkov pin old versions of botocore,
+/// which installed beside moto would replace the versions moto relies on. Returns the environment's `bin/`, which
+/// holds `program`. pip's progress is shown: a first install downloads tens of megabytes.
+pub fn ensure_venv(program: &str, packages: &[(&str, &str)]) -> Result<PathBuf> {
+    let name = packages
+        .iter()
+        .map(|(package, version)| format!("{}-{version}", package.split('[').next().unwrap_or(package)))
+        .collect::<Vec<_>>()
+        .join("+");
+    let venv = state_dir().join("tools").join(name);
+    let bin = venv.join("bin");
+    if bin.join(program).is_file() {
+        return Ok(bin);
     }
+    let pins: Vec<String> = packages.iter().map(|(p, v)| format!("{p}=={v}")).collect();
     step(format!(
-        "installing {package} {version} from PyPI into {}",
+        "installing {} from PyPI into {}",
+        pins.join(" "),
         venv.display()
     ));
     let make_venv = || {
@@ -170,21 +153,31 @@ pub fn ensure_venv_tool(program: &str, package: &str, version: &str) -> Result<P
         make_venv()?;
     }
     run_visible(
-        Command::new(venv.join("bin").join("pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            &format!("{package}=={version}"),
-        ]),
-        &format!("pip install {package}=={version}"),
+        Command::new(bin.join("pip"))
+            .args(["install", "--disable-pip-version-check"])
+            .args(&pins),
+        &format!("pip install {}", pins.join(" ")),
     )?;
-    if !exe.is_file() {
+    if !bin.join(program).is_file() {
         bail!(
-            "installed {package} into {} but it has no bin/{program}",
+            "installed {} into {} but it has no bin/{program}",
+            pins.join(" "),
             venv.display()
         );
     }
-    Ok(exe)
+    Ok(bin)
+}
+
+/// One pinned Python tool in its own virtual environment ([`ensure_venv`]); returns the program's path.
+pub fn ensure_venv_tool(program: &str, package: &str, version: &str) -> Result<PathBuf> {
+    Ok(ensure_venv(program, &[(package, version)])?.join(program))
+}
+
+/// `PATH` with `dir` first, for a child process that must find a tool's companions (cargo-lambda finds zig
+/// through the `python3` beside it).
+pub fn path_with(dir: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(std::env::split_paths(&rest))).unwrap_or(rest)
 }
 
 /// Where PostgreSQL's server binaries are, installing them when missing.
@@ -505,7 +498,7 @@ impl Moto {
     }
 
     fn start_with(port: u16, env: &[(&str, &str)]) -> Result<Moto> {
-        let exe = ensure_pip("moto_server", "moto[server]")?;
+        let exe = ensure_venv_tool("moto_server", "moto[server]", MOTO_VERSION)?;
         let logs = state_dir().join("logs");
         std::fs::create_dir_all(&logs)?;
         let pidfile = state_dir().join(format!("moto-{port}.pid"));

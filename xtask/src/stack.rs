@@ -320,12 +320,7 @@ pub fn local_secret_values() -> Result<serde_json::Value> {
 
 /// Applies the persistence layer (queues, tables, secrets, bucket) to moto with the project's terraform.
 fn apply_terraform(moto: &Moto, secrets: &serde_json::Value, tf_data_dir: Option<&Path>) -> Result<()> {
-    if services::which("terraform").is_none() {
-        bail!(
-            "terraform is required to create the local queues, tables and secrets from terraform/: install it \
-             (https://developer.hashicorp.com/terraform/install) and run again"
-        );
-    }
+    crate::terraform::require()?;
     step("applying terraform/persistence to moto (queues, tables, secrets)");
     let secret_values: serde_json::Map<String, serde_json::Value> = secrets
         .as_object()

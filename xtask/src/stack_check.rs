@@ -60,10 +60,7 @@ pub async fn run(args: &[String]) -> Result<()> {
     let started = Instant::now();
     let manifest = Manifest::load_workspace()?;
     let root = crate::workspace_root();
-    ensure!(
-        services::which("terraform").is_some(),
-        "terraform is required: install it (https://developer.hashicorp.com/terraform/install) and run again"
-    );
+    crate::terraform::require()?;
 
     step("terraform fmt -check -recursive terraform/");
     services::run(

@@ -6,41 +6,41 @@ use crate::services::{self, step};
 use anyhow::{bail, Context, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// ELF `e_machine` of AArch64, what Lambda's arm64 architecture runs.
 const EM_AARCH64: u16 = 183;
 
-/// Installs cargo-lambda, and zig for cross-compiling to arm64, from PyPI when missing.
-pub fn ensure_tools() -> Result<()> {
-    services::ensure_pip("cargo-lambda", "cargo-lambda")?;
-    let has_zig = services::which("zig").is_some()
-        || Command::new("python3")
-            .args(["-c", "import ziglang"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !has_zig {
-        step("installing ziglang from PyPI (cross-compiling to arm64)");
-        let mut pip = Command::new("pip3");
-        pip.args(["install", "--quiet", "--disable-pip-version-check", "ziglang"]);
-        if services::run_visible(&mut pip, "pip install ziglang").is_err() {
-            services::run_visible(
-                Command::new("pip3").args(["install", "--quiet", "--user", "--break-system-packages", "ziglang"]),
-                "pip install --user ziglang",
-            )?;
-        }
-    }
-    Ok(())
+/// The cargo-lambda release that builds the zips.
+pub const CARGO_LAMBDA_VERSION: &str = "1.9.2";
+
+/// The zig (PyPI `ziglang`) that cargo-lambda cross-compiles to arm64 with.
+pub const ZIGLANG_VERSION: &str = "0.17.1";
+
+/// cargo-lambda alone, pinned, in its own virtual environment, for `cargo lambda invoke` against `cargo xtask up`'s
+/// Invoke API; returns the environment's `bin/`.
+pub fn ensure_cargo_lambda() -> Result<PathBuf> {
+    services::ensure_venv("cargo-lambda", &[("cargo-lambda", CARGO_LAMBDA_VERSION)])
+}
+
+/// Installs cargo-lambda and zig, pinned, from PyPI into one virtual environment of the project's own, and returns
+/// its `bin/`. Put it first on a child's `PATH` ([`services::path_with`]): `cargo lambda` is found there, and
+/// cargo-lambda finds zig through that environment's `python3 -m ziglang`.
+pub fn ensure_tools() -> Result<PathBuf> {
+    services::ensure_venv(
+        "cargo-lambda",
+        &[("cargo-lambda", CARGO_LAMBDA_VERSION), ("ziglang", ZIGLANG_VERSION)],
+    )
 }
 
 /// Builds `names` in one cargo-lambda run with `profile`, writing `<lambda_dir>/<name>/bootstrap.zip`.
 pub fn build(profile: &str, names: &[String], lambda_dir: &Path) -> Result<()> {
-    ensure_tools()?;
+    let tools = ensure_tools()?;
     step(format!(
         "cargo lambda build --profile {profile} --arm64 --output-format zip ({} functions)",
         names.len()
     ));
     let mut c = services::cargo();
+    c.env("PATH", services::path_with(&tools));
     c.args([
         "lambda",
         "build",

@@ -335,19 +335,21 @@ fn terraform_persistence_is_a_valid_configuration() {
 
 #[test]
 fn the_provider_mirror_is_niaga_tf_plugin_dir_as_the_wrapper_reads_it() {
+    use xtask::terraform::{plugin_dir_from, DEFAULT_PLUGIN_DIR};
     assert_eq!(
-        plan::plugin_dir_from(Some("/srv/mirror".into())),
+        plugin_dir_from(Some("/srv/mirror".into())),
         std::path::PathBuf::from("/srv/mirror")
     );
     for unset in [None, Some(std::ffi::OsString::new())] {
-        assert_eq!(
-            plan::plugin_dir_from(unset),
-            std::path::PathBuf::from("/opt/tf-plugins")
-        );
+        assert_eq!(plugin_dir_from(unset), std::path::PathBuf::from(DEFAULT_PLUGIN_DIR));
     }
     // terraform/tf says the same.
     let wrapper = std::fs::read_to_string(xtask::workspace_root().join("terraform/tf")).expect("terraform/tf");
-    assert!(wrapper.contains(r#"plugin_dir="${NIAGA_TF_PLUGIN_DIR:-/opt/tf-plugins}""#));
+    let line = format!("plugin_dir=\"${{NIAGA_TF_PLUGIN_DIR:-{DEFAULT_PLUGIN_DIR}}}\"");
+    assert!(
+        wrapper.contains(&line),
+        "terraform/tf does not read the mirror as `{line}`"
+    );
 }
 
 #[test]

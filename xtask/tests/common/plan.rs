@@ -11,6 +11,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use xtask::manifest::Manifest;
+// The provider mirror is found as xtask's commands find it (`NIAGA_TF_PLUGIN_DIR`).
+use xtask::terraform::plugin_dir_arg;
 
 /// The environment name the plans are made for; it only shows up in physical names.
 pub const PLAN_ENV: &str = "drift";
@@ -20,20 +22,6 @@ pub const PLAN_ACCOUNT: &str = "000000000000";
 
 pub fn manifest() -> Manifest {
     Manifest::load_workspace().expect("niaga.json should load")
-}
-
-/// Where the provider mirror is: `NIAGA_TF_PLUGIN_DIR`, else `/opt/tf-plugins`.
-pub fn plugin_dir() -> PathBuf {
-    plugin_dir_from(std::env::var_os("NIAGA_TF_PLUGIN_DIR"))
-}
-
-/// The provider mirror for a value of `NIAGA_TF_PLUGIN_DIR`, read as `terraform/tf` reads it (unset or empty
-/// means `/opt/tf-plugins`).
-pub fn plugin_dir_from(value: Option<std::ffi::OsString>) -> PathBuf {
-    value
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/tf-plugins"))
 }
 
 /// terraform, with the developer's emulator settings removed: a plan makes no AWS call at all.
@@ -110,10 +98,7 @@ pub fn scratch_layer(name: &str) -> Result<(Scratch, PathBuf), String> {
 
     let mut init = in_layer(&scratch, &layer);
     init.args(["init", "-input=false", "-no-color"]);
-    let plugins = plugin_dir();
-    if plugins.is_dir() {
-        init.arg(format!("-plugin-dir={}", plugins.display()));
-    }
+    init.args(plugin_dir_arg());
     run(&mut init, &format!("terraform init (terraform/{name})"))?;
     Ok((scratch, layer))
 }
