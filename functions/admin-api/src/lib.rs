@@ -21,21 +21,20 @@ use lambda_http::{Body, Request};
 use orders::{OrderError, Orders, RefundDueEntry};
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
-use platform::settings::SettingsCache;
 use platform::Problem;
 use serde_json::Value;
-use std::sync::Arc;
+use settings::{
+    ChangeSetting, ChangeSettingError, ReadSettingError, Setting, Settings, SettingsPublisher, SettingsStore,
+};
 use store::blasts::{Blast, CreatedBlast, NewBlast, PgBlasts};
-use store::config::{Setting, Updated};
 use store::orders::PgOrders;
 
-/// The admin handler.
+/// The admin handler over the settings use cases.
 #[derive(Debug)]
-pub struct AdminApi<A> {
+pub struct AdminApi<A, S, P> {
     blasts: PgBlasts,
     orders: Orders<PgOrders>,
-    db: store::Db,
-    settings: Arc<SettingsCache>,
+    settings: Settings<S, P>,
     auth: Authenticator<A>,
     relay: Option<platform::outbox::Relay>,
 }
@@ -82,12 +81,16 @@ pub fn parse_blast(v: &Value) -> Result<BlastRequest, Problem> {
     })
 }
 
-impl<A: Assignments + 'static> AdminApi<A> {
-    pub fn new(db: store::Db, settings: Arc<SettingsCache>, auth: Authenticator<A>) -> Self {
+impl<A, S, P> AdminApi<A, S, P>
+where
+    A: Assignments + 'static,
+    S: SettingsStore,
+    P: SettingsPublisher,
+{
+    pub fn new(db: store::Db, settings: Settings<S, P>, auth: Authenticator<A>) -> Self {
         AdminApi {
             blasts: PgBlasts::new(db.clone()),
-            orders: Orders::new(PgOrders::new(db.clone())),
-            db,
+            orders: Orders::new(PgOrders::new(db)),
             settings,
             auth,
             relay: None,
@@ -134,21 +137,9 @@ impl<A: Assignments + 'static> AdminApi<A> {
         }
     }
 
-    async fn setting(&self, key: &str) -> Result<Setting, Problem> {
-        if !settings::valid_key(key) {
-            return Err(Problem::not_found("no such setting"));
-        }
-        store::config::get(&self.db, key)
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?
-            .ok_or_else(|| Problem::not_found("no such setting"))
-    }
-
     async fn list_config(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
         self.admin(req).await?;
-        let all = store::config::list(&self.db)
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
+        let all = self.settings.list().await.map_err(read_problem)?;
         Ok(private_json(
             200,
             &to_json(&SettingList {
@@ -159,7 +150,7 @@ impl<A: Assignments + 'static> AdminApi<A> {
 
     async fn get_config(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
         self.admin(req).await?;
-        Ok(setting_response(&self.setting(key).await?))
+        Ok(setting_response(&self.settings.get(key).await.map_err(read_problem)?))
     }
 
     async fn put_config(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
@@ -175,43 +166,42 @@ impl<A: Assignments + 'static> AdminApi<A> {
         let value = obj
             .get("value")
             .ok_or_else(|| Problem::invalid_body("value", "is required"))?;
-        let current = self.setting(key).await?;
-        let schema = settings::Schema::parse(&current.schema).map_err(|e| Problem::internal(anyhow::anyhow!(e)))?;
-        if let Err(broken) = schema.check(value) {
-            let mut p = Problem::client(
-                422,
-                "setting-out-of-range",
-                "Value breaks the setting's schema",
-                format!("`{key}{}` {broken}", broken.path()),
-            )
-            .field(&format!("value{}", broken.path()), broken.to_string())
-            .with("rule", broken.rule());
-            if let Some(m) = schema.minimum {
-                p = p.with("minimum", m);
-            }
-            if let Some(m) = schema.maximum {
-                p = p.with("maximum", m);
-            }
-            return Err(p);
-        }
         let acting_for = actor
             .masquerading
             .then(|| actor.partner.as_ref().map(|p| p.id.to_string()))
             .flatten();
-        let updated = store::config::update(&self.db, key, expected, value, &actor.subject, acting_for.as_deref())
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
-        match updated {
-            Updated::Done(s) => {
-                if let Err(e) = self.settings.publish().await {
-                    tracing::warn!(
-                        error = format!("{e:#}"),
-                        "the change is saved; the shared cache refreshes within its TTL"
-                    );
+        let changed = self
+            .settings
+            .change(&ChangeSetting {
+                key,
+                expected_version: expected,
+                value,
+                changed_by: &actor.subject,
+                acting_for: acting_for.as_deref(),
+            })
+            .await;
+        match changed {
+            Ok(s) => Ok(setting_response(&s)),
+            Err(ChangeSettingError::NotFound) => Err(Problem::not_found("no such setting")),
+            Err(ChangeSettingError::InvalidSchema(e)) => Err(Problem::internal(anyhow::anyhow!(e))),
+            Err(ChangeSettingError::OutOfRange { broken, schema }) => {
+                let mut p = Problem::client(
+                    422,
+                    "setting-out-of-range",
+                    "Value breaks the setting's schema",
+                    format!("`{key}{}` {broken}", broken.path()),
+                )
+                .field(&format!("value{}", broken.path()), broken.to_string())
+                .with("rule", broken.rule());
+                if let Some(m) = schema.minimum {
+                    p = p.with("minimum", m);
                 }
-                Ok(setting_response(&s))
+                if let Some(m) = schema.maximum {
+                    p = p.with("maximum", m);
+                }
+                Err(p)
             }
-            Updated::Stale { current } => Err(Problem::client(
+            Err(ChangeSettingError::Stale { current }) => Err(Problem::client(
                 412,
                 "stale-version",
                 "The setting changed since you read it",
@@ -219,18 +209,15 @@ impl<A: Assignments + 'static> AdminApi<A> {
             )
             .field("If-Match", format!("the current version is {current}"))
             .with("current_version", current)),
-            Updated::NotFound => Err(Problem::not_found("no such setting")),
+            Err(ChangeSettingError::Unavailable(e)) => Err(Problem::unavailable(1, e)),
         }
     }
 
     async fn config_history(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
         self.admin(req).await?;
-        let s = self.setting(key).await?;
-        let changes = store::config::history(&self.db, &s.key, 100)
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
+        let (key, changes) = self.settings.history(key).await.map_err(read_problem)?;
         let doc = SettingHistory {
-            key: s.key,
+            key,
             items: changes
                 .into_iter()
                 .map(|c| ChangeView {
@@ -289,6 +276,13 @@ impl<A: Assignments + 'static> AdminApi<A> {
         let blast = self.blasts.get(id).await.map_err(|e| Problem::unavailable(1, e))?;
         let blast = blast.ok_or_else(|| Problem::not_found("no such blast"))?;
         Ok(private_json(200, &blast.summary()))
+    }
+}
+
+fn read_problem(e: ReadSettingError) -> Problem {
+    match e {
+        ReadSettingError::NotFound => Problem::not_found("no such setting"),
+        ReadSettingError::Unavailable(e) => Problem::unavailable(1, e),
     }
 }
 
@@ -516,7 +510,12 @@ fn accepted(blast: &Blast, replayed: bool) -> http::Response<Body> {
     )
 }
 
-impl<A: Assignments + 'static> HttpHandler for AdminApi<A> {
+impl<A, S, P> HttpHandler for AdminApi<A, S, P>
+where
+    A: Assignments + 'static,
+    S: SettingsStore + 'static,
+    P: SettingsPublisher + 'static,
+{
     async fn handle(&self, req: Request, _ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
         let segs = segments(&req);
         let path: Vec<&str> = segs.iter().map(String::as_str).collect();

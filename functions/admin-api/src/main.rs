@@ -2,6 +2,8 @@
 
 use admin_api::AdminApi;
 use platform::auth::Authenticator;
+use settings::Settings;
+use store::config::PgSettings;
 use store::identity::PgIdentity;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
@@ -11,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("admin-api").await;
     let api = AdminApi::new(
         deps.db.clone(),
-        deps.settings.clone(),
+        Settings::new(PgSettings::new(deps.db.clone()), deps.settings.clone()),
         Authenticator::new(deps.jwt.clone(), PgIdentity::new(deps.db.clone())),
     )
     .with_relay(deps.fast_path_relay().await);

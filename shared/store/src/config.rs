@@ -1,12 +1,14 @@
-//! Business settings in `system_config` (configuration as data): reading them by prefix, listing, changing one
-//! under optimistic concurrency with its audit row, and reading its history.
+//! Business settings in `system_config` (configuration as data): the [`settings::SettingsSource`] and
+//! [`settings::SettingsStore`] ports: reading them by prefix, listing, changing one under optimistic concurrency
+//! with its audit row, and reading its history.
 
 use crate::pool::{describe, Db};
 use anyhow::anyhow;
+use settings::{Change, Setting, Updated};
 use std::collections::BTreeMap;
 use tokio_postgres::types::Type;
 
-/// `system_config` read directly, uncached: the settings port for jobs and workers without a cache.
+/// `system_config` read directly, uncached: the settings ports for jobs, workers and the admin API.
 #[derive(Debug, Clone)]
 pub struct PgSettings {
     db: Db,
@@ -21,6 +23,31 @@ impl PgSettings {
 impl settings::SettingsSource for PgSettings {
     async fn ints(&self, prefix: &str) -> anyhow::Result<BTreeMap<String, i64>> {
         ints(&self.db, prefix).await
+    }
+}
+
+impl settings::SettingsStore for PgSettings {
+    async fn list(&self) -> anyhow::Result<Vec<Setting>> {
+        list(&self.db).await
+    }
+
+    async fn get(&self, key: &str) -> anyhow::Result<Option<Setting>> {
+        get(&self.db, key).await
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        expected_version: i32,
+        value: &serde_json::Value,
+        changed_by: &str,
+        acting_for: Option<&str>,
+    ) -> anyhow::Result<Updated> {
+        update(&self.db, key, expected_version, value, changed_by, acting_for).await
+    }
+
+    async fn history(&self, key: &str, limit: u32) -> anyhow::Result<Vec<Change>> {
+        history(&self.db, key, limit).await
     }
 }
 
@@ -42,39 +69,6 @@ pub async fn ints(db: &Db, prefix: &str) -> anyhow::Result<BTreeMap<String, i64>
             v.as_i64().map(|n| (r.get::<_, String>(0), n))
         })
         .collect())
-}
-
-/// One setting with its schema and version.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Setting {
-    pub key: String,
-    pub value: serde_json::Value,
-    /// Starts at 1 and grows by one per change: the `ETag` that `If-Match` must name.
-    pub version: i32,
-    pub schema: serde_json::Value,
-    pub updated_by: String,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// One change of a setting.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    pub old_value: Option<serde_json::Value>,
-    pub new_value: serde_json::Value,
-    pub changed_by: String,
-    pub acting_for: Option<String>,
-    pub changed_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// What an update found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Updated {
-    Done(Setting),
-    /// The setting is at another version than the writer read.
-    Stale {
-        current: i32,
-    },
-    NotFound,
 }
 
 const SETTING_COLUMNS: &str = "key, value, version, schema, updated_by, updated_at";
@@ -104,7 +98,7 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Setting>> {
 }
 
 /// One setting (from the writer, so a read after a change sees it).
-pub async fn get(db: &Db, key: &str) -> anyhow::Result<Option<Setting>> {
+async fn get(db: &Db, key: &str) -> anyhow::Result<Option<Setting>> {
     let client = db.write_client().await?;
     let row = client
         .query_typed_opt(
@@ -119,7 +113,7 @@ pub async fn get(db: &Db, key: &str) -> anyhow::Result<Option<Setting>> {
 /// Sets `key` to `value` if it is still at `expected_version`, writing the audit row (who, when, old, new, and the
 /// partner a masquerading agent acted for) in the same transaction. The caller has checked the value against the
 /// key's schema.
-pub async fn update(
+async fn update(
     db: &Db,
     key: &str,
     expected_version: i32,
@@ -170,7 +164,7 @@ pub async fn update(
 }
 
 /// A setting's changes, newest first.
-pub async fn history(db: &Db, key: &str, limit: u32) -> anyhow::Result<Vec<Change>> {
+async fn history(db: &Db, key: &str, limit: u32) -> anyhow::Result<Vec<Change>> {
     let client = db.read_client().await?;
     let rows = client
         .query_typed(
