@@ -16,6 +16,7 @@ const DOMAIN: &[(&str, &[&str])] = &[
     ("orders", &["kernel", "identity", "commercial", "supply"]),
     ("agents", &["kernel"]),
     ("settings", &[]),
+    ("notifications", &["kernel", "settings"]),
 ];
 /// External crates that mean I/O or a runtime: never in a domain crate.
 const IO_CRATES: &[&str] = &[

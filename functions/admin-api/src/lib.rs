@@ -12,13 +12,15 @@
 //! - `GET /admin/refunds-due` lists money that arrived for orders that had already closed (cancelled or expired),
 //!   newest first in keyset pages (`limit` 1–100, default 20; `cursor`): what must be sent back.
 //!
-//! Every route needs the `admin` role. The handler decodes requests and maps results to HTTP; it holds no SQL
-//! and must not depend on the AWS SDK.
+//! Every route needs the `admin` role. The handler decodes requests, calls the use cases (`settings::Settings`,
+//! `notifications::Blasts`, `orders::Orders`) over the ports `main` wires in, and maps results to HTTP; it holds
+//! no SQL and must not depend on the AWS SDK or name the adapters.
 
 use identity::{Assignments, Role};
 use kernel::{Cursor, Tier};
 use lambda_http::{Body, Request};
-use orders::{OrderError, Orders, RefundDueEntry};
+use notifications::{Blast, BlastRequest, BlastStore, Blasts, CreateBlastError, Queued, ShowBlastError};
+use orders::{OrderError, OrderStore, Orders, RefundDueEntry};
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
 use platform::Problem;
@@ -26,25 +28,15 @@ use serde_json::Value;
 use settings::{
     ChangeSetting, ChangeSettingError, ReadSettingError, Setting, Settings, SettingsPublisher, SettingsStore,
 };
-use store::blasts::{Blast, CreatedBlast, NewBlast, PgBlasts};
-use store::orders::PgOrders;
 
-/// The admin handler over the settings use cases.
+/// The admin handler over the settings, blasts and orders use cases.
 #[derive(Debug)]
-pub struct AdminApi<A, S, P> {
-    blasts: PgBlasts,
-    orders: Orders<PgOrders>,
+pub struct AdminApi<A, S, P, B, O> {
     settings: Settings<S, P>,
+    blasts: Blasts<B>,
+    orders: Orders<O>,
     auth: Authenticator<A>,
     relay: Option<platform::outbox::Relay>,
-}
-
-/// A blast request, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlastRequest {
-    pub subject: String,
-    pub body: String,
-    pub tier: Option<Tier>,
 }
 
 /// `{"subject": "...", "body": "...", "tier": "gold"}` (tier optional). Errors name the member.
@@ -75,23 +67,25 @@ pub fn parse_blast(v: &Value) -> Result<BlastRequest, Problem> {
         Some(_) => return Err(Problem::invalid_body("tier", "must be a tier name")),
     };
     Ok(BlastRequest {
-        subject: text("subject", 200)?,
-        body: text("body", 4000)?,
+        subject: text("subject", notifications::SUBJECT_MAX_CHARS)?,
+        body: text("body", notifications::BODY_MAX_CHARS)?,
         tier,
     })
 }
 
-impl<A, S, P> AdminApi<A, S, P>
+impl<A, S, P, B, O> AdminApi<A, S, P, B, O>
 where
     A: Assignments + 'static,
     S: SettingsStore,
     P: SettingsPublisher,
+    B: BlastStore,
+    O: OrderStore,
 {
-    pub fn new(db: store::Db, settings: Settings<S, P>, auth: Authenticator<A>) -> Self {
+    pub fn new(settings: Settings<S, P>, blasts: Blasts<B>, orders: Orders<O>, auth: Authenticator<A>) -> Self {
         AdminApi {
-            blasts: PgBlasts::new(db.clone()),
-            orders: Orders::new(PgOrders::new(db)),
             settings,
+            blasts,
+            orders,
             auth,
             relay: None,
         }
@@ -112,28 +106,20 @@ where
         let key = platform::http::idempotency_key(req)?;
         let body = json_body(req)?;
         let b = parse_blast(&body)?;
-        let created = self
+        let queued = self
             .blasts
-            .create(&NewBlast {
-                id: uuid::Uuid::new_v4(),
-                subject: &b.subject,
-                body: &b.body,
-                tier: b.tier,
-                requested_by: &actor.subject,
-                key: &key,
-                fingerprint: &kernel::fingerprint(&body),
-            })
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
-        match created {
-            CreatedBlast::New(blast) => {
+            .create(&b, &actor.subject, &key, &kernel::fingerprint(&body))
+            .await;
+        match queued {
+            Ok(Queued::New(blast)) => {
                 if let Some(r) = &self.relay {
                     r.after_commit(&blast.id.to_string()).await;
                 }
                 Ok(accepted(&blast, false))
             }
-            CreatedBlast::Replayed(blast) => Ok(accepted(&blast, true)),
-            CreatedBlast::KeyReused => Err(Problem::key_reused()),
+            Ok(Queued::Replayed(blast)) => Ok(accepted(&blast, true)),
+            Err(CreateBlastError::KeyReused) => Err(Problem::key_reused()),
+            Err(CreateBlastError::Unavailable(e)) => Err(Problem::unavailable(1, e)),
         }
     }
 
@@ -273,8 +259,10 @@ where
         self.admin(req).await?;
         let id =
             uuid::Uuid::parse_str(id).map_err(|_| Problem::invalid_parameter("id", "must be a blast id (a UUID)"))?;
-        let blast = self.blasts.get(id).await.map_err(|e| Problem::unavailable(1, e))?;
-        let blast = blast.ok_or_else(|| Problem::not_found("no such blast"))?;
+        let blast = self.blasts.get(id).await.map_err(|e| match e {
+            ShowBlastError::NotFound => Problem::not_found("no such blast"),
+            ShowBlastError::Unavailable(e) => Problem::unavailable(1, e),
+        })?;
         Ok(private_json(200, &blast.summary()))
     }
 }
@@ -371,8 +359,8 @@ pub struct BlastBody {
 
 /// The operations this function serves, for the OpenAPI document.
 pub fn operations() -> Vec<platform::openapi::Operation> {
+    use notifications::BlastSummary;
     use platform::openapi::Operation;
-    use store::blasts::BlastSummary;
     let key = serde_json::json!({ "type": "string", "minLength": 1, "maxLength": 200 });
     vec![
         Operation::new(
@@ -510,11 +498,13 @@ fn accepted(blast: &Blast, replayed: bool) -> http::Response<Body> {
     )
 }
 
-impl<A, S, P> HttpHandler for AdminApi<A, S, P>
+impl<A, S, P, B, O> HttpHandler for AdminApi<A, S, P, B, O>
 where
     A: Assignments + 'static,
     S: SettingsStore + 'static,
     P: SettingsPublisher + 'static,
+    B: BlastStore,
+    O: OrderStore,
 {
     async fn handle(&self, req: Request, _ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
         let segs = segments(&req);
