@@ -22,6 +22,7 @@ const DOMAIN: &[(&str, &[&str])] = &[
         &["kernel", "supply", "orders", "settings", "identity", "commercial"],
     ),
     ("maintenance", &["settings"]),
+    ("notifications", &["kernel", "settings"]),
 ];
 
 /// The adapters: only a function's `main.rs` names them, to wire them into the use cases.

@@ -12,40 +12,31 @@
 //! - `GET /admin/refunds-due` lists money that arrived for orders that had already closed (cancelled or expired),
 //!   newest first in keyset pages (`limit` 1–100, default 20; `cursor`): what must be sent back.
 //!
-//! Every route needs the `admin` role. The handler decodes requests and maps results to HTTP; it holds no SQL
-//! and must not depend on the AWS SDK.
+//! Every route needs the `admin` role. The handler decodes requests, calls the use cases (`settings::Settings`,
+//! `notifications::Blasts`, `orders::Orders`) over the ports `main` wires in, and maps results to HTTP; it holds
+//! no SQL and must not depend on the AWS SDK or name the adapters.
 
 use identity::{Assignments, Role};
 use kernel::{Cursor, Tier};
 use lambda_http::{Body, Request};
-use orders::{OrderError, Orders, RefundDueEntry};
+use notifications::{Blast, BlastRequest, BlastStore, Blasts, CreateBlastError, Queued, ShowBlastError};
+use orders::{OrderError, OrderStore, Orders, RefundDueEntry};
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
-use platform::settings::SettingsCache;
 use platform::Problem;
 use serde_json::Value;
-use std::sync::Arc;
-use store::blasts::{Blast, CreatedBlast, NewBlast, PgBlasts};
-use store::config::{Setting, Updated};
-use store::orders::PgOrders;
+use settings::{
+    ChangeSetting, ChangeSettingError, ReadSettingError, Setting, Settings, SettingsPublisher, SettingsStore,
+};
 
-/// The admin handler.
+/// The admin handler over the settings, blasts and orders use cases.
 #[derive(Debug)]
-pub struct AdminApi<A> {
-    blasts: PgBlasts,
-    orders: Orders<PgOrders>,
-    db: store::Db,
-    settings: Arc<SettingsCache>,
+pub struct AdminApi<A, S, P, B, O> {
+    settings: Settings<S, P>,
+    blasts: Blasts<B>,
+    orders: Orders<O>,
     auth: Authenticator<A>,
     relay: Option<platform::outbox::Relay>,
-}
-
-/// A blast request, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlastRequest {
-    pub subject: String,
-    pub body: String,
-    pub tier: Option<Tier>,
 }
 
 /// `{"subject": "...", "body": "...", "tier": "gold"}` (tier optional). Errors name the member.
@@ -76,19 +67,25 @@ pub fn parse_blast(v: &Value) -> Result<BlastRequest, Problem> {
         Some(_) => return Err(Problem::invalid_body("tier", "must be a tier name")),
     };
     Ok(BlastRequest {
-        subject: text("subject", 200)?,
-        body: text("body", 4000)?,
+        subject: text("subject", notifications::SUBJECT_MAX_CHARS)?,
+        body: text("body", notifications::BODY_MAX_CHARS)?,
         tier,
     })
 }
 
-impl<A: Assignments + 'static> AdminApi<A> {
-    pub fn new(db: store::Db, settings: Arc<SettingsCache>, auth: Authenticator<A>) -> Self {
+impl<A, S, P, B, O> AdminApi<A, S, P, B, O>
+where
+    A: Assignments + 'static,
+    S: SettingsStore,
+    P: SettingsPublisher,
+    B: BlastStore,
+    O: OrderStore,
+{
+    pub fn new(settings: Settings<S, P>, blasts: Blasts<B>, orders: Orders<O>, auth: Authenticator<A>) -> Self {
         AdminApi {
-            blasts: PgBlasts::new(db.clone()),
-            orders: Orders::new(PgOrders::new(db.clone())),
-            db,
             settings,
+            blasts,
+            orders,
             auth,
             relay: None,
         }
@@ -109,46 +106,26 @@ impl<A: Assignments + 'static> AdminApi<A> {
         let key = platform::http::idempotency_key(req)?;
         let body = json_body(req)?;
         let b = parse_blast(&body)?;
-        let created = self
+        let queued = self
             .blasts
-            .create(&NewBlast {
-                id: uuid::Uuid::new_v4(),
-                subject: &b.subject,
-                body: &b.body,
-                tier: b.tier,
-                requested_by: &actor.subject,
-                key: &key,
-                fingerprint: &kernel::fingerprint(&body),
-            })
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
-        match created {
-            CreatedBlast::New(blast) => {
+            .create(&b, &actor.subject, &key, &kernel::fingerprint(&body))
+            .await;
+        match queued {
+            Ok(Queued::New(blast)) => {
                 if let Some(r) = &self.relay {
                     r.after_commit(&blast.id.to_string()).await;
                 }
                 Ok(accepted(&blast, false))
             }
-            CreatedBlast::Replayed(blast) => Ok(accepted(&blast, true)),
-            CreatedBlast::KeyReused => Err(Problem::key_reused()),
+            Ok(Queued::Replayed(blast)) => Ok(accepted(&blast, true)),
+            Err(CreateBlastError::KeyReused) => Err(Problem::key_reused()),
+            Err(CreateBlastError::Unavailable(e)) => Err(Problem::unavailable(1, e)),
         }
-    }
-
-    async fn setting(&self, key: &str) -> Result<Setting, Problem> {
-        if !settings::valid_key(key) {
-            return Err(Problem::not_found("no such setting"));
-        }
-        store::config::get(&self.db, key)
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?
-            .ok_or_else(|| Problem::not_found("no such setting"))
     }
 
     async fn list_config(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
         self.admin(req).await?;
-        let all = store::config::list(&self.db)
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
+        let all = self.settings.list().await.map_err(read_problem)?;
         Ok(private_json(
             200,
             &to_json(&SettingList {
@@ -159,7 +136,7 @@ impl<A: Assignments + 'static> AdminApi<A> {
 
     async fn get_config(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
         self.admin(req).await?;
-        Ok(setting_response(&self.setting(key).await?))
+        Ok(setting_response(&self.settings.get(key).await.map_err(read_problem)?))
     }
 
     async fn put_config(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
@@ -175,43 +152,42 @@ impl<A: Assignments + 'static> AdminApi<A> {
         let value = obj
             .get("value")
             .ok_or_else(|| Problem::invalid_body("value", "is required"))?;
-        let current = self.setting(key).await?;
-        let schema = settings::Schema::parse(&current.schema).map_err(|e| Problem::internal(anyhow::anyhow!(e)))?;
-        if let Err(broken) = schema.check(value) {
-            let mut p = Problem::client(
-                422,
-                "setting-out-of-range",
-                "Value breaks the setting's schema",
-                format!("`{key}{}` {broken}", broken.path()),
-            )
-            .field(&format!("value{}", broken.path()), broken.to_string())
-            .with("rule", broken.rule());
-            if let Some(m) = schema.minimum {
-                p = p.with("minimum", m);
-            }
-            if let Some(m) = schema.maximum {
-                p = p.with("maximum", m);
-            }
-            return Err(p);
-        }
         let acting_for = actor
             .masquerading
             .then(|| actor.partner.as_ref().map(|p| p.id.to_string()))
             .flatten();
-        let updated = store::config::update(&self.db, key, expected, value, &actor.subject, acting_for.as_deref())
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
-        match updated {
-            Updated::Done(s) => {
-                if let Err(e) = self.settings.publish().await {
-                    tracing::warn!(
-                        error = format!("{e:#}"),
-                        "the change is saved; the shared cache refreshes within its TTL"
-                    );
+        let changed = self
+            .settings
+            .change(&ChangeSetting {
+                key,
+                expected_version: expected,
+                value,
+                changed_by: &actor.subject,
+                acting_for: acting_for.as_deref(),
+            })
+            .await;
+        match changed {
+            Ok(s) => Ok(setting_response(&s)),
+            Err(ChangeSettingError::NotFound) => Err(Problem::not_found("no such setting")),
+            Err(ChangeSettingError::InvalidSchema(e)) => Err(Problem::internal(anyhow::anyhow!(e))),
+            Err(ChangeSettingError::OutOfRange { broken, schema }) => {
+                let mut p = Problem::client(
+                    422,
+                    "setting-out-of-range",
+                    "Value breaks the setting's schema",
+                    format!("`{key}{}` {broken}", broken.path()),
+                )
+                .field(&format!("value{}", broken.path()), broken.to_string())
+                .with("rule", broken.rule());
+                if let Some(m) = schema.minimum {
+                    p = p.with("minimum", m);
                 }
-                Ok(setting_response(&s))
+                if let Some(m) = schema.maximum {
+                    p = p.with("maximum", m);
+                }
+                Err(p)
             }
-            Updated::Stale { current } => Err(Problem::client(
+            Err(ChangeSettingError::Stale { current }) => Err(Problem::client(
                 412,
                 "stale-version",
                 "The setting changed since you read it",
@@ -219,18 +195,15 @@ impl<A: Assignments + 'static> AdminApi<A> {
             )
             .field("If-Match", format!("the current version is {current}"))
             .with("current_version", current)),
-            Updated::NotFound => Err(Problem::not_found("no such setting")),
+            Err(ChangeSettingError::Unavailable(e)) => Err(Problem::unavailable(1, e)),
         }
     }
 
     async fn config_history(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
         self.admin(req).await?;
-        let s = self.setting(key).await?;
-        let changes = store::config::history(&self.db, &s.key, 100)
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
+        let (key, changes) = self.settings.history(key).await.map_err(read_problem)?;
         let doc = SettingHistory {
-            key: s.key,
+            key,
             items: changes
                 .into_iter()
                 .map(|c| ChangeView {
@@ -286,9 +259,18 @@ impl<A: Assignments + 'static> AdminApi<A> {
         self.admin(req).await?;
         let id =
             uuid::Uuid::parse_str(id).map_err(|_| Problem::invalid_parameter("id", "must be a blast id (a UUID)"))?;
-        let blast = self.blasts.get(id).await.map_err(|e| Problem::unavailable(1, e))?;
-        let blast = blast.ok_or_else(|| Problem::not_found("no such blast"))?;
+        let blast = self.blasts.get(id).await.map_err(|e| match e {
+            ShowBlastError::NotFound => Problem::not_found("no such blast"),
+            ShowBlastError::Unavailable(e) => Problem::unavailable(1, e),
+        })?;
         Ok(private_json(200, &blast.summary()))
+    }
+}
+
+fn read_problem(e: ReadSettingError) -> Problem {
+    match e {
+        ReadSettingError::NotFound => Problem::not_found("no such setting"),
+        ReadSettingError::Unavailable(e) => Problem::unavailable(1, e),
     }
 }
 
@@ -377,8 +359,8 @@ pub struct BlastBody {
 
 /// The operations this function serves, for the OpenAPI document.
 pub fn operations() -> Vec<platform::openapi::Operation> {
+    use notifications::BlastSummary;
     use platform::openapi::Operation;
-    use store::blasts::BlastSummary;
     let key = serde_json::json!({ "type": "string", "minLength": 1, "maxLength": 200 });
     vec![
         Operation::new(
@@ -516,7 +498,14 @@ fn accepted(blast: &Blast, replayed: bool) -> http::Response<Body> {
     )
 }
 
-impl<A: Assignments + 'static> HttpHandler for AdminApi<A> {
+impl<A, S, P, B, O> HttpHandler for AdminApi<A, S, P, B, O>
+where
+    A: Assignments + 'static,
+    S: SettingsStore + 'static,
+    P: SettingsPublisher + 'static,
+    B: BlastStore,
+    O: OrderStore,
+{
     async fn handle(&self, req: Request, _ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
         let segs = segments(&req);
         let path: Vec<&str> = segs.iter().map(String::as_str).collect();

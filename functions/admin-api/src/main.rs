@@ -1,8 +1,14 @@
 //! `admin-api` Lambda entry point: build once, then serve.
 
 use admin_api::AdminApi;
+use notifications::Blasts;
+use orders::Orders;
 use platform::auth::Authenticator;
+use settings::Settings;
+use store::blasts::PgBlasts;
+use store::config::PgSettings;
 use store::identity::PgIdentity;
+use store::orders::PgOrders;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
 // thread, saving a cross-thread wake-up on every database round trip.
@@ -10,8 +16,9 @@ use store::identity::PgIdentity;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("admin-api").await;
     let api = AdminApi::new(
-        deps.db.clone(),
-        deps.settings.clone(),
+        Settings::new(PgSettings::new(deps.db.clone()), deps.settings.clone()),
+        Blasts::new(PgBlasts::new(deps.db.clone())),
+        Orders::new(PgOrders::new(deps.db.clone())),
         Authenticator::new(deps.jwt.clone(), PgIdentity::new(deps.db.clone())),
     )
     .with_relay(deps.fast_path_relay().await);

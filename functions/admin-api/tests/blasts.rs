@@ -1,16 +1,16 @@
 //! `admin-api` over real Postgres, driven through the Lambda entry point with the sample events in
 //! `events/admin-api/`.
 
-use admin_api::AdminApi;
 use identity::Role;
-use platform::auth::Authenticator;
 use platform::http::{dispatch, Runtime};
+use platform::settings::SettingsCache;
 use serde_json::Value;
 use std::time::Duration;
-use store::identity::PgIdentity;
 use testkit::{fresh_db, Template};
 
-async fn call(rt: &Runtime, api: &AdminApi<PgIdentity>, mut ev: Value, token: &str) -> (u16, Value, Value) {
+mod support;
+
+async fn call(rt: &Runtime, api: &support::Api, mut ev: Value, token: &str) -> (u16, Value, Value) {
     ev["headers"]["authorization"] = format!("Bearer {token}").into();
     let r = dispatch(rt, api, ev, lambda_runtime::Context::default()).await;
     let body = serde_json::from_str(r["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
@@ -27,11 +27,7 @@ async fn an_admin_queues_a_blast_once_per_key_and_nobody_else_may() {
         db: Some(pool.clone()),
         slow_request: Duration::from_secs(5),
     };
-    let api = AdminApi::new(
-        pool.clone(),
-        std::sync::Arc::new(platform::settings::SettingsCache::with_table(pool.clone(), None)),
-        Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool)),
-    );
+    let api = support::admin_api(&pool, SettingsCache::with_table(pool.clone(), None));
     let admin = testkit::auth::token("admin:admin", Role::Admin, None);
     let client = db.client().await;
     let gold: i64 = client

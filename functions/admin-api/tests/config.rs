@@ -1,7 +1,6 @@
 //! Configuration as data through `admin-api` over real PostgreSQL and the shared cache on moto: optimistic
 //! concurrency, schema rules, the audit trail, and a change seen by other running instances within 5 s.
 
-use admin_api::AdminApi;
 use agent_jobs_api::{AgentJobsApi, CallbackPolicy};
 use identity::Role;
 use platform::auth::Authenticator;
@@ -12,6 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::identity::PgIdentity;
 use testkit::{fresh_db, Template};
+
+mod support;
 
 fn runtime(db: &store::Db, function: &'static str) -> Runtime {
     Runtime {
@@ -59,11 +60,7 @@ async fn a_change_needs_the_current_version_keeps_to_its_schema_and_is_audited()
     let db = fresh_db(Template::Seeded).await;
     let pool = db.db();
     let rt = runtime(&pool, "admin-api");
-    let api = AdminApi::new(
-        pool.clone(),
-        Arc::new(SettingsCache::with_table(pool.clone(), None)),
-        Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool.clone())),
-    );
+    let api = support::admin_api(&pool, SettingsCache::with_table(pool.clone(), None));
     let admin = testkit::auth::token("admin:admin", Role::Admin, None);
     let key = "supply.stock_sync_interval_minutes";
 
@@ -169,14 +166,9 @@ async fn a_change_reaches_two_other_running_instances_within_five_seconds() {
     assert_eq!(call(&jobs_rt, &a, submit(3), &agent).await.0, 202);
     assert_eq!(call(&jobs_rt, &b, submit(3), &agent).await.0, 202);
 
-    let admin_api = AdminApi::new(
-        pool.clone(),
-        Arc::new(SettingsCache::new(
-            &testkit::aws_config_for("admin-api").await,
-            &env,
-            pool.clone(),
-        )),
-        Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool.clone())),
+    let admin_api = support::admin_api(
+        &pool,
+        SettingsCache::new(&testkit::aws_config_for("admin-api").await, &env, pool.clone()),
     );
     let admin = testkit::auth::token("admin:admin", Role::Admin, None);
     let admin_rt = runtime(&pool, "admin-api");
@@ -220,11 +212,7 @@ async fn the_ppn_schedule_is_changed_like_any_setting_and_a_broken_entry_is_name
     let db = fresh_db(Template::Seeded).await;
     let pool = db.db();
     let rt = runtime(&pool, "admin-api");
-    let api = AdminApi::new(
-        pool.clone(),
-        Arc::new(SettingsCache::with_table(pool.clone(), None)),
-        Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pool.clone())),
-    );
+    let api = support::admin_api(&pool, SettingsCache::with_table(pool.clone(), None));
     let admin = testkit::auth::token("admin:admin", Role::Admin, None);
     let key = "tax.ppn_schedule";
     let (status, current, headers) = call(&rt, &api, config_event("GET", key, "", None, None), &admin).await;

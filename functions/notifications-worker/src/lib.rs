@@ -1,53 +1,21 @@
-//! `notifications-worker`: turns order events from the notifications queue into messages to partners (order
-//! received, payment received, order cancelled or expired) and hands them to a [`Sender`].
+//! `notifications-worker`: hands each event from the notifications queue (order events, and admin blasts from
+//! `admin-api`) to the [`notifications::Notifier`] use case, which sends each (event, recipient) once, and a blast
+//! in resumable chunks within a time budget.
 //!
-//! Each (event, recipient) is sent once: the notification log in Postgres is claimed before sending and marked
-//! after, so a redelivered message sends nothing twice. A body that is not an outbox event is a poison message and
-//! goes to the dead-letter queue; a database or sender failure is retried with backoff.
+//! This crate maps the use case's answers to SQS: an event that is not an outbox event, or a blast that does not
+//! exist, is a poison message and goes to the dead-letter queue; a database or sender failure is retried with
+//! backoff; a blast that ran out of time is asked for again at once.
 //!
-//! Admin blasts (`notification.blast_requested`, from `admin-api`) go to many partners: the worker walks the
-//! partners in id order, a chunk at a time. Each chunk is claimed in the notification log in one statement, sent
-//! as a batch, marked sent, and then the blast's checkpoint moves past it; near its time budget the worker stops
-//! between chunks and asks for the message again at once. A worker killed anywhere resumes after the last whole
-//! chunk and sends nobody a copy they already got.
-//!
-//! The sender is a port: the shipped ones write JSON lines to a file (local runs and tests read it) or to the log.
-//! This crate must not hold SQL or call the AWS SDK directly.
+//! It also ships the channels a [`Sender`] can be: JSON lines to a file (local runs and tests read it) or the
+//! log; `main` picks one. This crate must not hold SQL or call the AWS SDK directly.
 
+use notifications::{BlastStore, Notification, NotificationLog, Notifier, NotifyError, Sender};
 use platform::sqs::{Message, MessageError, MessageHandler};
-use serde_json::{json, Value};
-use std::future::Future;
+use serde_json::json;
+use settings::SettingsSource;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-use store::blasts::{Blast, PgBlasts};
-use store::notifications::{Claim, PgNotificationLog};
-
-/// One message to one recipient.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub recipient: String,
-    pub kind: &'static str,
-    pub subject: String,
-    pub body: String,
-    /// The provider-side idempotency key: the event id.
-    pub key: String,
-}
-
-/// Where notifications go.
-pub trait Sender: Send + Sync + 'static {
-    fn send(&self, n: &Notification) -> impl Future<Output = anyhow::Result<()>> + Send;
-
-    /// Sends many; a channel with a bulk API overrides this. `Err` means some may not have been sent.
-    fn send_batch(&self, batch: &[Notification]) -> impl Future<Output = anyhow::Result<()>> + Send {
-        async move {
-            for n in batch {
-                self.send(n).await?;
-            }
-            Ok(())
-        }
-    }
-}
+use std::time::Duration;
 
 /// Appends one JSON line per notification to a file.
 #[derive(Debug, Clone)]
@@ -85,194 +53,33 @@ impl Sender for LogSender {
     }
 }
 
-/// The notification an outbox event asks for, if any. `Err` when the body is not an outbox event at all.
-pub fn render(body: &str) -> Result<Option<(uuid::Uuid, Notification)>, String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    let field = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| format!("no `{k}`"));
-    let event_id = uuid::Uuid::parse_str(field("event_id")?).map_err(|_| "`event_id` is not a UUID".to_string())?;
-    let event_type = field("event_type")?;
-    let payload = v.get("payload").ok_or("no `payload`")?;
-    let order = field("aggregate_id")?;
-    let partner = payload
-        .get("partner_id")
-        .and_then(Value::as_i64)
-        .ok_or("no `payload.partner_id`")?;
-    // What the partner owes, PPN included; events written before PPN carry only `total`.
-    let total = payload
-        .get("total_incl_tax")
-        .or_else(|| payload.get("total"))
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    let (kind, subject, text) = match event_type {
-        "order.placed" => (
-            "order_received",
-            format!("Pesanan {order} diterima"),
-            format!("Pesanan {order} senilai Rp {total} diterima. Silakan lakukan pembayaran sebelum batas waktu."),
-        ),
-        "order.confirmed" => (
-            "order_confirmed",
-            format!("Pesanan {order} dikonfirmasi"),
-            format!(
-                "Pesanan {order} senilai Rp {total} dikonfirmasi dengan tempo pembayaran {} hari; tagihan menyusul.",
-                payload.get("payment_terms_days").and_then(Value::as_i64).unwrap_or(0)
-            ),
-        ),
-        "order.paid" => (
-            "payment_received",
-            format!("Pembayaran pesanan {order} diterima"),
-            format!("Pembayaran Rp {total} untuk pesanan {order} sudah kami terima; pesanan sedang diproses."),
-        ),
-        "order.cancelled" => (
-            "order_cancelled",
-            format!("Pesanan {order} dibatalkan"),
-            format!("Pesanan {order} dibatalkan dan stoknya dilepas."),
-        ),
-        "order.expired" => (
-            "order_expired",
-            format!("Pesanan {order} kedaluwarsa"),
-            format!("Pesanan {order} melewati batas waktu pembayaran dan dibatalkan."),
-        ),
-        _ => return Ok(None),
-    };
-    Ok(Some((
-        event_id,
-        Notification {
-            recipient: format!("partner:{partner}"),
-            kind,
-            subject,
-            body: text,
-            key: event_id.to_string(),
-        },
-    )))
-}
-
-/// The blast a `notification.blast_requested` body names: `None` for other events.
-pub fn blast_id(body: &str) -> Option<Result<uuid::Uuid, String>> {
-    let v: Value = serde_json::from_str(body).ok()?;
-    (v.get("event_type").and_then(Value::as_str) == Some(store::blasts::REQUESTED_EVENT)).then(|| {
-        v.get("payload")
-            .and_then(|p| p.get("blast_id"))
-            .and_then(Value::as_str)
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
-            .ok_or_else(|| "no `payload.blast_id` UUID".to_string())
-    })
-}
-
-/// The worker over the notification log, the blasts and a sender.
+/// The worker over the notifier.
 #[derive(Debug)]
-pub struct NotificationsWorker<S> {
-    log: PgNotificationLog,
-    blasts: PgBlasts,
-    db: store::Db,
-    sender: S,
-    budget: Duration,
+pub struct NotificationsWorker<L, B, S, C> {
+    notifier: Notifier<L, B, S, C>,
 }
 
-impl<S: Sender> NotificationsWorker<S> {
-    pub fn new(db: store::Db, sender: S) -> Self {
-        NotificationsWorker {
-            log: PgNotificationLog::new(db.clone()),
-            blasts: PgBlasts::new(db.clone()),
-            db,
-            sender,
-            // The function's timeout is 30 s (niaga.json); stop well before it.
-            budget: Duration::from_secs(20),
-        }
-    }
-
-    /// How long one delivery of a blast works before handing the rest to the next.
-    pub fn with_budget(mut self, budget: Duration) -> Self {
-        self.budget = budget;
-        self
-    }
-
-    async fn chunk_size(&self) -> u32 {
-        let c = store::config::ints(&self.db, "notifications.")
-            .await
-            .unwrap_or_default();
-        c.get("notifications.blast_chunk_size")
-            .and_then(|n| u32::try_from(*n).ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(500)
-    }
-
-    /// Sends one chunk of `b` and moves its checkpoint. `false` when nobody is left.
-    async fn blast_chunk(&self, b: &Blast, size: u32) -> anyhow::Result<bool> {
-        let chunk = self.blasts.recipients(b, size).await?;
-        let Some((last, _)) = chunk.last() else {
-            return Ok(false);
-        };
-        let recipients: Vec<String> = chunk.iter().map(|(id, _)| format!("partner:{id}")).collect();
-        let pending = self.log.claim_many(b.id, &recipients, "blast").await?;
-        let batch: Vec<Notification> = pending
-            .iter()
-            .map(|r| Notification {
-                recipient: r.clone(),
-                kind: "blast",
-                subject: b.subject.clone(),
-                body: b.body.clone(),
-                key: format!("{}:{r}", b.id),
-            })
-            .collect();
-        self.sender.send_batch(&batch).await?;
-        self.log.mark_sent_many(b.id, &pending).await?;
-        if !self
-            .blasts
-            .advance(b.id, b.last_partner_id, *last, pending.len())
-            .await?
-        {
-            tracing::info!(blast = %b.id, "chunk advanced by another worker");
-        }
-        Ok(true)
-    }
-
-    async fn blast(&self, id: uuid::Uuid, started: Instant) -> Result<(), MessageError> {
-        let size = self.chunk_size().await;
-        loop {
-            let b = self
-                .blasts
-                .get(id)
-                .await
-                .map_err(retry)?
-                .ok_or_else(|| MessageError::Poison(anyhow::anyhow!("no blast {id}")))?;
-            if b.status == "done" {
-                return Ok(());
-            }
-            if started.elapsed() >= self.budget {
-                return Err(MessageError::Retry {
-                    after: Some(Duration::ZERO),
-                    cause: anyhow::anyhow!(
-                        "time budget spent after {} of {} recipients; continuing",
-                        b.sent,
-                        b.total_recipients
-                    ),
-                });
-            }
-            if !self.blast_chunk(&b, size).await.map_err(retry)? {
-                return self.blasts.finish(id).await.map_err(retry);
-            }
-        }
+impl<L, B, S, C> NotificationsWorker<L, B, S, C> {
+    pub fn new(notifier: Notifier<L, B, S, C>) -> Self {
+        NotificationsWorker { notifier }
     }
 }
 
-fn retry(cause: anyhow::Error) -> MessageError {
-    MessageError::Retry { after: None, cause }
-}
-
-impl<S: Sender> MessageHandler for NotificationsWorker<S> {
+impl<L, B, S, C> MessageHandler for NotificationsWorker<L, B, S, C>
+where
+    L: NotificationLog,
+    B: BlastStore,
+    S: Sender,
+    C: SettingsSource + 'static,
+{
     async fn handle(&self, message: &Message) -> Result<(), MessageError> {
-        if let Some(blast) = blast_id(&message.body) {
-            let id = blast.map_err(|e| MessageError::Poison(anyhow::anyhow!(e)))?;
-            return self.blast(id, Instant::now()).await;
-        }
-        let rendered = render(&message.body).map_err(|e| MessageError::Poison(anyhow::anyhow!(e)))?;
-        let Some((event_id, n)) = rendered else { return Ok(()) };
-        match self.log.claim(event_id, &n.recipient, n.kind).await.map_err(retry)? {
-            Claim::AlreadySent => Ok(()),
-            Claim::Send => {
-                self.sender.send(&n).await.map_err(retry)?;
-                self.log.mark_sent(event_id, &n.recipient).await.map_err(retry)
-            }
-        }
+        self.notifier.deliver(&message.body).await.map_err(|e| match e {
+            NotifyError::Malformed(_) | NotifyError::NoSuchBlast(_) => MessageError::Poison(anyhow::anyhow!(e)),
+            NotifyError::OutOfTime { .. } => MessageError::Retry {
+                after: Some(Duration::ZERO),
+                cause: anyhow::anyhow!(e),
+            },
+            NotifyError::Unavailable(cause) => MessageError::Retry { after: None, cause },
+        })
     }
 }

@@ -1,7 +1,11 @@
 //! `notifications-worker` Lambda entry point: build once, then serve SQS batches.
 
+use notifications::{Notifier, Sender};
 use notifications_worker::{FileSender, LogSender, NotificationsWorker};
 use platform::sqs::{Backoff, SqsRuntime};
+use store::blasts::PgBlasts;
+use store::config::PgSettings;
+use store::notifications::PgNotificationLog;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
 // thread, saving a cross-thread wake-up on every database round trip.
@@ -13,14 +17,24 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Some(aws_sdk_sqs::Client::new(&deps.sdk)),
         Backoff::default(),
     );
-    let db = deps.db.clone();
+    let db = &deps.db;
     // `file:<path>` writes JSON lines (local runs); anything else logs.
     match std::env::var("NIAGA_NOTIFY_SENDER")
         .ok()
         .as_deref()
         .and_then(|s| s.strip_prefix("file:"))
     {
-        Some(path) => platform::sqs::run(rt, NotificationsWorker::new(db, FileSender(path.into()))).await,
-        None => platform::sqs::run(rt, NotificationsWorker::new(db, LogSender)).await,
+        Some(path) => platform::sqs::run(rt, worker(db, FileSender(path.into()))).await,
+        None => platform::sqs::run(rt, worker(db, LogSender)).await,
     }
+}
+
+/// The worker over PostgreSQL and `sender`.
+fn worker<S: Sender>(db: &store::Db, sender: S) -> NotificationsWorker<PgNotificationLog, PgBlasts, S, PgSettings> {
+    NotificationsWorker::new(Notifier::new(
+        PgNotificationLog::new(db.clone()),
+        PgBlasts::new(db.clone()),
+        sender,
+        PgSettings::new(db.clone()),
+    ))
 }

@@ -5,11 +5,13 @@ use notifications_worker::{FileSender, NotificationsWorker};
 use platform::sqs::{dispatch, Backoff, SqsRuntime};
 use testkit::{event, fresh_db, Template};
 
+mod support;
+
 #[tokio::test]
 async fn order_events_notify_once_and_a_poison_message_alone_fails() {
     let db = fresh_db(Template::Empty).await;
     let file = std::env::temp_dir().join(format!("niaga-notify-{}.jsonl", db.name));
-    let worker = NotificationsWorker::new(db.db(), FileSender(file.clone()));
+    let worker = NotificationsWorker::new(support::notifier(&db.db(), FileSender(file.clone())));
     // No SQS client: backoff is skipped, the batch response is what is under test.
     let rt = SqsRuntime::new("notifications-worker", None, Backoff::default());
     let batch = event("notifications-worker/order-events-with-poison.json");
@@ -36,10 +38,10 @@ async fn order_events_notify_once_and_a_poison_message_alone_fails() {
 #[tokio::test]
 async fn a_warm_up_ping_does_no_work() {
     let db = fresh_db(Template::Empty).await;
-    let worker = NotificationsWorker::new(
-        db.db(),
+    let worker = NotificationsWorker::new(support::notifier(
+        &db.db(),
         FileSender(std::env::temp_dir().join("niaga-never-written.jsonl")),
-    );
+    ));
     let rt = SqsRuntime::new("notifications-worker", None, Backoff::default());
     let r = dispatch(&rt, &worker, event("warmup.json")).await;
     assert_eq!(r["warm"], true);

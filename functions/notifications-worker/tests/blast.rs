@@ -1,15 +1,18 @@
 //! A blast to 10,000 partners through `notifications-worker` against real PostgreSQL: chunked, resumable after a
 //! worker dies mid-chunk or runs out of time, and every partner gets exactly one copy.
 
-use notifications_worker::{FileSender, Notification, NotificationsWorker, Sender};
+use notifications::{BlastStore, CreatedBlast, NewBlast, Notification, Sender};
+use notifications_worker::{FileSender, NotificationsWorker};
 use platform::sqs::{Message, MessageError, MessageHandler};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use store::blasts::{CreatedBlast, NewBlast, PgBlasts};
+use store::blasts::PgBlasts;
 use store::outbox::PgOutbox;
 use testkit::{fresh_db, Template};
+
+mod support;
 
 const PARTNERS: i64 = 10_000;
 
@@ -93,14 +96,14 @@ async fn a_blast_to_ten_thousand_partners_survives_a_crash_and_resends_only_the_
     let file = std::env::temp_dir().join(format!("niaga-blast-{}.jsonl", db.name));
 
     // First delivery: the worker dies half-way through its fifth chunk.
-    let dying = NotificationsWorker::new(
-        db.db(),
+    let dying = NotificationsWorker::new(support::notifier(
+        &db.db(),
         DyingSender {
             inner: FileSender(file.clone()),
             batches: Arc::default(),
             hang_after: 4,
         },
-    );
+    ));
     assert!(tokio::time::timeout(Duration::from_secs(5), dying.handle(&message))
         .await
         .is_err());
@@ -108,14 +111,15 @@ async fn a_blast_to_ten_thousand_partners_survives_a_crash_and_resends_only_the_
     assert_eq!((after_crash.chunks_done, after_crash.sent), (4, 2800));
 
     // Second delivery: a worker with almost no time budget stops between chunks and asks to continue.
-    let hurried = NotificationsWorker::new(db.db(), FileSender(file.clone())).with_budget(Duration::ZERO);
+    let hurried =
+        NotificationsWorker::new(support::notifier(&db.db(), FileSender(file.clone())).with_budget(Duration::ZERO));
     match hurried.handle(&message).await {
         Err(MessageError::Retry { after, .. }) => assert_eq!(after, Some(Duration::ZERO)),
         other => panic!("expected a prompt retry, got {other:?}"),
     }
 
     // Third delivery finishes; a fourth (SQS redelivering) sends nothing more.
-    let worker = NotificationsWorker::new(db.db(), FileSender(file.clone()));
+    let worker = NotificationsWorker::new(support::notifier(&db.db(), FileSender(file.clone())));
     worker.handle(&message).await.unwrap();
     worker.handle(&message).await.unwrap();
 

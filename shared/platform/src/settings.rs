@@ -96,6 +96,12 @@ impl settings::SettingsSource for SettingsCache {
     }
 }
 
+impl settings::SettingsPublisher for SettingsCache {
+    async fn publish(&self) -> anyhow::Result<()> {
+        SettingsCache::publish(self).await.map(|_| ())
+    }
+}
+
 impl SettingsCache {
     /// The current snapshot, from the nearest layer that has a fresh one.
     pub async fn snapshot(&self) -> anyhow::Result<Snapshot> {

@@ -1,6 +1,6 @@
 //! Configuration as data (seed 004 §4.3): business settings live in `system_config`, each key with a schema that
-//! says its type and allowed range. This crate owns the schema and the check a new value must pass; the admin API
-//! turns a broken rule into a 422 that names it.
+//! says its type and allowed range. This crate owns the schema, the check a new value must pass, and the use cases that
+//! read and change settings; the admin API turns a broken rule into a 422 that names it.
 //!
 //! A schema is stored next to its key as JSON:
 //! `{"type": "integer", "minimum": 1, "maximum": 1440, "unit": "minutes", "description": "..."}`; types are
@@ -12,34 +12,26 @@
 //! `{"type": "schedule", "fields": {"tariff_bp": {"minimum": 0, "maximum": 10000}}}` takes
 //! `[{"from": "2022-04-01", "tariff_bp": 1100}, {"from": "2025-01-01", "tariff_bp": 1200}]`. Days must increase.
 //!
-//! [`SettingsSource`] is the port every use case reads its settings through; `store` implements it over
-//! `system_config`, and the Lambda wiring over its two-layer cache.
+//! # Layout
+//! - this module: the schema and the check a value must pass.
+//! - [`ports`]: [`SettingsSource`], the port every use case reads its settings through; [`SettingsStore`], the
+//!   settings with their versions and audit trail; [`SettingsPublisher`], the cache a change is written through
+//!   to. `store` implements the first two over `system_config`, the Lambda wiring the first and last over its
+//!   two-layer cache.
+//! - [`service`]: the use cases: list, read, change under optimistic concurrency, history.
 //!
-//! Domain crate: no dependencies on other Niaga crates, and it must not depend on I/O crates.
+//! Application crate: no dependencies on other Niaga crates, and it must not depend on I/O crates (PostgreSQL,
+//! the AWS SDK, Lambda crates, HTTP types).
+
+pub mod ports;
+pub mod service;
+
+pub use ports::{Change, Setting, SettingsPublisher, SettingsSource, SettingsStore, Updated};
+pub use service::{ChangeSetting, ChangeSettingError, ReadSettingError, Settings, HISTORY_LIMIT};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::future::Future;
-
-/// Where use cases read business settings from.
-pub trait SettingsSource: Send + Sync {
-    /// Every integer setting whose key starts with `prefix`, by key. MUST show a committed change within the
-    /// source's stated staleness (none for `system_config` itself).
-    fn ints(&self, prefix: &str) -> impl Future<Output = anyhow::Result<BTreeMap<String, i64>>> + Send;
-}
-
-impl<T: SettingsSource> SettingsSource for std::sync::Arc<T> {
-    fn ints(&self, prefix: &str) -> impl Future<Output = anyhow::Result<BTreeMap<String, i64>>> + Send {
-        (**self).ints(prefix)
-    }
-}
-
-impl<T: SettingsSource> SettingsSource for &T {
-    fn ints(&self, prefix: &str) -> impl Future<Output = anyhow::Result<BTreeMap<String, i64>>> + Send {
-        (**self).ints(prefix)
-    }
-}
 
 /// Most entries a schedule may hold.
 pub const MAX_SCHEDULE_ENTRIES: usize = 100;

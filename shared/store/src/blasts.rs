@@ -1,108 +1,13 @@
-//! Notification blasts in Postgres: the blast with its checkpoint, and the partners it goes to. Migration 0010
-//! states the checkpoint rule; the notification log ([`crate::notifications`]) keeps each partner's copy unique.
+//! Notification blasts in Postgres, the [`notifications::BlastStore`] port: the blast with its checkpoint, and the
+//! partners it goes to. Migration 0010 states the checkpoint rule; the notification log
+//! ([`crate::notifications`]) keeps each partner's copy unique.
 
 use crate::pool::{describe, Db};
 use anyhow::anyhow;
-use chrono::{DateTime, Utc};
-use kernel::{IdempotencyKey, Tier};
+use kernel::Tier;
+use notifications::{Blast, CreatedBlast, NewBlast, REQUESTED_EVENT};
 use tokio_postgres::types::Type;
 use uuid::Uuid;
-
-/// The event that enqueues a blast on the notifications queue.
-pub const REQUESTED_EVENT: &str = "notification.blast_requested";
-
-/// A blast to create.
-#[derive(Debug)]
-pub struct NewBlast<'a> {
-    pub id: Uuid,
-    pub subject: &'a str,
-    pub body: &'a str,
-    pub tier: Option<Tier>,
-    pub requested_by: &'a str,
-    pub key: &'a IdempotencyKey,
-    pub fingerprint: &'a str,
-}
-
-/// A notification blast as admins see it.
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct BlastSummary {
-    pub id: Uuid,
-    pub subject: String,
-    /// Only partners of this tier; all partners when absent.
-    pub tier: Option<String>,
-    pub status: String,
-    pub requested_by: String,
-    pub progress: BlastProgress,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub links: BlastLinks,
-}
-
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct BlastProgress {
-    pub total_recipients: usize,
-    pub sent: usize,
-    pub chunks_done: usize,
-}
-
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct BlastLinks {
-    #[serde(rename = "self")]
-    pub this: String,
-}
-
-/// One stored blast.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Blast {
-    pub id: Uuid,
-    pub subject: String,
-    pub body: String,
-    pub tier: Option<String>,
-    pub total_recipients: usize,
-    pub sent: usize,
-    pub last_partner_id: i64,
-    pub chunks_done: usize,
-    pub status: String,
-    pub requested_by: String,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-impl Blast {
-    /// What `GET /admin/notification-blasts/{id}` shows.
-    pub fn summary(&self) -> serde_json::Value {
-        serde_json::to_value(self.summary_doc()).unwrap_or_default()
-    }
-
-    /// The typed form of [`Blast::summary`].
-    pub fn summary_doc(&self) -> BlastSummary {
-        BlastSummary {
-            id: self.id,
-            subject: self.subject.clone(),
-            tier: self.tier.clone(),
-            status: self.status.clone(),
-            requested_by: self.requested_by.clone(),
-            progress: BlastProgress {
-                total_recipients: self.total_recipients,
-                sent: self.sent,
-                chunks_done: self.chunks_done,
-            },
-            created_at: self.created_at,
-            finished_at: self.finished_at,
-            links: BlastLinks {
-                this: format!("/admin/notification-blasts/{}", self.id),
-            },
-        }
-    }
-}
-
-/// What creating a blast found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CreatedBlast {
-    New(Blast),
-    Replayed(Blast),
-    KeyReused,
-}
 
 const COLUMNS: &str = "id, subject, body, tier, total_recipients, sent, last_partner_id, chunks_done, status,
     requested_by, created_at, finished_at, fingerprint";
@@ -139,10 +44,10 @@ impl PgBlasts {
     pub fn new(db: Db) -> Self {
         PgBlasts { db }
     }
+}
 
-    /// Stores a blast (counting its recipients) with its outbox event in one transaction, or finds the blast its
-    /// key already made.
-    pub async fn create(&self, b: &NewBlast<'_>) -> anyhow::Result<CreatedBlast> {
+impl notifications::BlastStore for PgBlasts {
+    async fn create(&self, b: &NewBlast<'_>) -> anyhow::Result<CreatedBlast> {
         let mut client = self.db.write_client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let tier = b.tier.map(Tier::as_str);
@@ -196,7 +101,7 @@ impl PgBlasts {
         Ok(CreatedBlast::New(blast(&row)))
     }
 
-    pub async fn get(&self, id: Uuid) -> anyhow::Result<Option<Blast>> {
+    async fn get(&self, id: Uuid) -> anyhow::Result<Option<Blast>> {
         let client = self.db.write_client().await?;
         let row = client
             .query_typed_opt(
@@ -208,8 +113,7 @@ impl PgBlasts {
         Ok(row.as_ref().map(blast))
     }
 
-    /// The next `limit` recipients after the checkpoint: (partner id, partner code).
-    pub async fn recipients(&self, b: &Blast, limit: u32) -> anyhow::Result<Vec<(i64, String)>> {
+    async fn recipients(&self, b: &Blast, limit: u32) -> anyhow::Result<Vec<(i64, String)>> {
         let client = self.db.read_client().await?;
         let rows = client
             .query_typed(
@@ -225,9 +129,7 @@ impl PgBlasts {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Moves the checkpoint from `from` to `to` (the last partner id of a chunk whose `sent` copies went out).
-    /// `false` when another worker moved it first.
-    pub async fn advance(&self, id: Uuid, from: i64, to: i64, sent: usize) -> anyhow::Result<bool> {
+    async fn advance(&self, id: Uuid, from: i64, to: i64, sent: usize) -> anyhow::Result<bool> {
         let client = self.db.write_client().await?;
         let sent = i32::try_from(sent)?;
         let n = client
@@ -247,8 +149,7 @@ impl PgBlasts {
         Ok(n == 1)
     }
 
-    /// Marks the blast done (no recipients after the checkpoint).
-    pub async fn finish(&self, id: Uuid) -> anyhow::Result<()> {
+    async fn finish(&self, id: Uuid) -> anyhow::Result<()> {
         let client = self.db.write_client().await?;
         client
             .execute_typed(

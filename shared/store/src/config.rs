@@ -1,12 +1,14 @@
-//! Business settings in `system_config` (configuration as data): reading them by prefix, listing, changing one
-//! under optimistic concurrency with its audit row, and reading its history.
+//! Business settings in `system_config` (configuration as data): the [`settings::SettingsSource`] and
+//! [`settings::SettingsStore`] ports: reading them by prefix, listing, changing one under optimistic concurrency
+//! with its audit row, and reading its history.
 
 use crate::pool::{describe, Db};
 use anyhow::anyhow;
+use settings::{Change, Setting, Updated};
 use std::collections::BTreeMap;
 use tokio_postgres::types::Type;
 
-/// `system_config` read directly, uncached: the settings port for jobs and workers without a cache.
+/// `system_config` read directly, uncached: the settings ports for jobs, workers and the admin API.
 #[derive(Debug, Clone)]
 pub struct PgSettings {
     db: Db,
@@ -44,39 +46,6 @@ pub async fn ints(db: &Db, prefix: &str) -> anyhow::Result<BTreeMap<String, i64>
         .collect())
 }
 
-/// One setting with its schema and version.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Setting {
-    pub key: String,
-    pub value: serde_json::Value,
-    /// Starts at 1 and grows by one per change: the `ETag` that `If-Match` must name.
-    pub version: i32,
-    pub schema: serde_json::Value,
-    pub updated_by: String,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// One change of a setting.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    pub old_value: Option<serde_json::Value>,
-    pub new_value: serde_json::Value,
-    pub changed_by: String,
-    pub acting_for: Option<String>,
-    pub changed_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// What an update found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Updated {
-    Done(Setting),
-    /// The setting is at another version than the writer read.
-    Stale {
-        current: i32,
-    },
-    NotFound,
-}
-
 const SETTING_COLUMNS: &str = "key, value, version, schema, updated_by, updated_at";
 
 fn setting(r: &tokio_postgres::Row) -> Setting {
@@ -103,91 +72,93 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<Setting>> {
     Ok(rows.iter().map(setting).collect())
 }
 
-/// One setting (from the writer, so a read after a change sees it).
-pub async fn get(db: &Db, key: &str) -> anyhow::Result<Option<Setting>> {
-    let client = db.write_client().await?;
-    let row = client
-        .query_typed_opt(
-            &format!("SELECT {SETTING_COLUMNS} FROM system_config WHERE key = $1"),
-            &[(&key, Type::TEXT)],
-        )
-        .await
-        .map_err(|e| anyhow!(describe(&e)))?;
-    Ok(row.as_ref().map(setting))
-}
-
-/// Sets `key` to `value` if it is still at `expected_version`, writing the audit row (who, when, old, new, and the
-/// partner a masquerading agent acted for) in the same transaction. The caller has checked the value against the
-/// key's schema.
-pub async fn update(
-    db: &Db,
-    key: &str,
-    expected_version: i32,
-    value: &serde_json::Value,
-    changed_by: &str,
-    acting_for: Option<&str>,
-) -> anyhow::Result<Updated> {
-    let mut client = db.write_client().await?;
-    let tx = client.transaction().await.map_err(|e| anyhow!(describe(&e)))?;
-    let current = tx
-        .query_typed_opt(
-            "SELECT value, version FROM system_config WHERE key = $1 FOR UPDATE",
-            &[(&key, Type::TEXT)],
-        )
-        .await
-        .map_err(|e| anyhow!(describe(&e)))?;
-    let Some(current) = current else {
-        return Ok(Updated::NotFound);
-    };
-    let (old, version): (serde_json::Value, i32) = (current.get(0), current.get(1));
-    if version != expected_version {
-        return Ok(Updated::Stale { current: version });
+impl settings::SettingsStore for PgSettings {
+    async fn list(&self) -> anyhow::Result<Vec<Setting>> {
+        list(&self.db).await
     }
-    let row = tx
-        .query_typed_one(
-            &format!(
-                "UPDATE system_config SET value = $2, version = version + 1, updated_by = $3, updated_at = now()
-                 WHERE key = $1 RETURNING {SETTING_COLUMNS}"
-            ),
-            &[(&key, Type::TEXT), (value, Type::JSONB), (&changed_by, Type::TEXT)],
-        )
-        .await
-        .map_err(|e| anyhow!(describe(&e)))?;
-    tx.execute_typed(
-        "INSERT INTO system_config_audit (key, old_value, new_value, changed_by, acting_for) VALUES ($1, $2, $3, $4, $5)",
-        &[
-            (&key, Type::TEXT),
-            (&old, Type::JSONB),
-            (value, Type::JSONB),
-            (&changed_by, Type::TEXT),
-            (&acting_for, Type::TEXT),
-        ],
-    )
-    .await
-    .map_err(|e| anyhow!(describe(&e)))?;
-    tx.commit().await.map_err(|e| anyhow!(describe(&e)))?;
-    Ok(Updated::Done(setting(&row)))
-}
 
-/// A setting's changes, newest first.
-pub async fn history(db: &Db, key: &str, limit: u32) -> anyhow::Result<Vec<Change>> {
-    let client = db.read_client().await?;
-    let rows = client
-        .query_typed(
-            "SELECT old_value, new_value, changed_by, acting_for, changed_at FROM system_config_audit
-             WHERE key = $1 ORDER BY changed_at DESC, id DESC LIMIT $2",
-            &[(&key, Type::TEXT), (&i64::from(limit), Type::INT8)],
+    /// From the writer, so a read after a change sees it.
+    async fn get(&self, key: &str) -> anyhow::Result<Option<Setting>> {
+        let client = self.db.write_client().await?;
+        let row = client
+            .query_typed_opt(
+                &format!("SELECT {SETTING_COLUMNS} FROM system_config WHERE key = $1"),
+                &[(&key, Type::TEXT)],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        Ok(row.as_ref().map(setting))
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        expected_version: i32,
+        value: &serde_json::Value,
+        changed_by: &str,
+        acting_for: Option<&str>,
+    ) -> anyhow::Result<Updated> {
+        let mut client = self.db.write_client().await?;
+        let tx = client.transaction().await.map_err(|e| anyhow!(describe(&e)))?;
+        let current = tx
+            .query_typed_opt(
+                "SELECT value, version FROM system_config WHERE key = $1 FOR UPDATE",
+                &[(&key, Type::TEXT)],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        let Some(current) = current else {
+            return Ok(Updated::NotFound);
+        };
+        let (old, version): (serde_json::Value, i32) = (current.get(0), current.get(1));
+        if version != expected_version {
+            return Ok(Updated::Stale { current: version });
+        }
+        let row = tx
+            .query_typed_one(
+                &format!(
+                    "UPDATE system_config SET value = $2, version = version + 1, updated_by = $3, updated_at = now()
+                     WHERE key = $1 RETURNING {SETTING_COLUMNS}"
+                ),
+                &[(&key, Type::TEXT), (value, Type::JSONB), (&changed_by, Type::TEXT)],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        tx.execute_typed(
+            "INSERT INTO system_config_audit (key, old_value, new_value, changed_by, acting_for) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                (&key, Type::TEXT),
+                (&old, Type::JSONB),
+                (value, Type::JSONB),
+                (&changed_by, Type::TEXT),
+                (&acting_for, Type::TEXT),
+            ],
         )
         .await
         .map_err(|e| anyhow!(describe(&e)))?;
-    Ok(rows
-        .iter()
-        .map(|r| Change {
-            old_value: r.get(0),
-            new_value: r.get(1),
-            changed_by: r.get(2),
-            acting_for: r.get(3),
-            changed_at: r.get(4),
-        })
-        .collect())
+        tx.commit().await.map_err(|e| anyhow!(describe(&e)))?;
+        Ok(Updated::Done(setting(&row)))
+    }
+
+    async fn history(&self, key: &str, limit: u32) -> anyhow::Result<Vec<Change>> {
+        let client = self.db.read_client().await?;
+        let rows = client
+            .query_typed(
+                "SELECT old_value, new_value, changed_by, acting_for, changed_at FROM system_config_audit
+                 WHERE key = $1 ORDER BY changed_at DESC, id DESC LIMIT $2",
+                &[(&key, Type::TEXT), (&i64::from(limit), Type::INT8)],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        Ok(rows
+            .iter()
+            .map(|r| Change {
+                old_value: r.get(0),
+                new_value: r.get(1),
+                changed_by: r.get(2),
+                acting_for: r.get(3),
+                changed_at: r.get(4),
+            })
+            .collect())
+    }
 }

@@ -1,20 +1,13 @@
-//! The notification log: which (event, recipient) notifications were sent, so redelivered messages send nothing
-//! twice. See migration 0005 for the delivery rule.
+//! The notification log, the [`notifications::NotificationLog`] port: which (event, recipient) notifications were
+//! sent, so redelivered messages send nothing twice. See migration 0005 for the delivery rule.
 
 use crate::pool::{describe, Db};
 use anyhow::anyhow;
+use notifications::Claim;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
 
-/// What claiming a notification found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// Not sent before: send it, then [`PgNotificationLog::mark_sent`].
-    Send,
-    /// Sent already: do nothing.
-    AlreadySent,
-}
-
+/// The `notification_log` table.
 #[derive(Debug, Clone)]
 pub struct PgNotificationLog {
     db: Db,
@@ -24,8 +17,10 @@ impl PgNotificationLog {
     pub fn new(db: Db) -> Self {
         PgNotificationLog { db }
     }
+}
 
-    pub async fn claim(&self, event_id: Uuid, recipient: &str, kind: &str) -> anyhow::Result<Claim> {
+impl notifications::NotificationLog for PgNotificationLog {
+    async fn claim(&self, event_id: Uuid, recipient: &str, kind: &str) -> anyhow::Result<Claim> {
         let client = self.db.write_client().await?;
         let row = client
             .query_typed_one(
@@ -42,7 +37,7 @@ impl PgNotificationLog {
         })
     }
 
-    pub async fn mark_sent(&self, event_id: Uuid, recipient: &str) -> anyhow::Result<()> {
+    async fn mark_sent(&self, event_id: Uuid, recipient: &str) -> anyhow::Result<()> {
         let client = self.db.write_client().await?;
         client
             .execute_typed(
@@ -54,9 +49,8 @@ impl PgNotificationLog {
         Ok(())
     }
 
-    /// [`PgNotificationLog::claim`] for many recipients of one event in one statement: the recipients still to
-    /// send to, in the order given.
-    pub async fn claim_many(&self, event_id: Uuid, recipients: &[String], kind: &str) -> anyhow::Result<Vec<String>> {
+    /// One statement for the whole chunk.
+    async fn claim_many(&self, event_id: Uuid, recipients: &[String], kind: &str) -> anyhow::Result<Vec<String>> {
         let client = self.db.write_client().await?;
         let rows = client
             .query_typed(
@@ -80,8 +74,7 @@ impl PgNotificationLog {
         Ok(recipients.iter().filter(|r| pending.contains(*r)).cloned().collect())
     }
 
-    /// [`PgNotificationLog::mark_sent`] for many recipients of one event.
-    pub async fn mark_sent_many(&self, event_id: Uuid, recipients: &[String]) -> anyhow::Result<()> {
+    async fn mark_sent_many(&self, event_id: Uuid, recipients: &[String]) -> anyhow::Result<()> {
         let client = self.db.write_client().await?;
         client
             .execute_typed(
