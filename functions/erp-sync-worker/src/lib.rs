@@ -26,7 +26,6 @@
 use orders::OrderStore;
 use platform::metrics::{self, Unit};
 use platform::sqs::{Backoff, Message, MessageError, MessageHandler, SqsRuntime};
-use platform::{ConfigError, Env};
 use serde_json::Value;
 use settings::SettingsSource;
 use std::time::Duration;
@@ -34,21 +33,8 @@ pub use supply_sync::delivery::SYNC_EVENTS;
 use supply_sync::delivery::{DeliveryError, DeliveryMetrics, ErpDelivery, Pause};
 use supply_sync::{ErpClient, Permits, VersionedState};
 
-/// Settings read at cold start.
-#[derive(Debug, Clone)]
-pub struct ErpSyncConfig {
-    pub erp_url: String,
-    pub erp_timeout: Duration,
-}
-
-impl platform::config::FromEnv for ErpSyncConfig {
-    fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(ErpSyncConfig {
-            erp_url: env.required("NIAGA_ERP_URL")?,
-            erp_timeout: Duration::from_millis(env.int_in("NIAGA_ERP_TIMEOUT_MS", 5_000, 100..=30_000)?),
-        })
-    }
-}
+/// Settings read at cold start: the ERP, with a 5 s budget per sales order (the message's visibility waits on it).
+pub type ErpSyncConfig = platform::config::ErpConfig<5_000>;
 
 /// The SQS runtime as deployed: exponential backoff, and ledger-backed, since every message is a nudge the ERP
 /// ledger sweep repeats until the ERP has the order.

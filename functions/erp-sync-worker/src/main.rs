@@ -13,7 +13,7 @@ use supply_sync::delivery::{ErpDelivery, SharedBreaker};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<ErpSyncConfig>("erp-sync-worker").await;
-    let erp = match HttpErp::new(&deps.config.erp_url, deps.config.erp_timeout) {
+    let erp = match HttpErp::new(&deps.config.url, deps.config.timeout) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("erp-sync-worker: refusing to start: NIAGA_ERP_URL: {e}");

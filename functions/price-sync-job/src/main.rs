@@ -1,29 +1,15 @@
 //! `price-sync-job` entry point: a scheduled Lambda function, or a one-shot job elsewhere.
 
 use erp::HttpErp;
-use std::time::Duration;
 use store::prices::PgCostPrices;
 
-/// Settings read at cold start.
-#[derive(Debug)]
-struct PriceSyncConfig {
-    erp_url: String,
-    erp_timeout: Duration,
-}
-
-impl platform::config::FromEnv for PriceSyncConfig {
-    fn from_env(env: &platform::Env) -> Result<Self, platform::ConfigError> {
-        Ok(PriceSyncConfig {
-            erp_url: env.required("NIAGA_ERP_URL")?,
-            erp_timeout: Duration::from_millis(env.int_in("NIAGA_ERP_TIMEOUT_MS", 30_000, 100..=120_000)?),
-        })
-    }
-}
+/// The ERP, with 30 s per call: the whole price list, once a night.
+type PriceSyncConfig = platform::config::ErpConfig<30_000>;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<PriceSyncConfig>("price-sync-job").await;
-    let erp = match HttpErp::new(&deps.config.erp_url, deps.config.erp_timeout) {
+    let erp = match HttpErp::new(&deps.config.url, deps.config.timeout) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("price-sync-job: refusing to start: NIAGA_ERP_URL: {e}");

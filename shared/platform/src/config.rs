@@ -97,6 +97,28 @@ impl FromEnv for () {
     }
 }
 
+/// Where the legacy ERP is and how long one call to it may take: `NIAGA_ERP_URL` (required) and
+/// `NIAGA_ERP_TIMEOUT_MS` (100 to 120000). The default timeout is the caller's, because the calls differ: one sales
+/// order on a worker's path, a feed every few minutes, the whole price list once a night.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErpConfig<const DEFAULT_TIMEOUT_MS: u64> {
+    pub url: String,
+    pub timeout: std::time::Duration,
+}
+
+impl<const DEFAULT_TIMEOUT_MS: u64> FromEnv for ErpConfig<DEFAULT_TIMEOUT_MS> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(ErpConfig {
+            url: env.required("NIAGA_ERP_URL")?,
+            timeout: std::time::Duration::from_millis(env.int_in(
+                "NIAGA_ERP_TIMEOUT_MS",
+                DEFAULT_TIMEOUT_MS,
+                100..=120_000,
+            )?),
+        })
+    }
+}
+
 /// Settings every function reads.
 #[derive(Debug, Clone)]
 pub struct CommonConfig {
