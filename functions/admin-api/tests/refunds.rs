@@ -57,7 +57,7 @@ async fn an_admin_pages_through_refunds_due_newest_first_and_nobody_else_may() {
                 transaction_id: format!("tx-{i}"),
                 transaction_status: "settlement".into(),
                 amount: Money::from_minor(100_000 * (i + 1)),
-                currency: "IDR",
+                currency: kernel::Currency::Idr,
                 order_status: OrderStatus::Expired,
                 recorded_at: chrono::Utc::now(),
             })

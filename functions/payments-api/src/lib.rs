@@ -265,7 +265,7 @@ mod tests {
             transaction_id: "tx-1".into(),
             transaction_status: "settlement".into(),
             amount: kernel::Money::from_minor(1_250_000),
-            currency: "IDR",
+            currency: kernel::Currency::Idr,
             order_status: orders::OrderStatus::Expired,
             recorded_at: chrono::Utc::now(),
         };

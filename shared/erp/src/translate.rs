@@ -262,7 +262,7 @@ mod tests {
             discount: Money::from_minor(50_000),
             total: Money::from_minor(1_250_000),
             tax: PpnRate::PMK_131_2024.on(Money::from_minor(1_250_000)).unwrap(),
-            currency: "IDR",
+            currency: kernel::Currency::Idr,
             payment_terms_days: None,
             promised_sla_hours: 48,
             erp_order_no: None,

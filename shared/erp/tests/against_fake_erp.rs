@@ -58,7 +58,7 @@ fn order() -> Order {
         discount: Money::ZERO,
         total: Money::from_minor(1_250_000),
         tax: PpnRate::PMK_131_2024.on(Money::from_minor(1_250_000)).unwrap(),
-        currency: "IDR",
+        currency: kernel::Currency::Idr,
         payment_terms_days: None,
         promised_sla_hours: 48,
         erp_order_no: None,

@@ -46,7 +46,7 @@ pub struct Order {
     /// The PPN invoiced on `total`, fixed when the order was placed; `total_incl_tax` is what the partner owes.
     #[serde(flatten)]
     pub tax: Ppn,
-    pub currency: &'static str,
+    pub currency: kernel::Currency,
     /// Days of credit for an order on payment terms (confirmed without the gateway, invoiced by the ERP);
     /// absent when the order is paid through the gateway.
     pub payment_terms_days: Option<u32>,
@@ -82,7 +82,7 @@ pub struct OrderSummary {
     pub total: Money,
     /// `total` plus its PPN: what the partner owes.
     pub total_incl_tax: Money,
-    pub currency: &'static str,
+    pub currency: kernel::Currency,
     pub placed_by_agent: Option<String>,
 }
 

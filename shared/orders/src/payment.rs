@@ -425,7 +425,7 @@ pub struct RefundDue {
     pub transaction_status: String,
     /// Whole rupiah (`currency` is always IDR).
     pub amount: Money,
-    pub currency: &'static str,
+    pub currency: kernel::Currency,
     /// Where the order was when the money arrived: `cancelled` or `expired`.
     pub order_status: OrderStatus,
     pub recorded_at: DateTime<Utc>,

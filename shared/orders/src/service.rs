@@ -433,7 +433,7 @@ impl<S: OrderStore> Orders<S> {
                 transaction_id: n.transaction_id.clone(),
                 transaction_status: n.transaction_status.clone(),
                 amount: n.gross_amount,
-                currency: "IDR",
+                currency: kernel::Currency::Idr,
                 order_status: order.status,
                 recorded_at: now,
             });
@@ -752,7 +752,7 @@ async fn place_in<T: OrderTx>(
         discount: quote.discount,
         total: quote.total,
         tax,
-        currency: "IDR",
+        currency: kernel::Currency::Idr,
         payment_terms_days: account.terms.days(),
         promised_sla_hours: plan.promised_sla_hours,
         erp_order_no: None,

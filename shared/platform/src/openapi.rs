@@ -383,13 +383,7 @@ pub struct ProblemDocument {
     /// What went wrong, for people. 5xx answers carry none.
     pub detail: Option<String>,
     /// One entry per bad member of the request, named as it was sent (`lines[3].quantity`).
-    pub errors: Option<Vec<FieldError>>,
-}
-
-#[derive(Debug, serde::Serialize, JsonSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
+    pub errors: Option<Vec<crate::problem::FieldError>>,
 }
 
 /// API Gateway's own answers: an unknown route, a body over its limit, a function that crashed.

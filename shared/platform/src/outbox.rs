@@ -13,7 +13,7 @@ use crate::config::{ConfigError, Env, FromEnv};
 use niaga_aws::sqs::{Outbound, Publisher};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use store::outbox::{OutboxEvent, PgOutbox, RelayReport};
+use store::outbox::{PendingEvent, PgOutbox, RelayReport};
 
 /// The longest a writer waits for its after-commit publish before answering anyway (SQS unreachable, say).
 pub const FAST_PATH_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
@@ -62,7 +62,7 @@ impl FromEnv for Routes {
 }
 
 /// The message body consumers read.
-pub fn message_body(e: &OutboxEvent) -> String {
+pub fn message_body(e: &PendingEvent) -> String {
     serde_json::json!({
         "event_id": e.event_id,
         "event_type": e.event_type,
@@ -102,7 +102,7 @@ impl Relay {
         })
     }
 
-    async fn publish(&self, event: OutboxEvent) -> anyhow::Result<()> {
+    async fn publish(&self, event: PendingEvent) -> anyhow::Result<()> {
         let message = Outbound {
             event_id: event.event_id.to_string(),
             event_type: event.event_type.clone(),

@@ -6,8 +6,8 @@
 use lambda_http::Body;
 use serde_json::json;
 
-/// One rejected input field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One rejected input field, named as it was sent (`lines[3].quantity`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

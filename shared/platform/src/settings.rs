@@ -30,12 +30,12 @@ const ITEM: &str = "system_config";
 
 /// A snapshot of every setting.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
+pub struct SettingsSnapshot {
     pub generation: i64,
     pub values: BTreeMap<String, Value>,
 }
 
-impl Snapshot {
+impl SettingsSnapshot {
     /// Every integer setting whose key starts with `prefix`.
     pub fn ints(&self, prefix: &str) -> BTreeMap<String, i64> {
         self.values
@@ -51,7 +51,7 @@ impl Snapshot {
 pub struct SettingsCache {
     db: store::Db,
     shared: Option<VersionedItems>,
-    local: Mutex<Option<(Instant, Snapshot)>>,
+    local: Mutex<Option<(Instant, SettingsSnapshot)>>,
     local_ttl: Duration,
 }
 
@@ -104,7 +104,7 @@ impl settings::SettingsPublisher for SettingsCache {
 
 impl SettingsCache {
     /// The current snapshot, from the nearest layer that has a fresh one.
-    pub async fn snapshot(&self) -> anyhow::Result<Snapshot> {
+    pub async fn snapshot(&self) -> anyhow::Result<SettingsSnapshot> {
         let mut local = self.local.lock().await;
         if let Some((at, s)) = local.as_ref() {
             if at.elapsed() < self.local_ttl {
@@ -124,14 +124,14 @@ impl SettingsCache {
     }
 
     /// After a change: reads Postgres and writes the snapshot through to the shared item and this instance.
-    pub async fn publish(&self) -> anyhow::Result<Snapshot> {
+    pub async fn publish(&self) -> anyhow::Result<SettingsSnapshot> {
         let s = read_db(&self.db).await?;
         self.store_shared(&s).await;
         *self.local.lock().await = Some((Instant::now(), s.clone()));
         Ok(s)
     }
 
-    async fn shared_snapshot(&self) -> Option<Snapshot> {
+    async fn shared_snapshot(&self) -> Option<SettingsSnapshot> {
         let shared = self.shared.as_ref()?;
         let item = match shared.get(ITEM).await {
             Ok(item) => item?,
@@ -145,14 +145,14 @@ impl SettingsCache {
         if expires <= chrono::Utc::now().timestamp() {
             return None;
         }
-        Some(Snapshot {
+        Some(SettingsSnapshot {
             generation: body.get("generation").and_then(Value::as_i64)?,
             values: serde_json::from_value(body.get("values")?.clone()).ok()?,
         })
     }
 
     /// Replaces the shared item with `s` unless it already holds this generation or a later one (within its TTL).
-    async fn store_shared(&self, s: &Snapshot) {
+    async fn store_shared(&self, s: &SettingsSnapshot) {
         let Some(shared) = &self.shared else { return };
         for _ in 0..3 {
             let current = match shared.get(ITEM).await {
@@ -198,9 +198,9 @@ impl SettingsCache {
     }
 }
 
-async fn read_db(db: &store::Db) -> anyhow::Result<Snapshot> {
+async fn read_db(db: &store::Db) -> anyhow::Result<SettingsSnapshot> {
     let all = store::config::list(db).await?;
-    Ok(Snapshot {
+    Ok(SettingsSnapshot {
         generation: all.iter().map(|s| i64::from(s.version)).sum(),
         values: all.into_iter().map(|s| (s.key, s.value)).collect(),
     })

@@ -163,7 +163,7 @@ impl OrderStore for PgOrders {
                     placed_at: r.get(2),
                     total: Money::from_minor(r.get(3)),
                     total_incl_tax: Money::from_minor(r.get(5)),
-                    currency: "IDR",
+                    currency: kernel::Currency::Idr,
                     placed_by_agent: r.get(4),
                 })
             })
@@ -243,7 +243,7 @@ impl OrderStore for PgOrders {
                         transaction_id: r.get(3),
                         transaction_status: r.get(4),
                         amount: Money::from_minor(r.get(5)),
-                        currency: "IDR",
+                        currency: kernel::Currency::Idr,
                         order_status: r.get::<_, String>(6).parse()?,
                         recorded_at: r.get(7),
                     },
@@ -323,7 +323,7 @@ async fn load_order(
         discount: list_total.checked_sub(total)?,
         total,
         tax,
-        currency: "IDR",
+        currency: kernel::Currency::Idr,
         payment_terms_days: r.get::<_, Option<i32>>(19).map(u32::try_from).transpose()?,
         promised_sla_hours: u32::try_from(r.get::<_, i32>(11))?,
         erp_order_no: r.get(12),

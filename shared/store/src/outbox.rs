@@ -41,7 +41,7 @@ pub async fn append(
 
 /// One pending event.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OutboxEvent {
+pub struct PendingEvent {
     pub id: i64,
     pub event_id: Uuid,
     pub aggregate_type: String,
@@ -74,7 +74,7 @@ impl PgOutbox {
     /// for the next pass, so its order holds.
     pub async fn relay<F, Fut>(&self, aggregate: Option<&str>, limit: u32, publish: F) -> anyhow::Result<RelayReport>
     where
-        F: Fn(OutboxEvent) -> Fut,
+        F: Fn(PendingEvent) -> Fut,
         Fut: Future<Output = anyhow::Result<()>>,
     {
         let mut client = self.db.write_client().await?;
@@ -98,7 +98,7 @@ impl PgOutbox {
         let mut done = Vec::new();
         let mut blocked: Vec<String> = Vec::new();
         for r in &rows {
-            let event = OutboxEvent {
+            let event = PendingEvent {
                 id: r.get(0),
                 event_id: r.get(1),
                 aggregate_type: r.get(2),

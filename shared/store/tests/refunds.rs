@@ -13,7 +13,7 @@ fn refund(order_id: uuid::Uuid, transaction_id: &str, transaction_status: &str) 
         transaction_id: transaction_id.into(),
         transaction_status: transaction_status.into(),
         amount: Money::from_minor(1_250_000),
-        currency: "IDR",
+        currency: kernel::Currency::Idr,
         order_status: OrderStatus::Cancelled,
         recorded_at: chrono::Utc::now(),
     }
