@@ -26,7 +26,6 @@
 use orders::OrderStore;
 use platform::metrics::{self, Unit};
 use platform::sqs::{Backoff, Message, MessageError, MessageHandler, SqsRuntime};
-use serde_json::Value;
 use settings::SettingsSource;
 use std::time::Duration;
 pub use supply_sync::delivery::SYNC_EVENTS;
@@ -110,16 +109,11 @@ where
     C: SettingsSource + 'static,
 {
     async fn handle(&self, message: &Message) -> Result<(), MessageError> {
-        let event: Value = serde_json::from_str(&message.body).map_err(|e| poison(format!("not JSON: {e}")))?;
-        let event_type = event.get("event_type").and_then(Value::as_str).unwrap_or_default();
-        if !SYNC_EVENTS.contains(&event_type) {
+        let event = kernel::Envelope::from_body(&message.body).map_err(|e| poison(format!("not an event: {e}")))?;
+        if !event.kind().is_some_and(|k| SYNC_EVENTS.contains(&k)) {
             return Ok(());
         }
-        let id = event
-            .get("aggregate_id")
-            .and_then(Value::as_str)
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
-            .ok_or_else(|| poison("`aggregate_id` is not an order id"))?;
+        let id = uuid::Uuid::parse_str(&event.aggregate_id).map_err(|_| poison("`aggregate_id` is not an order id"))?;
         self.delivery
             .deliver(id, message.receive_count)
             .await

@@ -1,5 +1,5 @@
-//! Value types used everywhere in Niaga: money in minor units, SKUs, price tiers, geotags, opaque cursors and
-//! secret strings that never print.
+//! Value types used everywhere in Niaga: money in minor units, SKUs, price tiers, geotags, opaque cursors, secret
+//! strings that never print, and the published language of events (their types and the envelope they travel in).
 //!
 //! Parse, don't validate: each type's constructor checks its input, so a value that exists is valid.
 //!
@@ -7,6 +7,7 @@
 //! PostgreSQL or on HTTP types.
 
 pub mod cursor;
+pub mod event;
 pub mod geo;
 pub mod idempotency;
 pub mod money;
@@ -16,6 +17,7 @@ pub mod sku;
 pub mod tier;
 
 pub use cursor::{Cursor, CursorError};
+pub use event::{Envelope, EventType};
 pub use geo::{GeoPoint, GeoPointError};
 pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyKeyError};
 pub use money::{Currency, Money, MoneyError};

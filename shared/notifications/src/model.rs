@@ -5,7 +5,7 @@ use kernel::{IdempotencyKey, Tier};
 use uuid::Uuid;
 
 /// The event that enqueues a blast on the notifications queue.
-pub const REQUESTED_EVENT: &str = "notification.blast_requested";
+pub const REQUESTED_EVENT: &str = kernel::EventType::BlastRequested.as_str();
 
 /// One message to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,16 +1,13 @@
 //! The messages partners get: what each order event says, in Indonesian, and which blast a blast event names.
 
-use crate::model::{Notification, REQUESTED_EVENT};
+use crate::model::Notification;
+use kernel::{Envelope, EventType};
 use serde_json::Value;
 
 /// The notification an outbox event asks for, if any. `Err` when the body is not an outbox event at all.
 pub fn render(body: &str) -> Result<Option<(uuid::Uuid, Notification)>, String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    let field = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| format!("no `{k}`"));
-    let event_id = uuid::Uuid::parse_str(field("event_id")?).map_err(|_| "`event_id` is not a UUID".to_string())?;
-    let event_type = field("event_type")?;
-    let payload = v.get("payload").ok_or("no `payload`")?;
-    let order = field("aggregate_id")?;
+    let event = Envelope::from_body(body).map_err(|e| format!("not an outbox event: {e}"))?;
+    let (event_id, payload, order) = (event.event_id, &event.payload, &event.aggregate_id);
     let partner = payload
         .get("partner_id")
         .and_then(Value::as_i64)
@@ -21,13 +18,13 @@ pub fn render(body: &str) -> Result<Option<(uuid::Uuid, Notification)>, String> 
         .or_else(|| payload.get("total"))
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    let (kind, subject, text) = match event_type {
-        "order.placed" => (
+    let (kind, subject, text) = match event.kind() {
+        Some(EventType::OrderPlaced) => (
             "order_received",
             format!("Pesanan {order} diterima"),
             format!("Pesanan {order} senilai Rp {total} diterima. Silakan lakukan pembayaran sebelum batas waktu."),
         ),
-        "order.confirmed" => (
+        Some(EventType::OrderConfirmed) => (
             "order_confirmed",
             format!("Pesanan {order} dikonfirmasi"),
             format!(
@@ -35,17 +32,17 @@ pub fn render(body: &str) -> Result<Option<(uuid::Uuid, Notification)>, String> 
                 payload.get("payment_terms_days").and_then(Value::as_i64).unwrap_or(0)
             ),
         ),
-        "order.paid" => (
+        Some(EventType::OrderPaid) => (
             "payment_received",
             format!("Pembayaran pesanan {order} diterima"),
             format!("Pembayaran Rp {total} untuk pesanan {order} sudah kami terima; pesanan sedang diproses."),
         ),
-        "order.cancelled" => (
+        Some(EventType::OrderCancelled) => (
             "order_cancelled",
             format!("Pesanan {order} dibatalkan"),
             format!("Pesanan {order} dibatalkan dan stoknya dilepas."),
         ),
-        "order.expired" => (
+        Some(EventType::OrderExpired) => (
             "order_expired",
             format!("Pesanan {order} kedaluwarsa"),
             format!("Pesanan {order} melewati batas waktu pembayaran dan dibatalkan."),
@@ -66,10 +63,11 @@ pub fn render(body: &str) -> Result<Option<(uuid::Uuid, Notification)>, String> 
 
 /// The blast a `notification.blast_requested` body names: `None` for other events.
 pub fn blast_id(body: &str) -> Option<Result<uuid::Uuid, String>> {
-    let v: Value = serde_json::from_str(body).ok()?;
-    (v.get("event_type").and_then(Value::as_str) == Some(REQUESTED_EVENT)).then(|| {
-        v.get("payload")
-            .and_then(|p| p.get("blast_id"))
+    let event = Envelope::from_body(body).ok()?;
+    (event.kind() == Some(EventType::BlastRequested)).then(|| {
+        event
+            .payload
+            .get("blast_id")
             .and_then(Value::as_str)
             .and_then(|s| uuid::Uuid::parse_str(s).ok())
             .ok_or_else(|| "no `payload.blast_id` UUID".to_string())

@@ -95,19 +95,19 @@ pub struct OutboxEvent {
 }
 
 impl OutboxEvent {
-    pub const PLACED: &'static str = "order.placed";
-    pub const PAID: &'static str = "order.paid";
+    pub const PLACED: &'static str = kernel::EventType::OrderPlaced.as_str();
+    pub const PAID: &'static str = kernel::EventType::OrderPaid.as_str();
     /// A terms order, confirmed without payment: it goes to the ERP at once, like a paid one.
-    pub const CONFIRMED: &'static str = "order.confirmed";
-    pub const CANCELLED: &'static str = "order.cancelled";
-    pub const EXPIRED: &'static str = "order.expired";
+    pub const CONFIRMED: &'static str = kernel::EventType::OrderConfirmed.as_str();
+    pub const CANCELLED: &'static str = kernel::EventType::OrderCancelled.as_str();
+    pub const EXPIRED: &'static str = kernel::EventType::OrderExpired.as_str();
     /// The ERP shipped some of the order (a delivery note), and more is to come.
-    pub const SHIPPED: &'static str = "order.shipped";
+    pub const SHIPPED: &'static str = kernel::EventType::OrderShipped.as_str();
     /// The ERP shipped the last unit.
-    pub const FULFILLED: &'static str = "order.fulfilled";
+    pub const FULFILLED: &'static str = kernel::EventType::OrderFulfilled.as_str();
     /// The ERP ledger's nudge: the order must reach the ERP and has not been confirmed there yet. It goes only to
     /// the ERP sync queue (a second `order.paid` would notify the partner again).
-    pub const ERP_SYNC_REQUESTED: &'static str = "order.erp_sync_requested";
+    pub const ERP_SYNC_REQUESTED: &'static str = kernel::EventType::OrderErpSyncRequested.as_str();
 
     pub fn for_order(event_type: &'static str, order: &Order) -> OutboxEvent {
         OutboxEvent {

@@ -61,17 +61,18 @@ impl FromEnv for Routes {
     }
 }
 
-/// The message body consumers read.
+/// The message body consumers read: the event as a [`kernel::Envelope`].
 pub fn message_body(e: &PendingEvent) -> String {
-    serde_json::json!({
-        "event_id": e.event_id,
-        "event_type": e.event_type,
-        "aggregate_type": e.aggregate_type,
-        "aggregate_id": e.aggregate_id,
-        "occurred_at": e.created_at,
-        "payload": e.payload,
+    // Strings, a UUID, a timestamp and a JSON value: serialising cannot fail.
+    serde_json::to_string(&kernel::Envelope {
+        event_id: e.event_id,
+        event_type: e.event_type.clone(),
+        aggregate_type: e.aggregate_type.clone(),
+        aggregate_id: e.aggregate_id.clone(),
+        occurred_at: e.created_at,
+        payload: e.payload.clone(),
     })
-    .to_string()
+    .unwrap_or_default()
 }
 
 /// Publishes pending outbox events.

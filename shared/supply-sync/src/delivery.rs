@@ -15,7 +15,8 @@
 use crate::breaker::{Admission, BreakerSettings, BreakerState};
 use crate::ports::{Permits, VersionedState};
 use crate::ErpClient;
-use orders::{OrderStatus, OrderStore, Orders, OutboxEvent};
+use kernel::EventType;
+use orders::{OrderStatus, OrderStore, Orders};
 use settings::SettingsSource;
 use std::future::Future;
 use std::time::Duration;
@@ -58,10 +59,10 @@ pub const PERMITS_KEY: &str = "erp-sync";
 
 /// The events that ask for an order to be in the ERP: its payment, its confirmation on terms, and the ERP ledger's
 /// nudge.
-pub const SYNC_EVENTS: [&str; 3] = [
-    OutboxEvent::PAID,
-    OutboxEvent::CONFIRMED,
-    OutboxEvent::ERP_SYNC_REQUESTED,
+pub const SYNC_EVENTS: [EventType; 3] = [
+    EventType::OrderPaid,
+    EventType::OrderConfirmed,
+    EventType::OrderErpSyncRequested,
 ];
 
 /// The longest an open breaker hands an order back for.
