@@ -14,7 +14,7 @@ const DOMAIN: &[(&str, &[&str])] = &[
     ("commercial", &["kernel"]),
     ("supply", &["kernel"]),
     ("orders", &["kernel", "identity", "commercial", "supply"]),
-    ("agents", &["kernel"]),
+    ("agents", &["kernel", "identity", "settings"]),
     ("settings", &[]),
 ];
 /// External crates that mean I/O or a runtime: never in a domain crate.
