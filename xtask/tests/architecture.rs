@@ -15,6 +15,7 @@ const DOMAIN: &[(&str, &[&str])] = &[
     ("supply", &["kernel"]),
     ("orders", &["kernel", "identity", "commercial", "supply"]),
     ("agents", &["kernel", "identity", "settings"]),
+    ("reports", &["kernel"]),
     ("settings", &[]),
 ];
 /// External crates that mean I/O or a runtime: never in a domain crate.
