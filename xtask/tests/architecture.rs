@@ -15,7 +15,8 @@ const DOMAIN: &[(&str, &[&str])] = &[
     ("commercial", &["kernel"]),
     ("supply", &["kernel"]),
     ("orders", &["kernel", "identity", "commercial", "supply"]),
-    ("agents", &["kernel"]),
+    ("agents", &["kernel", "identity", "settings"]),
+    ("reports", &["kernel"]),
     ("settings", &[]),
     (
         "supply-sync",

@@ -1,60 +1,42 @@
 //! `agent-jobs-api`: bulk jobs for AI agents (seed 003).
 //!
-//! - `POST /agent-jobs` (role `ai_agent` or `admin`, requires `Idempotency-Key`) validates a job (a callback URL
-//!   must be https on a public host: its name is resolved through the [`Resolver`] port and every address checked
-//!   by [`CallbackPolicy`]), stores it with
-//!   its `agent_job.requested` outbox event in one transaction, and answers 202 with the job and, when a callback
-//!   URL was given, the job's webhook signing secret (shown on creation only).
+//! - `POST /agent-jobs` (role `ai_agent` or `admin`, requires `Idempotency-Key`) submits a job through
+//!   [`agents::AgentJobs`] (a callback URL must be https on a public host: its name is resolved through the
+//!   [`Resolver`] port and every address checked by [`CallbackPolicy`]), which stores it with its
+//!   `agent_job.requested` outbox event in one transaction, and answers 202 with the job and, when a callback URL
+//!   was given, the job's webhook signing secret (shown on creation only).
 //! - `GET /agent-jobs/{id}` shows status and progress; `GET /agent-jobs/{id}/items` pages through the outputs.
 //!   Only the requester and admins see a job; anyone else gets a 404.
 //!
 //! Agent tokens spend the `ai_agent` role's own rate budget on every call, so agents cannot starve people.
-//! The handler decodes requests and maps results to HTTP; it holds no SQL and must not depend on the AWS SDK.
+//! The handler decodes requests, calls the use cases and maps results and errors to HTTP. It holds no SQL, and it
+//! must not depend on the AWS SDK or on the adapters, which `main` wires in.
 
-use agents::callback::NoResolver;
-use agents::{CallbackUrl, JobKind, JobParams, Resolver};
+use agents::{AgentJobStore, AgentJobs, Created, InvalidJob, JobError, JobParams, JobRecord, Resolver, SubmitJobError};
 use identity::{Actor, Assignments, Role};
 use kernel::{Cursor, Sku};
 use lambda_http::{Body, Request};
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
 use platform::Problem;
-use serde_json::{Map, Value};
-use store::agent_jobs::{Created, JobRecord, NewJob, PgAgentJobs};
+use serde_json::Value;
+use settings::SettingsSource;
 
 pub use agents::CallbackPolicy;
 
-/// Limits read from `system_config` (`agents.*`).
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    max_items: usize,
-    chunk_size: u32,
-}
-
-/// The agent jobs handler.
+/// The agent jobs handler over the job store `J` and the settings source `S`.
 #[derive(Debug)]
-pub struct AgentJobsApi<A> {
-    jobs: PgAgentJobs,
-    settings: std::sync::Arc<platform::settings::SettingsCache>,
+pub struct AgentJobsApi<J, S, A> {
+    jobs: AgentJobs<J, S>,
     auth: Authenticator<A>,
-    callbacks: CallbackPolicy,
-    resolver: std::sync::Arc<dyn Resolver>,
     relay: Option<platform::outbox::Relay>,
 }
 
-impl<A: Assignments + 'static> AgentJobsApi<A> {
-    pub fn new(
-        jobs: PgAgentJobs,
-        settings: std::sync::Arc<platform::settings::SettingsCache>,
-        auth: Authenticator<A>,
-        callbacks: CallbackPolicy,
-    ) -> Self {
+impl<J: AgentJobStore, S: SettingsSource + 'static, A: Assignments + 'static> AgentJobsApi<J, S, A> {
+    pub fn new(jobs: J, settings: S, auth: Authenticator<A>, callbacks: CallbackPolicy) -> Self {
         AgentJobsApi {
-            jobs,
-            settings,
+            jobs: AgentJobs::new(jobs, settings, callbacks),
             auth,
-            callbacks,
-            resolver: std::sync::Arc::new(NoResolver),
             relay: None,
         }
     }
@@ -62,7 +44,7 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
     /// Resolves callback hosts; without one, every callback URL that names a host (rather than an address) is
     /// refused.
     pub fn with_resolver(mut self, resolver: std::sync::Arc<dyn Resolver>) -> Self {
-        self.resolver = resolver;
+        self.jobs = self.jobs.with_resolver(resolver);
         self
     }
 
@@ -70,21 +52,6 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
     pub fn with_relay(mut self, relay: Option<platform::outbox::Relay>) -> Self {
         self.relay = relay;
         self
-    }
-
-    async fn limits(&self) -> Result<Limits, Problem> {
-        let c = self
-            .settings
-            .ints("agents.")
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
-        let get = |k: &str, d: i64| c.get(k).copied().unwrap_or(d);
-        Ok(Limits {
-            max_items: usize::try_from(get("agents.max_items_per_job", 1000))
-                .unwrap_or(1000)
-                .max(1),
-            chunk_size: u32::try_from(get("agents.chunk_size", 50)).unwrap_or(50).max(1),
-        })
     }
 
     async fn create(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
@@ -98,51 +65,7 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
             .await?;
         let key = platform::http::idempotency_key(req)?;
         let body = json_body(req)?;
-        let limits = self.limits().await?;
-        let request = parse_job(&body, limits.max_items, &self.callbacks)?;
-        if let Some(url) = &request.callback_url {
-            // A name must resolve, and to public addresses only; the worker checks again when it sends.
-            self.callbacks
-                .addresses(url, self.resolver.as_ref())
-                .await
-                .map_err(|why| Problem::invalid_body("callback_url", why.to_string()))?;
-        }
-        let known = self
-            .jobs
-            .known_skus(&request.skus)
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
-        if let Some((i, sku)) = request
-            .skus
-            .iter()
-            .enumerate()
-            .find(|(_, s)| !known.contains(s.as_str()))
-        {
-            return Err(Problem::client(
-                422,
-                "unknown-sku",
-                "Unknown SKU",
-                format!("{sku} is not an active product"),
-            )
-            .field(&format!("skus[{i}]"), format!("{sku} is not an active product")));
-        }
-        let secret = request.callback_url.as_ref().map(|_| new_secret());
-        let created = self
-            .jobs
-            .create(&NewJob {
-                id: uuid::Uuid::new_v4(),
-                params: request.params,
-                skus: &request.skus,
-                chunk_size: limits.chunk_size,
-                requested_by: &actor.subject,
-                requested_role: actor.role.as_str(),
-                key: &key,
-                fingerprint: &kernel::fingerprint(&body),
-                callback_url: request.callback_url.as_ref().map(CallbackUrl::as_str),
-                callback_secret: secret.as_deref(),
-            })
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
+        let created = self.jobs.submit(&actor, &key, &body).await.map_err(submit_problem)?;
         match created {
             Created::New(job) => {
                 if let Some(r) = &self.relay {
@@ -158,11 +81,7 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
     async fn visible_job(&self, actor: &Actor, id: &str) -> Result<JobRecord, Problem> {
         let id =
             uuid::Uuid::parse_str(id).map_err(|_| Problem::invalid_parameter("id", "must be a job id (a UUID)"))?;
-        let job = self.jobs.get(id).await.map_err(|e| Problem::unavailable(1, e))?;
-        match job {
-            Some(j) if actor.role == Role::Admin || j.requested_by == actor.subject => Ok(j),
-            _ => Err(Problem::not_found("no such agent job")),
-        }
+        self.jobs.job(actor, id).await.map_err(job_problem)
     }
 
     async fn get(&self, req: &Request, id: &str) -> Result<http::Response<Body>, Problem> {
@@ -191,22 +110,12 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
                 other => return Err(Problem::invalid_parameter(other, "is not a parameter of this route")),
             }
         }
-        let items = self
-            .jobs
-            .items(job.id, after, limit)
-            .await
-            .map_err(|e| Problem::unavailable(1, e))?;
-        let next = (items.len() == limit as usize)
-            .then(|| {
-                items
-                    .last()
-                    .map(|i| Cursor::from_position(&i.position.to_string()).encode())
-            })
-            .flatten();
+        let page = self.jobs.items(&job, after, limit).await.map_err(job_problem)?;
         let page = JobItemsPage {
             job_id: job.id,
             status: job.status.as_str().to_string(),
-            items: items
+            items: page
+                .items
                 .into_iter()
                 .map(|i| JobItemView {
                     position: i.position,
@@ -216,7 +125,9 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
                 })
                 .collect(),
             limit,
-            next_cursor: next,
+            next_cursor: page
+                .next
+                .map(|position| Cursor::from_position(&position.to_string()).encode()),
         };
         Ok(private_json(
             200,
@@ -225,7 +136,7 @@ impl<A: Assignments + 'static> AgentJobsApi<A> {
     }
 }
 
-impl<A: Assignments + 'static> HttpHandler for AgentJobsApi<A> {
+impl<J: AgentJobStore, S: SettingsSource + 'static, A: Assignments + 'static> HttpHandler for AgentJobsApi<J, S, A> {
     async fn handle(&self, req: Request, _ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
         let segs = segments(&req);
         let path: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -240,106 +151,29 @@ impl<A: Assignments + 'static> HttpHandler for AgentJobsApi<A> {
     }
 }
 
-/// A job request, parsed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobRequest {
-    pub params: JobParams,
-    pub skus: Vec<Sku>,
-    /// Checked in form and, when it is an address, in address; a name is checked by resolving it.
-    pub callback_url: Option<CallbackUrl>,
-}
-
-/// `{"type": "generate_product_seo", "skus": [...], "callback_url": "https://..."}`, or for
-/// `bulk_price_proposal` also `"tier"` and `"target_margin_bp"`. Errors name the member (`skus[3]`).
-pub fn parse_job(body: &Value, max_items: usize, callbacks: &CallbackPolicy) -> Result<JobRequest, Problem> {
-    let obj: &Map<String, Value> = body
-        .as_object()
-        .ok_or_else(|| Problem::invalid_body("body", "must be a JSON object with `type` and `skus`"))?;
-    let kind = obj
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Problem::invalid_body("type", "is required: generate_product_seo or bulk_price_proposal"))?;
-    let kind = JobKind::parse(kind).map_err(|e| Problem::invalid_body("type", e.to_string()))?;
-    let allowed: &[&str] = match kind {
-        JobKind::GenerateProductSeo => &["type", "skus", "callback_url"],
-        JobKind::BulkPriceProposal => &["type", "skus", "callback_url", "tier", "target_margin_bp"],
-    };
-    if let Some(unknown) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(Problem::invalid_body(
-            unknown,
-            format!("is not a member of a {} job", kind.as_str()),
-        ));
-    }
-    let raw = obj
-        .get("skus")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Problem::invalid_body("skus", "is required and must be an array of SKUs"))?;
-    if raw.is_empty() || raw.len() > max_items {
-        return Err(
+fn submit_problem(e: SubmitJobError) -> Problem {
+    match e {
+        SubmitJobError::Invalid(InvalidJob::ItemCount { max_items }) => {
             Problem::invalid_body("skus", format!("must hold 1 to {max_items} SKUs"))
-                .with("max_items_per_job", max_items),
-        );
-    }
-    let mut skus: Vec<Sku> = Vec::with_capacity(raw.len());
-    for (i, v) in raw.iter().enumerate() {
-        let field = format!("skus[{i}]");
-        let s = v
-            .as_str()
-            .ok_or_else(|| Problem::invalid_body(&field, "must be a string"))?;
-        let sku = Sku::parse(s).map_err(|e| Problem::invalid_body(&field, e.to_string()))?;
-        if skus.contains(&sku) {
-            return Err(Problem::invalid_body(&field, format!("{sku} appears twice")));
+                .with("max_items_per_job", max_items)
         }
-        skus.push(sku);
+        SubmitJobError::Invalid(invalid) => Problem::invalid_body(invalid.field(), invalid.reason()),
+        SubmitJobError::UnknownSku { index, sku } => Problem::client(
+            422,
+            "unknown-sku",
+            "Unknown SKU",
+            format!("{sku} is not an active product"),
+        )
+        .field(&format!("skus[{index}]"), format!("{sku} is not an active product")),
+        SubmitJobError::Unavailable(cause) => Problem::unavailable(1, cause),
     }
-    let params = match kind {
-        JobKind::GenerateProductSeo => JobParams::GenerateProductSeo,
-        JobKind::BulkPriceProposal => {
-            let tier = obj
-                .get("tier")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Problem::invalid_body("tier", "is required: bronze, silver, gold or platinum"))?;
-            let tier = tier
-                .parse()
-                .map_err(|e: kernel::TierError| Problem::invalid_body("tier", e.to_string()))?;
-            let max = JobParams::MAX_MARGIN_BP;
-            let target_margin_bp = obj
-                .get("target_margin_bp")
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| *n <= max)
-                .ok_or_else(|| {
-                    Problem::invalid_body(
-                        "target_margin_bp",
-                        format!("is required: whole basis points from 0 to {max}"),
-                    )
-                })?;
-            JobParams::BulkPriceProposal { tier, target_margin_bp }
-        }
-    };
-    let callback_url = match obj.get("callback_url") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(
-            callbacks
-                .parse(s)
-                .map_err(|why| Problem::invalid_body("callback_url", why.to_string()))?,
-        ),
-        Some(_) => return Err(Problem::invalid_body("callback_url", "must be a string")),
-    };
-    Ok(JobRequest {
-        params,
-        skus,
-        callback_url,
-    })
 }
 
-/// A fresh webhook signing secret: 244 random bits.
-fn new_secret() -> String {
-    format!(
-        "whsec_{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+fn job_problem(e: JobError) -> Problem {
+    match e {
+        JobError::NotFound => Problem::not_found("no such agent job"),
+        JobError::Unavailable(cause) => Problem::unavailable(1, cause),
+    }
 }
 
 fn accepted(job: &JobRecord, replayed: bool) -> http::Response<Body> {
@@ -371,8 +205,10 @@ pub struct JobItemView {
     pub output: Value,
 }
 
-/// `POST /agent-jobs`'s body ([`parse_job`] reads it and names the bad member).
+/// `POST /agent-jobs`'s body, for the OpenAPI document: [`agents::JobRequest::parse`] reads it and names the bad
+/// member. The published description is kept as it was first written.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[schemars(description = "`POST /agent-jobs`'s body ([`parse_job`] reads it and names the bad member).")]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum JobRequestBody {
     /// SEO text for each SKU.
@@ -412,7 +248,7 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
         .bearer()
         .idempotency_key()
         .json_body::<JobRequestBody>()
-        .answers::<store::agent_jobs::JobSummary>(202, "The job, queued.")
+        .answers::<agents::JobSummary>(202, "The job, queued.")
         .with_header("Location", "The job's URL.")
         .link("GetJob", "getAgentJob", "id", "$response.body#/id")
         .link("ListItems", "listAgentJobItems", "id", "$response.body#/id"),
@@ -425,7 +261,7 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
         .tag("agent-jobs-api")
         .bearer()
         .param_with("path", "id", true, "The job's id.", id.clone())
-        .answers::<store::agent_jobs::JobSummary>(200, "The job."),
+        .answers::<agents::JobSummary>(200, "The job."),
         Operation::new(
             "GET",
             "/agent-jobs/{id}/items",
@@ -438,90 +274,4 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
         .paged(100, 500)
         .answers::<JobItemsPage>(200, "A page of outputs."),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    const LOCAL: CallbackPolicy = CallbackPolicy::LOCAL;
-    const AWS: CallbackPolicy = CallbackPolicy::PUBLIC_ONLY;
-
-    fn field(p: Problem) -> String {
-        let r = p.into_response("r");
-        let Body::Text(t) = r.body() else {
-            panic!("problem bodies are text")
-        };
-        let v: Value = serde_json::from_str(t).unwrap();
-        v["errors"][0]["field"].as_str().unwrap_or_default().to_string()
-    }
-
-    #[test]
-    fn a_price_proposal_job_parses_with_its_tier_and_margin() {
-        let body = json!({"type": "bulk_price_proposal", "skus": ["SHM-00001", "SHM-00002"], "tier": "gold", "target_margin_bp": 2500});
-        let j = parse_job(&body, 10, &AWS).unwrap();
-        assert_eq!(
-            j.params,
-            JobParams::BulkPriceProposal {
-                tier: kernel::Tier::Gold,
-                target_margin_bp: 2500
-            }
-        );
-        assert_eq!(j.skus.len(), 2);
-    }
-
-    #[test]
-    fn bad_jobs_name_the_member_at_fault() {
-        let cases = [
-            (json!({"type": "mine_bitcoin", "skus": ["SHM-00001"]}), "type"),
-            (json!({"type": "generate_product_seo"}), "skus"),
-            (json!({"type": "generate_product_seo", "skus": []}), "skus"),
-            (
-                json!({"type": "generate_product_seo", "skus": ["SHM-00001", "bad sku"]}),
-                "skus[1]",
-            ),
-            (
-                json!({"type": "generate_product_seo", "skus": ["SHM-00001", "SHM-00001"]}),
-                "skus[1]",
-            ),
-            (
-                json!({"type": "generate_product_seo", "skus": ["SHM-00001"], "tier": "gold"}),
-                "tier",
-            ),
-            (
-                json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "tier": "gold", "target_margin_bp": -5}),
-                "target_margin_bp",
-            ),
-            (
-                json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "tier": "tin", "target_margin_bp": 5}),
-                "tier",
-            ),
-            (
-                json!({"type": "generate_product_seo", "skus": ["SHM-00001"], "callback_url": "ftp://x"}),
-                "callback_url",
-            ),
-        ];
-        for (body, expected) in cases {
-            assert_eq!(field(parse_job(&body, 10, &LOCAL).unwrap_err()), expected, "{body}");
-        }
-        let too_many: Vec<String> = (1..=11).map(|i| format!("SHM-{i:05}")).collect();
-        assert_eq!(
-            field(parse_job(&json!({"type": "generate_product_seo", "skus": too_many}), 10, &LOCAL).unwrap_err()),
-            "skus"
-        );
-    }
-
-    #[test]
-    fn callbacks_must_be_https_except_to_loopback_locally() {
-        assert!(AWS.parse("https://agent.example.com/hooks/niaga").is_ok());
-        assert!(AWS.parse("http://agent.example.com/hooks").is_err());
-        assert!(AWS.parse("http://127.0.0.1:8080/hook").is_err());
-        assert!(
-            AWS.parse("https://127.0.0.1/hook").is_err(),
-            "no calls into the function's own host"
-        );
-        assert!(LOCAL.parse("http://127.0.0.1:8080/hook").is_ok());
-        assert!(LOCAL.parse("not a url").is_err());
-    }
 }

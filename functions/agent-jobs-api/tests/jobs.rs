@@ -17,7 +17,7 @@ use testkit::{fresh_db, Template, TestDb};
 
 struct Harness {
     rt: Runtime,
-    api: AgentJobsApi<PgIdentity>,
+    api: AgentJobsApi<PgAgentJobs, std::sync::Arc<platform::settings::SettingsCache>, PgIdentity>,
     db: TestDb,
 }
 

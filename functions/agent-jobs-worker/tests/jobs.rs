@@ -8,7 +8,10 @@
 use agent_jobs_worker::{AgentJobsWorker, Webhooks, COMPLETED, EVENT_SOURCE};
 use agents::callback::{CallbackPolicy, ResolveError, Resolver, Resolving, Target};
 use agents::webhook::{Sending, WebhookRequest, WebhookSender};
-use agents::{JobParams, MarginAdvisor, ProductFacts, ProviderError, SeoText, SeoWriter, TemplateSeoWriter};
+use agents::{
+    AgentJobStore, Created, JobParams, MarginAdvisor, NewJob, ProductFacts, ProviderError, SeoText, SeoWriter,
+    TemplateSeoWriter,
+};
 use kernel::{IdempotencyKey, Sku, Tier};
 use niaga_aws::events::EventBus;
 use platform::callbacks::HttpWebhookSender;
@@ -18,7 +21,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::agent_jobs::{Created, NewJob, PgAgentJobs};
+use store::agent_jobs::PgAgentJobs;
 use store::outbox::PgOutbox;
 use testkit::{fresh_db, Template};
 
@@ -314,7 +317,7 @@ impl Setup {
     }
 
     /// A worker under the local override (its receivers are on 127.0.0.1) with the real HTTP sender.
-    async fn worker<W: SeoWriter>(&self, seo: W) -> AgentJobsWorker<W, MarginAdvisor> {
+    async fn worker<W: SeoWriter>(&self, seo: W) -> AgentJobsWorker<PgAgentJobs, W, MarginAdvisor, EventBus> {
         let webhooks = Webhooks::new(
             CallbackPolicy::LOCAL,
             Arc::new(self.names.clone()),
@@ -323,7 +326,11 @@ impl Setup {
         self.worker_with(seo, webhooks).await
     }
 
-    async fn worker_with<W: SeoWriter>(&self, seo: W, webhooks: Webhooks) -> AgentJobsWorker<W, MarginAdvisor> {
+    async fn worker_with<W: SeoWriter>(
+        &self,
+        seo: W,
+        webhooks: Webhooks,
+    ) -> AgentJobsWorker<PgAgentJobs, W, MarginAdvisor, EventBus> {
         AgentJobsWorker::new(
             PgAgentJobs::new(self.db.db()),
             seo,

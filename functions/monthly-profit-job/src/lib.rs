@@ -1,5 +1,5 @@
 //! `monthly-profit-job`: revenue, cost of goods and gross margin per partner for one month, into
-//! `profit_reports` (the rules are in `store::profit`).
+//! `profit_reports`, through [`reports::ProfitReports`] (the rules are in `reports::profit`).
 //!
 //! Input: `{"month": "2026-10"}`; without it, the month before the one the event's `time` (or now) falls in, in
 //! WIB, so the schedule that fires just after midnight WIB on the 1st reports the month that just ended. A run
@@ -7,10 +7,11 @@
 //! gives what one run over the final data gives.
 //!
 //! Sharded: as a Cloud Run job each task takes the partners with `id % CLOUD_RUN_TASK_COUNT =
-//! CLOUD_RUN_TASK_INDEX`. It must not hold SQL or depend on the AWS SDK.
+//! CLOUD_RUN_TASK_INDEX`. It must not hold SQL, depend on the AWS SDK or name the adapters, which `main` wires in.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use platform::job::Shard;
+use reports::{ProfitLedger, ProfitReports};
 use serde_json::{json, Value};
 
 /// The month (its first day) a run reports.
@@ -27,31 +28,27 @@ pub fn month(input: &Value, now: chrono::DateTime<chrono::Utc>) -> anyhow::Resul
         .and_then(Value::as_str)
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map_or(now, |t| t.with_timezone(&chrono::Utc));
-    let wib = (at + chrono::Duration::hours(7)).date_naive();
-    let this_month = NaiveDate::from_ymd_opt(wib.year(), wib.month(), 1).unwrap_or(wib);
-    Ok(this_month - chrono::Months::new(1))
+    Ok(reports::profit::month_ended_before(at))
 }
 
 /// Recomputes the month for the shard's partners.
-pub async fn run(
-    db: &store::Db,
+pub async fn run<L: ProfitLedger>(
+    profit: &ProfitReports<L>,
     input: &Value,
     shard: Shard,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Value> {
     let month = month(input, now)?;
-    let rows = store::profit::recompute_month(db, month, shard.count, shard.index).await?;
-    let (revenue, margin): (i64, i64) = rows
-        .iter()
-        .fold((0, 0), |(r, m), p| (r + p.revenue, m + p.gross_margin));
+    let done = profit.recompute(month, shard.count, shard.index).await?;
+    let rows = &done.partners;
     tracing::info!(%month, partners = rows.len(), shard = shard.index, of = shard.count, "profit month computed");
     Ok(json!({
         "month": month.format("%Y-%m").to_string(),
         "shard": { "index": shard.index, "count": shard.count },
         "partners": rows.len(),
         "partner_ids": rows.iter().map(|p| p.partner_id).collect::<Vec<_>>(),
-        "revenue": revenue,
-        "gross_margin": margin,
+        "revenue": done.revenue,
+        "gross_margin": done.gross_margin,
     }))
 }
 

@@ -3,9 +3,9 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("monthly-profit-job").await;
-    let db = &deps.db;
+    let profit = &reports::ProfitReports::new(store::profit::PgProfit::new(deps.db.clone()));
     platform::job::run_sharded("monthly-profit-job", |input, shard| async move {
-        monthly_profit_job::run(db, &input, shard, chrono::Utc::now()).await
+        monthly_profit_job::run(profit, &input, shard, chrono::Utc::now()).await
     })
     .await
 }

@@ -2,9 +2,15 @@
 //! recomputed (not added to) on a re-run, and the same whether run whole or as two shards.
 
 use platform::job::Shard;
+use reports::{PartnerMonth, ProfitLedger, ProfitReports};
 use serde_json::json;
-use store::profit::PartnerMonth;
-use testkit::{fresh_db, Template};
+use store::profit::PgProfit;
+use testkit::{fresh_db, Template, TestDb};
+
+/// The use case over the database's profit ledger.
+fn profit(db: &TestDb) -> ProfitReports<PgProfit> {
+    ProfitReports::new(PgProfit::new(db.db()))
+}
 
 /// Orders for partners 1 and 2 around October 2026 in WIB, with hand-computable totals.
 async fn october(client: &tokio_postgres::Client) {
@@ -89,15 +95,15 @@ async fn october_matches_the_hand_computed_month_and_a_rerun_or_two_shards_give_
     let input = json!({"month": "2026-10"});
     let now = chrono::Utc::now();
 
-    monthly_profit_job::run(&db.db(), &input, Shard::ALL, now)
+    monthly_profit_job::run(&profit(&db), &input, Shard::ALL, now)
         .await
         .unwrap();
-    assert_eq!(store::profit::report(&db.db(), oct).await.unwrap(), expected());
-    monthly_profit_job::run(&db.db(), &input, Shard::ALL, now)
+    assert_eq!(PgProfit::new(db.db()).report(oct).await.unwrap(), expected());
+    monthly_profit_job::run(&profit(&db), &input, Shard::ALL, now)
         .await
         .unwrap();
     assert_eq!(
-        store::profit::report(&db.db(), oct).await.unwrap(),
+        PgProfit::new(db.db()).report(oct).await.unwrap(),
         expected(),
         "a re-run recomputes"
     );
@@ -114,7 +120,7 @@ async fn october_matches_the_hand_computed_month_and_a_rerun_or_two_shards_give_
         .unwrap();
     client.execute("DELETE FROM profit_reports", &[]).await.unwrap();
     for index in 0..2 {
-        monthly_profit_job::run(&db.db(), &input, Shard { index, count: 2 }, now)
+        monthly_profit_job::run(&profit(&db), &input, Shard { index, count: 2 }, now)
             .await
             .unwrap();
     }
@@ -124,7 +130,7 @@ async fn october_matches_the_hand_computed_month_and_a_rerun_or_two_shards_give_
     want[1].gross_margin -= 9_000;
     want[1].returns = 30_000;
     assert_eq!(
-        store::profit::report(&db.db(), oct).await.unwrap(),
+        PgProfit::new(db.db()).report(oct).await.unwrap(),
         want,
         "two shards cover every partner once"
     );
@@ -174,12 +180,17 @@ async fn the_months_ppn_is_reported_beside_revenue_and_a_confirmed_terms_order_i
         )
         .await
         .unwrap();
-    monthly_profit_job::run(&db.db(), &json!({"month": "2026-10"}), Shard::ALL, chrono::Utc::now())
-        .await
-        .unwrap();
+    monthly_profit_job::run(
+        &profit(&db),
+        &json!({"month": "2026-10"}),
+        Shard::ALL,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     let oct = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
     assert_eq!(
-        store::profit::report(&db.db(), oct).await.unwrap(),
+        PgProfit::new(db.db()).report(oct).await.unwrap(),
         vec![PartnerMonth {
             partner_id: 1,
             orders: 2,

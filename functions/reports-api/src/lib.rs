@@ -1,31 +1,29 @@
 //! `reports-api`: exports of the monthly profit report (seed 000), for admins.
 //!
-//! - `POST /reports/profit-exports` (`{"month": "2026-10"}`, requires `Idempotency-Key`) stores the export with its
-//!   `export.requested` outbox event and answers 202; export-worker writes the CSV and XLSX files to S3.
+//! - `POST /reports/profit-exports` (`{"month": "2026-10"}`, requires `Idempotency-Key`) requests the export
+//!   through [`reports::ProfitExports`], which stores it with its `export.requested` outbox event, and answers 202;
+//!   export-worker writes the CSV and XLSX files.
 //! - `GET /reports/profit-exports/{id}` shows its status and, once done, a presigned download link per format,
 //!   valid for [`LINK_VALIDITY`].
 //!
-//! The handler decodes requests and maps results to HTTP; it holds no SQL and must not call the AWS SDK directly
-//! (presigning goes through `niaga_aws::files`).
+//! The handler decodes requests, calls the use cases and maps results and errors to HTTP. It holds no SQL, and it
+//! must not call the AWS SDK or name the adapters, which `main` wires in (presigning goes through the
+//! [`reports::FileStore`] port).
 
 use identity::{Assignments, Role};
 use lambda_http::{Body, Request};
-use niaga_aws::files::Files;
 use platform::auth::Authenticator;
 use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
 use platform::Problem;
+use reports::{CreatedExport, Export, ExportError, ExportStore, FileStore, ProfitExports, RequestExportError};
 use serde_json::Value;
-use std::time::Duration;
-use store::exports::{CreatedExport, Export, PgExports};
 
-/// How long a download link works.
-pub const LINK_VALIDITY: Duration = Duration::from_secs(15 * 60);
+pub use reports::LINK_VALIDITY;
 
-/// The reports handler.
+/// The reports handler over export storage `E` and file storage `F`.
 #[derive(Debug)]
-pub struct ReportsApi<A> {
-    exports: PgExports,
-    files: Files,
+pub struct ReportsApi<E, F, A> {
+    exports: ProfitExports<E, F>,
     auth: Authenticator<A>,
     relay: Option<platform::outbox::Relay>,
 }
@@ -58,8 +56,10 @@ pub struct ExportLinks {
     pub this: String,
 }
 
-/// `POST /reports/profit-exports`'s body ([`parse_request`] reads it).
+/// `POST /reports/profit-exports`'s body, for the OpenAPI document: [`reports::exports::parse_request`] reads it.
+/// The published description is kept as it was first written.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[schemars(description = "`POST /reports/profit-exports`'s body ([`parse_request`] reads it).")]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
     /// `YYYY-MM`, not in the future.
@@ -104,33 +104,10 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
     ]
 }
 
-/// `{"month": "2026-10"}` → the month's first day. Errors name the member.
-pub fn parse_request(v: &Value) -> Result<chrono::NaiveDate, Problem> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| Problem::invalid_body("body", "must be a JSON object with `month`"))?;
-    if let Some(unknown) = obj.keys().find(|k| k.as_str() != "month") {
-        return Err(Problem::invalid_body(unknown, "is not a member of an export request"));
-    }
-    let m = obj
-        .get("month")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Problem::invalid_body("month", "is required, as YYYY-MM"))?;
-    let month = chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-        .ok()
-        .filter(|_| m.len() == 7)
-        .ok_or_else(|| Problem::invalid_body("month", "must be YYYY-MM, such as 2026-10"))?;
-    if month > chrono::Utc::now().date_naive() {
-        return Err(Problem::invalid_body("month", "must not be in the future"));
-    }
-    Ok(month)
-}
-
-impl<A: Assignments + 'static> ReportsApi<A> {
-    pub fn new(exports: PgExports, files: Files, auth: Authenticator<A>) -> Self {
+impl<E: ExportStore, F: FileStore, A: Assignments + 'static> ReportsApi<E, F, A> {
+    pub fn new(exports: E, files: F, auth: Authenticator<A>) -> Self {
         ReportsApi {
-            exports,
-            files,
+            exports: ProfitExports::new(exports, files),
             auth,
             relay: None,
         }
@@ -164,21 +141,14 @@ impl<A: Assignments + 'static> ReportsApi<A> {
             downloads: None,
             downloads_expire_in_seconds: None,
         };
-        if e.status == "done" {
-            let m = e.month.format("%Y-%m");
-            let mut downloads = std::collections::BTreeMap::new();
-            for (format, key) in [("csv", &e.csv_key), ("xlsx", &e.xlsx_key)] {
-                if let Some(key) = key {
-                    let url = self
-                        .files
-                        .download_link(key, &format!("laba-{m}.{format}"), LINK_VALIDITY)
-                        .await
-                        .map_err(|err| Problem::unavailable(1, anyhow::anyhow!(err)))?;
-                    downloads.insert(format.to_string(), url);
-                }
-            }
-            doc.downloads = Some(downloads);
-            doc.downloads_expire_in_seconds = Some(LINK_VALIDITY.as_secs());
+        if let Some(downloads) = self
+            .exports
+            .downloads(e)
+            .await
+            .map_err(|err| Problem::unavailable(1, err))?
+        {
+            doc.downloads = Some(downloads.links);
+            doc.downloads_expire_in_seconds = Some(downloads.valid_for.as_secs());
         }
         serde_json::to_value(&doc).map_err(Problem::internal)
     }
@@ -187,18 +157,14 @@ impl<A: Assignments + 'static> ReportsApi<A> {
         let actor = self.admin(req).await?;
         let key = platform::http::idempotency_key(req)?;
         let body = json_body(req)?;
-        let month = parse_request(&body)?;
         let created = self
             .exports
-            .create(
-                uuid::Uuid::new_v4(),
-                month,
-                &actor.subject,
-                &key,
-                &kernel::fingerprint(&body),
-            )
+            .request(&actor.subject, &key, &body)
             .await
-            .map_err(|e| Problem::unavailable(1, e))?;
+            .map_err(|e| match e {
+                RequestExportError::Invalid(invalid) => Problem::invalid_body(&invalid.field, invalid.reason),
+                RequestExportError::Unavailable(cause) => Problem::unavailable(1, cause),
+            })?;
         let (export, replayed) = match created {
             CreatedExport::New(e) => {
                 if let Some(r) = &self.relay {
@@ -222,13 +188,15 @@ impl<A: Assignments + 'static> ReportsApi<A> {
         self.admin(req).await?;
         let id =
             uuid::Uuid::parse_str(id).map_err(|_| Problem::invalid_parameter("id", "must be an export id (a UUID)"))?;
-        let export = self.exports.get(id).await.map_err(|e| Problem::unavailable(1, e))?;
-        let export = export.ok_or_else(|| Problem::not_found("no such export"))?;
+        let export = self.exports.export(id).await.map_err(|e| match e {
+            ExportError::NotFound => Problem::not_found("no such export"),
+            ExportError::Unavailable(cause) => Problem::unavailable(1, cause),
+        })?;
         Ok(private_json(200, &self.document(&export).await?))
     }
 }
 
-impl<A: Assignments + 'static> HttpHandler for ReportsApi<A> {
+impl<E: ExportStore, F: FileStore, A: Assignments + 'static> HttpHandler for ReportsApi<E, F, A> {
     async fn handle(&self, req: Request, _ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
         let segs = segments(&req);
         let path: Vec<&str> = segs.iter().map(String::as_str).collect();

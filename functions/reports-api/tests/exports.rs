@@ -18,7 +18,12 @@ use testkit::{fresh_db, Template};
 
 const ROWS: i64 = 50_000;
 
-async fn call(rt: &Runtime, api: &ReportsApi<PgIdentity>, mut ev: Value, token: &str) -> (u16, Value) {
+async fn call(
+    rt: &Runtime,
+    api: &ReportsApi<PgExports, Files, PgIdentity>,
+    mut ev: Value,
+    token: &str,
+) -> (u16, Value) {
     ev["headers"]["authorization"] = format!("Bearer {token}").into();
     let r = dispatch(rt, api, ev, lambda_runtime::Context::default()).await;
     let body = serde_json::from_str(r["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);

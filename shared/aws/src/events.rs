@@ -1,4 +1,5 @@
-//! Announcing domain events on EventBridge: the project's own bus, one `PutEvents` entry per event.
+//! Announcing domain events on EventBridge: the project's own bus, one `PutEvents` entry per event. [`EventBus`]
+//! implements the [`agents::EventBus`] port.
 //!
 //! Consumers subscribe with rules on the bus (source `niaga.<area>`, detail type per event) and dedupe on the id
 //! inside the detail: an announcement is sent at least once.
@@ -67,5 +68,11 @@ impl EventBus {
             return Err(AnnounceError::Entry(why));
         }
         Ok(())
+    }
+}
+
+impl agents::EventBus for EventBus {
+    async fn announce(&self, source: &str, detail_type: &str, detail: &serde_json::Value) -> anyhow::Result<()> {
+        Ok(EventBus::announce(self, source, detail_type, detail).await?)
     }
 }

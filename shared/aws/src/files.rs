@@ -1,4 +1,5 @@
-//! Report files in S3: uploads streamed from local files, and presigned download links.
+//! Report files in S3: uploads streamed from local files, and presigned download links. [`Files`] implements the
+//! [`reports::FileStore`] port.
 //!
 //! The bucket is given (terraform names it and hands it to functions as `NIAGA_EXPORTS_BUCKET`). Against a local
 //! emulator the client addresses buckets by path (`<endpoint>/<bucket>/<key>`), which moto serves.
@@ -87,5 +88,15 @@ impl Files {
                 cause: crate::error_chain(&e),
             })?;
         Ok(req.uri().to_string())
+    }
+}
+
+impl reports::FileStore for Files {
+    async fn upload(&self, key: &str, path: &Path, content_type: &str) -> anyhow::Result<()> {
+        Ok(Files::upload(self, key, path, content_type).await?)
+    }
+
+    async fn download_link(&self, key: &str, filename: &str, valid_for: Duration) -> anyhow::Result<String> {
+        Ok(Files::download_link(self, key, filename, valid_for).await?)
     }
 }

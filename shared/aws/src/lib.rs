@@ -7,8 +7,8 @@
 //! [`timeouts`] gives its kind of call; the standard `AWS_ENDPOINT_URL` variable points all of them at the local
 //! emulator (moto) in development and tests.
 //!
-//! Depends on the AWS SDK and kernel. It must not depend on Lambda crates, PostgreSQL or HTTP types, and
-//! domain crates must not depend on it.
+//! Depends on the AWS SDK, kernel, and the application crates whose ports it implements. It must not depend on
+//! Lambda crates, PostgreSQL or HTTP types, and domain crates must not depend on it.
 
 pub mod events;
 pub mod files;

@@ -1,176 +1,18 @@
-//! Agent jobs in Postgres: the job row with its checkpoint, the per-item outputs, and what the outputs feed
-//! (`product_seo`, `price_proposals`). Migration 0009 states the checkpoint rule.
+//! Agent jobs in Postgres ([`agents::AgentJobStore`]): the job row with its checkpoint, the per-item outputs, and
+//! what the outputs feed (`product_seo`, `price_proposals`). Migration 0009 states the checkpoint rule.
 //!
 //! A job is created in one transaction with its `agent_job.requested` outbox event, so it is enqueued exactly when
 //! it exists; the same requester's `Idempotency-Key` with the same body finds the first job again.
 
 use crate::pool::{describe, Db};
-use agents::{JobKind, JobParams, JobStatus, ProductFacts, SeoText};
+use agents::{
+    AgentJobStore, Created, ItemOutput, ItemRecord, JobRecord, JobStatus, NewJob, ProductFacts, REQUESTED_EVENT,
+};
 use anyhow::{anyhow, Context};
-use chrono::{DateTime, Utc};
-use kernel::{IdempotencyKey, Money, Sku, Tier};
+use kernel::{Money, Sku, Tier};
 use std::collections::BTreeSet;
 use tokio_postgres::types::Type;
 use uuid::Uuid;
-
-/// The event that enqueues a job.
-pub const REQUESTED_EVENT: &str = "agent_job.requested";
-
-/// A job to create.
-#[derive(Debug)]
-pub struct NewJob<'a> {
-    pub id: Uuid,
-    pub params: JobParams,
-    pub skus: &'a [Sku],
-    pub chunk_size: u32,
-    pub requested_by: &'a str,
-    pub requested_role: &'a str,
-    pub key: &'a IdempotencyKey,
-    pub fingerprint: &'a str,
-    pub callback_url: Option<&'a str>,
-    pub callback_secret: Option<&'a str>,
-}
-
-/// An agent job as clients see it: its status, progress and links.
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct JobSummary {
-    pub id: Uuid,
-    /// `generate_product_seo` or `bulk_price_proposal`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `queued`, `running`, `done` or `failed`.
-    pub status: String,
-    /// The job type's parameters (`tier`, `target_margin_bp` for price proposals).
-    pub params: serde_json::Value,
-    pub requested_by: String,
-    pub progress: JobProgress,
-    pub created_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub links: JobLinks,
-    /// Present when the job registered a webhook.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub callback: Option<JobCallback>,
-}
-
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct JobProgress {
-    pub total_items: usize,
-    pub done_items: usize,
-    pub chunks_done: usize,
-    pub chunk_size: usize,
-    pub percent: usize,
-}
-
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct JobLinks {
-    #[serde(rename = "self")]
-    pub this: String,
-    pub items: String,
-}
-
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
-pub struct JobCallback {
-    pub url: String,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
-    pub attempts: u32,
-    /// The webhook signing secret, in the creating answer only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-}
-
-/// One stored job.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobRecord {
-    pub id: Uuid,
-    pub params: JobParams,
-    pub skus: Vec<String>,
-    pub total_items: usize,
-    pub chunk_size: usize,
-    /// The checkpoint: items done, in order.
-    pub done_items: usize,
-    pub chunks_done: usize,
-    pub status: JobStatus,
-    pub requested_by: String,
-    pub callback_url: Option<String>,
-    pub callback_secret: Option<String>,
-    pub event_sent: bool,
-    pub webhook_status: Option<String>,
-    pub webhook_attempts: u32,
-    pub created_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-impl JobRecord {
-    pub fn kind(&self) -> JobKind {
-        self.params.kind()
-    }
-}
-
-/// What creating a job found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Created {
-    New(JobRecord),
-    /// The requester used this key before with the same body: the first job.
-    Replayed(JobRecord),
-    /// The requester used this key before with a different body.
-    KeyReused,
-}
-
-/// What one item of a chunk produced.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ItemOutput {
-    Seo {
-        sku: String,
-        text: SeoText,
-    },
-    Proposal {
-        sku: String,
-        tier: Tier,
-        current: Option<Money>,
-        proposed: Money,
-    },
-    /// Nothing to do for this item (the product is gone, or there is nothing to propose).
-    Skipped {
-        sku: String,
-        reason: String,
-    },
-}
-
-impl ItemOutput {
-    fn sku(&self) -> &str {
-        match self {
-            ItemOutput::Seo { sku, .. } | ItemOutput::Proposal { sku, .. } | ItemOutput::Skipped { sku, .. } => sku,
-        }
-    }
-
-    fn document(&self) -> serde_json::Value {
-        match self {
-            ItemOutput::Seo { text, .. } => serde_json::json!({ "seo": text }),
-            ItemOutput::Proposal {
-                tier,
-                current,
-                proposed,
-                ..
-            } => serde_json::json!({
-                "proposal": { "tier": tier, "current_price": current.map(Money::minor),
-                              "proposed_price": proposed.minor(), "status": "pending" }
-            }),
-            ItemOutput::Skipped { reason, .. } => serde_json::json!({ "skipped": reason }),
-        }
-    }
-}
-
-/// One stored item output.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ItemRecord {
-    pub position: usize,
-    pub sku: String,
-    pub chunk: usize,
-    pub output: serde_json::Value,
-}
 
 const COLUMNS: &str = "id, params, skus, total_items, chunk_size, done_items, chunks_done, status, requested_by,
     callback_url, callback_secret, event_sent_at IS NOT NULL, webhook_status, webhook_attempts, created_at,
@@ -214,9 +56,11 @@ impl PgAgentJobs {
     pub fn new(db: Db) -> Self {
         PgAgentJobs { db }
     }
+}
 
+impl AgentJobStore for PgAgentJobs {
     /// Stores a job and its outbox event in one transaction, or finds the job its key already made.
-    pub async fn create(&self, job: &NewJob<'_>) -> anyhow::Result<Created> {
+    async fn create(&self, job: &NewJob<'_>) -> anyhow::Result<Created> {
         let mut client = self.db.write_client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let skus: Vec<&str> = job.skus.iter().map(Sku::as_str).collect();
@@ -277,7 +121,7 @@ impl PgAgentJobs {
         Ok(Created::New(created))
     }
 
-    pub async fn get(&self, id: Uuid) -> anyhow::Result<Option<JobRecord>> {
+    async fn get(&self, id: Uuid) -> anyhow::Result<Option<JobRecord>> {
         let client = self.db.write_client().await?;
         let row = client
             .query_typed_opt(
@@ -290,7 +134,7 @@ impl PgAgentJobs {
     }
 
     /// Which of `skus` are active products.
-    pub async fn known_skus(&self, skus: &[Sku]) -> anyhow::Result<BTreeSet<String>> {
+    async fn known_skus(&self, skus: &[Sku]) -> anyhow::Result<BTreeSet<String>> {
         let client = self.db.read_client().await?;
         let skus: Vec<&str> = skus.iter().map(Sku::as_str).collect();
         let rows = client
@@ -305,7 +149,7 @@ impl PgAgentJobs {
 
     /// What providers know about `skus` (with the current price in `tier` when given). Products that no longer
     /// exist are absent.
-    pub async fn facts(&self, skus: &[String], tier: Option<Tier>) -> anyhow::Result<Vec<ProductFacts>> {
+    async fn facts(&self, skus: &[String], tier: Option<Tier>) -> anyhow::Result<Vec<ProductFacts>> {
         let client = self.db.write_client().await?;
         let tier = tier.map(Tier::as_str);
         let rows = client
@@ -336,13 +180,7 @@ impl PgAgentJobs {
     /// Commits one chunk: its item outputs, what they feed, and the checkpoint's advance from `from` past them, in
     /// one transaction. Returns `false`, writing nothing, when the checkpoint is no longer at `from` (another
     /// worker committed this chunk first).
-    pub async fn commit_chunk(
-        &self,
-        job: Uuid,
-        from: usize,
-        chunk: usize,
-        outputs: &[ItemOutput],
-    ) -> anyhow::Result<bool> {
+    async fn commit_chunk(&self, job: Uuid, from: usize, chunk: usize, outputs: &[ItemOutput]) -> anyhow::Result<bool> {
         let mut client = self.db.write_client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let from_i = i32::try_from(from)?;
@@ -425,7 +263,7 @@ impl PgAgentJobs {
     }
 
     /// Records that the completion event reached EventBridge.
-    pub async fn mark_event_sent(&self, job: Uuid) -> anyhow::Result<()> {
+    async fn mark_event_sent(&self, job: Uuid) -> anyhow::Result<()> {
         let client = self.db.write_client().await?;
         client
             .execute_typed(
@@ -438,7 +276,7 @@ impl PgAgentJobs {
     }
 
     /// Records one webhook attempt; `final_status` ("delivered" or "failed") when no more attempts follow.
-    pub async fn record_webhook(&self, job: Uuid, final_status: Option<&str>) -> anyhow::Result<()> {
+    async fn record_webhook(&self, job: Uuid, final_status: Option<&str>) -> anyhow::Result<()> {
         let client = self.db.write_client().await?;
         client
             .execute_typed(
@@ -453,7 +291,7 @@ impl PgAgentJobs {
     }
 
     /// A job's item outputs after `after` (a position), in order.
-    pub async fn items(&self, job: Uuid, after: Option<usize>, limit: u32) -> anyhow::Result<Vec<ItemRecord>> {
+    async fn items(&self, job: Uuid, after: Option<usize>, limit: u32) -> anyhow::Result<Vec<ItemRecord>> {
         let client = self.db.read_client().await?;
         let after = after.map(i32::try_from).transpose()?.unwrap_or(-1);
         let rows = client
@@ -477,44 +315,5 @@ impl PgAgentJobs {
                 output: r.get(3),
             })
             .collect())
-    }
-}
-
-impl JobRecord {
-    /// The job's public summary: what `GET /agent-jobs/{id}` shows and the completion announcements carry. Never
-    /// the callback secret.
-    pub fn summary(&self) -> serde_json::Value {
-        serde_json::to_value(self.summary_doc()).unwrap_or_default()
-    }
-
-    /// The job as `GET /agent-jobs/{id}` and its webhook show it.
-    pub fn summary_doc(&self) -> JobSummary {
-        JobSummary {
-            id: self.id,
-            kind: self.kind().as_str().to_string(),
-            status: self.status.as_str().to_string(),
-            params: serde_json::to_value(self.params).unwrap_or_default(),
-            requested_by: self.requested_by.clone(),
-            progress: JobProgress {
-                total_items: self.total_items,
-                done_items: self.done_items,
-                chunks_done: self.chunks_done,
-                chunk_size: self.chunk_size,
-                percent: (self.done_items * 100).checked_div(self.total_items).unwrap_or(0),
-            },
-            created_at: self.created_at,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            links: JobLinks {
-                this: format!("/agent-jobs/{}", self.id),
-                items: format!("/agent-jobs/{}/items", self.id),
-            },
-            callback: self.callback_url.as_ref().map(|url| JobCallback {
-                url: url.clone(),
-                status: self.webhook_status.clone().unwrap_or_else(|| "pending".into()),
-                attempts: self.webhook_attempts,
-                secret: None,
-            }),
-        }
     }
 }

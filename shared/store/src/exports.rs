@@ -1,56 +1,15 @@
-//! Report exports in Postgres: the request (created with its outbox event), its progress, and the profit report's
-//! rows streamed in partner order so a writer holds one row at a time. Migration 0012.
+//! Report exports in Postgres ([`reports::ExportStore`]): the request (created with its outbox event), its
+//! progress, and the profit report's rows streamed in partner order so a writer holds one row at a time. Migration
+//! 0012.
 
 use crate::pool::{describe, Db};
 use anyhow::anyhow;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use futures_util::TryStreamExt;
-use kernel::IdempotencyKey;
+use reports::exports::REQUESTED_EVENT;
+use reports::{CreatedExport, Export, ExportStore, NewExport, PartnerMonth, ProfitRow};
 use tokio_postgres::types::Type;
 use uuid::Uuid;
-
-/// The event that enqueues an export.
-pub const REQUESTED_EVENT: &str = "export.requested";
-
-/// One export.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Export {
-    pub id: Uuid,
-    pub month: NaiveDate,
-    pub status: String,
-    pub rows: Option<i32>,
-    pub csv_key: Option<String>,
-    pub xlsx_key: Option<String>,
-    pub error: Option<String>,
-    pub requested_by: String,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-/// What creating an export found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CreatedExport {
-    New(Export),
-    Replayed(Export),
-    KeyReused,
-}
-
-/// One row of the profit report, as exported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfitRow {
-    pub partner_id: i64,
-    pub partner_code: String,
-    pub partner_name: String,
-    pub tier: String,
-    pub orders: i32,
-    pub revenue: i64,
-    pub cost_of_goods: i64,
-    pub gross_margin: i64,
-    pub returns: i64,
-    /// The month's PPN base and output tax, as its orders were invoiced.
-    pub dpp: i64,
-    pub ppn: i64,
-}
 
 const COLUMNS: &str =
     "id, month, status, rows, csv_key, xlsx_key, error, requested_by, created_at, finished_at, fingerprint";
@@ -85,15 +44,23 @@ impl PgExports {
         PgExports { db }
     }
 
+    async fn set(&self, id: Uuid, sql: &str) -> anyhow::Result<()> {
+        let client = self.db.write_client().await?;
+        client.execute_typed(sql, &[(&id, Type::UUID)]).await.map_err(db_err)?;
+        Ok(())
+    }
+}
+
+impl ExportStore for PgExports {
     /// Stores a profit export of `month` with its outbox event, or finds the export the key already made.
-    pub async fn create(
-        &self,
-        id: Uuid,
-        month: NaiveDate,
-        requested_by: &str,
-        key: &IdempotencyKey,
-        fingerprint: &str,
-    ) -> anyhow::Result<CreatedExport> {
+    async fn create(&self, new: &NewExport<'_>) -> anyhow::Result<CreatedExport> {
+        let NewExport {
+            id,
+            month,
+            requested_by,
+            key,
+            fingerprint,
+        } = *new;
         let mut client = self.db.write_client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let inserted = tx
@@ -140,7 +107,7 @@ impl PgExports {
         Ok(CreatedExport::New(export(&row)))
     }
 
-    pub async fn get(&self, id: Uuid) -> anyhow::Result<Option<Export>> {
+    async fn get(&self, id: Uuid) -> anyhow::Result<Option<Export>> {
         let client = self.db.write_client().await?;
         let row = client
             .query_typed_opt(
@@ -153,7 +120,7 @@ impl PgExports {
     }
 
     /// Marks the export running (again, after a crash).
-    pub async fn start(&self, id: Uuid) -> anyhow::Result<()> {
+    async fn start(&self, id: Uuid) -> anyhow::Result<()> {
         self.set(
             id,
             "UPDATE exports SET status = 'running' WHERE id = $1 AND status <> 'done'",
@@ -161,14 +128,8 @@ impl PgExports {
         .await
     }
 
-    async fn set(&self, id: Uuid, sql: &str) -> anyhow::Result<()> {
-        let client = self.db.write_client().await?;
-        client.execute_typed(sql, &[(&id, Type::UUID)]).await.map_err(db_err)?;
-        Ok(())
-    }
-
     /// Records the finished files.
-    pub async fn finish(&self, id: Uuid, rows: i32, csv_key: &str, xlsx_key: &str) -> anyhow::Result<()> {
+    async fn finish(&self, id: Uuid, rows: i32, csv_key: &str, xlsx_key: &str) -> anyhow::Result<()> {
         let client = self.db.write_client().await?;
         client
             .execute_typed(
@@ -187,7 +148,7 @@ impl PgExports {
     }
 
     /// Records why an export cannot be made.
-    pub async fn fail(&self, id: Uuid, error: &str) -> anyhow::Result<()> {
+    async fn fail(&self, id: Uuid, error: &str) -> anyhow::Result<()> {
         let client = self.db.write_client().await?;
         client
             .execute_typed(
@@ -201,9 +162,9 @@ impl PgExports {
 
     /// Hands each row of `month`'s profit report, in partner order, to `each`; the rows are streamed from the
     /// server, never collected. Returns the number of rows.
-    pub async fn for_each_profit_row<F>(&self, month: NaiveDate, mut each: F) -> anyhow::Result<u64>
+    async fn for_each_profit_row<F>(&self, month: NaiveDate, mut each: F) -> anyhow::Result<u64>
     where
-        F: FnMut(ProfitRow) -> anyhow::Result<()>,
+        F: FnMut(ProfitRow) -> anyhow::Result<()> + Send,
     {
         let client = self.db.read_client().await?;
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&month];
@@ -221,17 +182,19 @@ impl PgExports {
         let mut n = 0;
         while let Some(r) = stream.try_next().await.map_err(db_err)? {
             each(ProfitRow {
-                partner_id: r.get(0),
                 partner_code: r.get(1),
                 partner_name: r.get(2),
                 tier: r.get(3),
-                orders: r.get(4),
-                revenue: r.get(5),
-                cost_of_goods: r.get(6),
-                gross_margin: r.get(7),
-                returns: r.get(8),
-                dpp: r.get(9),
-                ppn: r.get(10),
+                month: PartnerMonth {
+                    partner_id: r.get(0),
+                    orders: i64::from(r.get::<_, i32>(4)),
+                    revenue: r.get(5),
+                    cost_of_goods: r.get(6),
+                    gross_margin: r.get(7),
+                    returns: r.get(8),
+                    dpp: r.get(9),
+                    ppn: r.get(10),
+                },
             })?;
             n += 1;
         }

@@ -1,10 +1,5 @@
-//! The monthly profit report (seed 000): revenue, cost of goods and gross margin per partner for one month.
-//!
-//! A month's figures come from the orders placed in it that were sold: paid (`paid`, `sent_to_erp`, `partly_shipped`, `fulfilled`),
-//! or confirmed on payment terms (`confirmed`); cancelled and expired orders never count. Revenue never includes
-//! PPN: the month's tax base (`dpp`) and output tax (`ppn`) are reported beside it, as each order was invoiced. Returns recorded in the month (by `returned_at`) take their refund off
-//! revenue and their goods, at the cost the line was sold at, off cost of goods. Month boundaries are in WIB
-//! (Asia/Jakarta, UTC+7), the distributor's business day.
+//! The monthly profit report in Postgres ([`reports::ProfitLedger`]): the rules `reports::profit` states, as one
+//! query over the month's orders and returns.
 //!
 //! A run recomputes the month for its partners and replaces their rows in one transaction, so a re-run or a
 //! partial month never adds to what is there.
@@ -12,20 +7,8 @@
 use crate::pool::{describe, Db};
 use anyhow::anyhow;
 use chrono::NaiveDate;
+use reports::{PartnerMonth, ProfitLedger};
 use tokio_postgres::types::Type;
-
-/// One partner's month.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartnerMonth {
-    pub partner_id: i64,
-    pub orders: i64,
-    pub revenue: i64,
-    pub cost_of_goods: i64,
-    pub gross_margin: i64,
-    pub returns: i64,
-    pub dpp: i64,
-    pub ppn: i64,
-}
 
 const COMPUTE: &str = "
 WITH bounds AS (
@@ -67,79 +50,89 @@ FROM scope p LEFT JOIN sales s ON s.partner_id = p.id LEFT JOIN back k ON k.part
 WHERE s.partner_id IS NOT NULL OR k.partner_id IS NOT NULL
 ORDER BY p.id";
 
-/// Recomputes `month` (its first day) for the partners with `id % count = index` and replaces their report rows.
-/// Returns the rows written.
-pub async fn recompute_month(db: &Db, month: NaiveDate, count: u32, index: u32) -> anyhow::Result<Vec<PartnerMonth>> {
-    let (count, index) = (i64::from(count), i64::from(index));
-    let mut client = db.write_client().await?;
-    let tx = client.transaction().await.map_err(|e| anyhow!(describe(&e)))?;
-    let rows = tx
-        .query_typed(
-            COMPUTE,
+/// The profit report table (writer pool).
+#[derive(Debug, Clone)]
+pub struct PgProfit {
+    db: Db,
+}
+
+impl PgProfit {
+    pub fn new(db: Db) -> Self {
+        PgProfit { db }
+    }
+}
+
+impl ProfitLedger for PgProfit {
+    async fn recompute_month(&self, month: NaiveDate, count: u32, index: u32) -> anyhow::Result<Vec<PartnerMonth>> {
+        let (count, index) = (i64::from(count), i64::from(index));
+        let mut client = self.db.write_client().await?;
+        let tx = client.transaction().await.map_err(|e| anyhow!(describe(&e)))?;
+        let rows = tx
+            .query_typed(
+                COMPUTE,
+                &[(&month, Type::DATE), (&count, Type::INT8), (&index, Type::INT8)],
+            )
+            .await
+            .map_err(|e| anyhow!(describe(&e)))?;
+        let months: Vec<PartnerMonth> = rows
+            .iter()
+            .map(|r| {
+                let (revenue, cogs): (i64, i64) = (r.get(2), r.get(3));
+                PartnerMonth {
+                    partner_id: r.get(0),
+                    orders: r.get(1),
+                    revenue,
+                    cost_of_goods: cogs,
+                    gross_margin: revenue - cogs,
+                    returns: r.get(4),
+                    dpp: r.get(5),
+                    ppn: r.get(6),
+                }
+            })
+            .collect();
+        tx.execute_typed(
+            "DELETE FROM profit_reports WHERE month = $1 AND partner_id % $2 = $3",
             &[(&month, Type::DATE), (&count, Type::INT8), (&index, Type::INT8)],
         )
         .await
         .map_err(|e| anyhow!(describe(&e)))?;
-    let months: Vec<PartnerMonth> = rows
-        .iter()
-        .map(|r| {
-            let (revenue, cogs): (i64, i64) = (r.get(2), r.get(3));
-            PartnerMonth {
-                partner_id: r.get(0),
-                orders: r.get(1),
-                revenue,
-                cost_of_goods: cogs,
-                gross_margin: revenue - cogs,
-                returns: r.get(4),
-                dpp: r.get(5),
-                ppn: r.get(6),
-            }
-        })
-        .collect();
-    tx.execute_typed(
-        "DELETE FROM profit_reports WHERE month = $1 AND partner_id % $2 = $3",
-        &[(&month, Type::DATE), (&count, Type::INT8), (&index, Type::INT8)],
-    )
-    .await
-    .map_err(|e| anyhow!(describe(&e)))?;
-    let ids: Vec<i64> = months.iter().map(|m| m.partner_id).collect();
-    let orders: Vec<i32> = months
-        .iter()
-        .map(|m| i32::try_from(m.orders).unwrap_or(i32::MAX))
-        .collect();
-    let revenue: Vec<i64> = months.iter().map(|m| m.revenue).collect();
-    let cogs: Vec<i64> = months.iter().map(|m| m.cost_of_goods).collect();
-    let margin: Vec<i64> = months.iter().map(|m| m.gross_margin).collect();
-    let returns: Vec<i64> = months.iter().map(|m| m.returns).collect();
-    let dpp: Vec<i64> = months.iter().map(|m| m.dpp).collect();
-    let ppn: Vec<i64> = months.iter().map(|m| m.ppn).collect();
-    tx.execute_typed(
-        "INSERT INTO profit_reports (month, partner_id, orders, revenue, cost_of_goods, gross_margin, returns, dpp,
+        let ids: Vec<i64> = months.iter().map(|m| m.partner_id).collect();
+        let orders: Vec<i32> = months
+            .iter()
+            .map(|m| i32::try_from(m.orders).unwrap_or(i32::MAX))
+            .collect();
+        let revenue: Vec<i64> = months.iter().map(|m| m.revenue).collect();
+        let cogs: Vec<i64> = months.iter().map(|m| m.cost_of_goods).collect();
+        let margin: Vec<i64> = months.iter().map(|m| m.gross_margin).collect();
+        let returns: Vec<i64> = months.iter().map(|m| m.returns).collect();
+        let dpp: Vec<i64> = months.iter().map(|m| m.dpp).collect();
+        let ppn: Vec<i64> = months.iter().map(|m| m.ppn).collect();
+        tx.execute_typed(
+            "INSERT INTO profit_reports (month, partner_id, orders, revenue, cost_of_goods, gross_margin, returns, dpp,
                                      ppn)
          SELECT $1, * FROM unnest($2::int8[], $3::int4[], $4::int8[], $5::int8[], $6::int8[], $7::int8[],
                                   $8::int8[], $9::int8[])",
-        &[
-            (&month, Type::DATE),
-            (&ids, Type::INT8_ARRAY),
-            (&orders, Type::INT4_ARRAY),
-            (&revenue, Type::INT8_ARRAY),
-            (&cogs, Type::INT8_ARRAY),
-            (&margin, Type::INT8_ARRAY),
-            (&returns, Type::INT8_ARRAY),
-            (&dpp, Type::INT8_ARRAY),
-            (&ppn, Type::INT8_ARRAY),
-        ],
-    )
-    .await
-    .map_err(|e| anyhow!(describe(&e)))?;
-    tx.commit().await.map_err(|e| anyhow!(describe(&e)))?;
-    Ok(months)
-}
+            &[
+                (&month, Type::DATE),
+                (&ids, Type::INT8_ARRAY),
+                (&orders, Type::INT4_ARRAY),
+                (&revenue, Type::INT8_ARRAY),
+                (&cogs, Type::INT8_ARRAY),
+                (&margin, Type::INT8_ARRAY),
+                (&returns, Type::INT8_ARRAY),
+                (&dpp, Type::INT8_ARRAY),
+                (&ppn, Type::INT8_ARRAY),
+            ],
+        )
+        .await
+        .map_err(|e| anyhow!(describe(&e)))?;
+        tx.commit().await.map_err(|e| anyhow!(describe(&e)))?;
+        Ok(months)
+    }
 
-/// The report rows of `month`, by partner.
-pub async fn report(db: &Db, month: NaiveDate) -> anyhow::Result<Vec<PartnerMonth>> {
-    let client = db.read_client().await?;
-    let rows = client
+    async fn report(&self, month: NaiveDate) -> anyhow::Result<Vec<PartnerMonth>> {
+        let client = self.db.read_client().await?;
+        let rows = client
         .query_typed(
             "SELECT partner_id, orders::int8, revenue, cost_of_goods, gross_margin, returns, dpp, ppn FROM profit_reports
              WHERE month = $1 ORDER BY partner_id",
@@ -147,17 +140,18 @@ pub async fn report(db: &Db, month: NaiveDate) -> anyhow::Result<Vec<PartnerMont
         )
         .await
         .map_err(|e| anyhow!(describe(&e)))?;
-    Ok(rows
-        .iter()
-        .map(|r| PartnerMonth {
-            partner_id: r.get(0),
-            orders: r.get(1),
-            revenue: r.get(2),
-            cost_of_goods: r.get(3),
-            gross_margin: r.get(4),
-            returns: r.get(5),
-            dpp: r.get(6),
-            ppn: r.get(7),
-        })
-        .collect())
+        Ok(rows
+            .iter()
+            .map(|r| PartnerMonth {
+                partner_id: r.get(0),
+                orders: r.get(1),
+                revenue: r.get(2),
+                cost_of_goods: r.get(3),
+                gross_margin: r.get(4),
+                returns: r.get(5),
+                dpp: r.get(6),
+                ppn: r.get(7),
+            })
+            .collect())
+    }
 }
