@@ -9,7 +9,7 @@
 //!
 //! This crate must not hold SQL or call the AWS SDK: `main` wires the adapters into the use case.
 
-use agents::{AgentJobStore, EventBus, JobRunner, PriceAdvisor, RunJobError, SeoWriter, REQUESTED_EVENT};
+use agents::{AgentJobStore, EventBus, JobRunner, PriceAdvisor, RunJobError, SeoWriter};
 use platform::sqs::{Message, MessageError, MessageHandler};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -50,13 +50,13 @@ fn message_error(e: RunJobError) -> MessageError {
 
 /// The job id an `agent_job.requested` outbox message carries.
 pub fn job_id(body: &str) -> Result<uuid::Uuid, String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    match v.get("event_type").and_then(Value::as_str) {
-        Some(REQUESTED_EVENT) => {}
-        other => return Err(format!("not an agent job request (event_type {other:?})")),
+    let event = kernel::Envelope::from_body(body).map_err(|e| format!("not an outbox event: {e}"))?;
+    if event.kind() != Some(kernel::EventType::AgentJobRequested) {
+        return Err(format!("not an agent job request (event_type {:?})", event.event_type));
     }
-    v.get("payload")
-        .and_then(|p| p.get("job_id"))
+    event
+        .payload
+        .get("job_id")
         .and_then(Value::as_str)
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
         .ok_or_else(|| "no `payload.job_id` UUID".to_string())

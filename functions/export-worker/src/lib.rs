@@ -6,7 +6,6 @@
 //! message; any other failure is retried. It must not hold SQL or name the adapters, which `main` wires in.
 
 use platform::sqs::{Message, MessageError, MessageHandler};
-use reports::exports::REQUESTED_EVENT;
 use reports::{ExportStore, FileStore, ProduceExportError, ProfitExports};
 use serde_json::Value;
 
@@ -28,12 +27,13 @@ impl<E: ExportStore, F: FileStore> ExportWorker<E, F> {
 
 /// The export id an `export.requested` body carries.
 pub fn export_id(body: &str) -> Result<uuid::Uuid, String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    if v.get("event_type").and_then(Value::as_str) != Some(REQUESTED_EVENT) {
+    let event = kernel::Envelope::from_body(body).map_err(|e| format!("not an outbox event: {e}"))?;
+    if event.kind() != Some(kernel::EventType::ExportRequested) {
         return Err("not an export request".into());
     }
-    v.get("payload")
-        .and_then(|p| p.get("export_id"))
+    event
+        .payload
+        .get("export_id")
         .and_then(Value::as_str)
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
         .ok_or_else(|| "no `payload.export_id` UUID".into())

@@ -8,7 +8,7 @@ use kernel::{IdempotencyKey, Money, Sku, Tier};
 use uuid::Uuid;
 
 /// The outbox event that enqueues a job.
-pub const REQUESTED_EVENT: &str = "agent_job.requested";
+pub const REQUESTED_EVENT: &str = kernel::EventType::AgentJobRequested.as_str();
 
 /// A job to create.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// The outbox event that enqueues an export.
-pub const REQUESTED_EVENT: &str = "export.requested";
+pub const REQUESTED_EVENT: &str = kernel::EventType::ExportRequested.as_str();
 
 /// How long a download link works.
 pub const LINK_VALIDITY: Duration = Duration::from_secs(15 * 60);
