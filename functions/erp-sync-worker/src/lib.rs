@@ -82,14 +82,7 @@ fn poison(cause: impl std::fmt::Display) -> MessageError {
     MessageError::Poison(anyhow::anyhow!("{cause}"))
 }
 
-impl<S, E, V, P, C> ErpSyncWorker<S, E, V, P, C>
-where
-    S: OrderStore,
-    E: ErpClient + 'static,
-    V: VersionedState + 'static,
-    P: Permits + 'static,
-    C: SettingsSource + 'static,
-{
+impl<S, E, V, P, C> ErpSyncWorker<S, E, V, P, C> {
     pub fn new(delivery: Delivery<S, E, V, P, C>) -> Self {
         ErpSyncWorker { delivery }
     }

@@ -21,18 +21,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     };
     let env = deps.common.environment.clone();
-    let worker = ErpSyncWorker::new(ErpDelivery::new(
-        Orders::new(PgOrders::new(deps.db.clone())),
+    let worker = ErpSyncWorker::new(ErpDelivery {
+        orders: Orders::new(PgOrders::new(deps.db.clone())),
         erp,
-        SharedBreaker::new(VersionedItems::new(
+        breaker: SharedBreaker::new(VersionedItems::new(
             &deps.sdk,
             niaga_aws::table_physical_name(&env, "breaker-state"),
         )),
-        RateLimiter::new(&deps.sdk, niaga_aws::table_physical_name(&env, "rate-limits")),
-        deps.settings.clone(),
-        EmfMetrics,
-        Sleep,
-    ));
+        permits: RateLimiter::new(&deps.sdk, niaga_aws::table_physical_name(&env, "rate-limits")),
+        settings: deps.settings.clone(),
+        metrics: EmfMetrics,
+        pause: Sleep,
+    });
     let rt = erp_sync_worker::runtime(Some(aws_sdk_sqs::Client::new(&deps.sdk)));
     platform::sqs::run(rt, worker).await
 }

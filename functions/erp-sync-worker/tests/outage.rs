@@ -108,15 +108,15 @@ async fn setup_with(n: usize, collect: bool) -> Setup {
     let sdk = testkit::aws_config_for("erp-sync-worker").await;
     let breaker = SharedBreaker::new(VersionedItems::new(&sdk, &breaker_table));
     let erp = FakeErp::start(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let worker = ErpSyncWorker::new(ErpDelivery::new(
-        Orders::new(PgOrders::new(db.db())),
-        HttpErp::new(&erp.url(), Duration::from_secs(2)).unwrap(),
-        breaker.clone(),
-        RateLimiter::new(&sdk, &limits_table),
-        Arc::new(SettingsCache::with_table(db.db(), None)),
-        EmfMetrics,
-        Sleep,
-    ));
+    let worker = ErpSyncWorker::new(ErpDelivery {
+        orders: Orders::new(PgOrders::new(db.db())),
+        erp: HttpErp::new(&erp.url(), Duration::from_secs(2)).unwrap(),
+        breaker: breaker.clone(),
+        permits: RateLimiter::new(&sdk, &limits_table),
+        settings: Arc::new(SettingsCache::with_table(db.db(), None)),
+        metrics: EmfMetrics,
+        pause: Sleep,
+    });
     Setup {
         worker,
         breaker,

@@ -190,16 +190,19 @@ pub trait Pause: Send + Sync {
     fn pause(&self, d: Duration) -> impl Future<Output = ()> + Send;
 }
 
-/// The use case: sends orders to the ERP within the shared rate limit and behind the shared breaker.
+/// The use case: sends orders to the ERP within the shared rate limit and behind the shared breaker. Built from
+/// its ports, named.
 #[derive(Debug)]
 pub struct ErpDelivery<S, E, V, P, C, M, W> {
-    orders: Orders<S>,
-    erp: E,
-    breaker: SharedBreaker<V>,
-    permits: P,
-    settings: C,
-    metrics: M,
-    pause: W,
+    pub orders: Orders<S>,
+    pub erp: E,
+    pub breaker: SharedBreaker<V>,
+    /// The shared rate limit (`erp.sync.max_per_second` under [`PERMITS_KEY`]).
+    pub permits: P,
+    /// `erp.*` from `system_config`.
+    pub settings: C,
+    pub metrics: M,
+    pub pause: W,
 }
 
 impl<S, E, V, P, C, M, W> ErpDelivery<S, E, V, P, C, M, W>
@@ -212,27 +215,6 @@ where
     M: DeliveryMetrics,
     W: Pause,
 {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        orders: Orders<S>,
-        erp: E,
-        breaker: SharedBreaker<V>,
-        permits: P,
-        settings: C,
-        metrics: M,
-        pause: W,
-    ) -> Self {
-        ErpDelivery {
-            orders,
-            erp,
-            breaker,
-            permits,
-            settings,
-            metrics,
-            pause,
-        }
-    }
-
     /// The shared breaker (for health and tests).
     pub fn breaker(&self) -> &SharedBreaker<V> {
         &self.breaker
