@@ -86,11 +86,6 @@ impl<S, E, V, P, C> ErpSyncWorker<S, E, V, P, C> {
     pub fn new(delivery: Delivery<S, E, V, P, C>) -> Self {
         ErpSyncWorker { delivery }
     }
-
-    /// The use case (for tests).
-    pub fn delivery(&self) -> &Delivery<S, E, V, P, C> {
-        &self.delivery
-    }
 }
 
 impl<S, E, V, P, C> MessageHandler for ErpSyncWorker<S, E, V, P, C>

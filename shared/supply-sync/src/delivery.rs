@@ -215,11 +215,6 @@ where
     M: DeliveryMetrics,
     W: Pause,
 {
-    /// The shared breaker (for health and tests).
-    pub fn breaker(&self) -> &SharedBreaker<V> {
-        &self.breaker
-    }
-
     /// Sends order `id` if it is due in the ERP and not there yet. `attempt` counts from 1 (the queue's receive
     /// count), and lengthens the hand-back of an open breaker.
     pub async fn deliver(&self, id: Uuid, attempt: u32) -> Result<(), DeliveryError> {
