@@ -3,7 +3,7 @@
 # other route passes through uncached with the headers the API reads (Authorization, Idempotency-Key, ...).
 #
 # The API sees CloudFront's address, not the viewer's, and its execute-api URL stays reachable. So CloudFront
-# sends two things the HTTP functions (platform::http) rely on:
+# sends two things the HTTP functions (lambda_glue::http and platform::origin) rely on:
 # - a secret origin header (local.origin_header, value in the secret niaga/<env>/origin-verify, generated here
 #   once): a request without it is refused with 403, so the execute-api URL cannot be used around CloudFront;
 # - CloudFront-Viewer-Address (the viewer's IP:port), forwarded by the origin request policy below: per-source

@@ -60,7 +60,7 @@ resource "aws_cloudwatch_metric_alarm" "p99" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
-# Per HTTP function: answers with a 5xx (its errors_5xx EMF metric, one per request: platform::http). A handled
+# Per HTTP function: answers with a 5xx (its errors_5xx EMF metric, one per request: lambda_glue::http). A handled
 # 500 or 503 is a successful invocation, so the error-rate alarm above never counts it.
 resource "aws_cloudwatch_metric_alarm" "http_5xx" {
   for_each = local.http_functions

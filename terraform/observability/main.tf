@@ -23,7 +23,7 @@ locals {
     }
   }
 
-  # Where the functions' EMF lines land (platform::metrics).
+  # Where the functions' EMF lines land (lambda_glue::metrics).
   namespace = "Niaga"
 }
 

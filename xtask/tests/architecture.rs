@@ -260,3 +260,26 @@ fn the_adapter_check_sees_a_path_and_ignores_a_longer_name() {
     assert!(names_crate("use restore::x; let a = my_store::y;", "store").is_none());
     assert!(names_crate("supply_sync::ErpClient", "erp").is_none());
 }
+
+/// Lambda glue any Rust Lambda project could use: it depends on no workspace crate, and its source (comments
+/// included) names no Niaga crate and hard-codes none of Niaga's names; those come from the `Service` it is given.
+#[test]
+fn the_lambda_glue_depends_on_no_niaga_crate_and_names_nothing_of_niaga() {
+    let g = graph();
+    let workspace: BTreeSet<&String> = g.keys().collect();
+    let niaga_deps: Vec<&String> = g["lambda-glue"].iter().filter(|d| workspace.contains(d)).collect();
+    assert!(niaga_deps.is_empty(), "lambda-glue depends on {niaga_deps:?}");
+    for (name, deps) in &g {
+        if DOMAIN.iter().any(|(d, _)| d == name) || ["store", "erp", "midtrans"].contains(&name.as_str()) {
+            assert!(!deps.contains("lambda-glue"), "{name} depends on the Lambda glue");
+        }
+    }
+    let root = xtask::workspace_root().join("shared/lambda-glue");
+    for file in sources(&root.join("src"))
+        .into_iter()
+        .chain(sources(&root.join("tests")))
+    {
+        let text = std::fs::read_to_string(&file).unwrap().to_lowercase();
+        assert!(!text.contains("niaga"), "{} names Niaga", file.display());
+    }
+}

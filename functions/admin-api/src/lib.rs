@@ -18,12 +18,12 @@
 
 use identity::{Assignments, Role};
 use kernel::{Cursor, Tier};
+use lambda_glue::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
+use lambda_glue::Problem;
 use lambda_http::{Body, Request};
 use notifications::{Blast, BlastRequest, BlastStore, Blasts, CreateBlastError, Queued, ShowBlastError};
 use orders::{OrderError, OrderStore, Orders, RefundDueEntry};
 use platform::auth::Authenticator;
-use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
-use platform::Problem;
 use serde_json::Value;
 use settings::{
     ChangeSetting, ChangeSettingError, ReadSettingError, Setting, Settings, SettingsPublisher, SettingsStore,
@@ -103,7 +103,7 @@ where
 
     async fn create_blast(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
         let actor = self.admin(req).await?;
-        let key = platform::http::idempotency_key(req)?;
+        let key = platform::idempotency::idempotency_key(req)?;
         let body = json_body(req)?;
         let b = parse_blast(&body)?;
         let queued = self
@@ -222,7 +222,7 @@ where
         let actor = self.admin(req).await?;
         let mut limit = 20u32;
         let mut before = None;
-        for (k, v) in platform::http::query_pairs(req) {
+        for (k, v) in lambda_glue::http::query_pairs(req) {
             match k.as_str() {
                 "limit" => {
                     limit =
@@ -490,7 +490,7 @@ fn if_match(req: &Request) -> Result<i32, Problem> {
 }
 
 fn accepted(blast: &Blast, replayed: bool) -> http::Response<Body> {
-    platform::http::created(
+    lambda_glue::http::created(
         202,
         &blast.summary(),
         &format!("/admin/notification-blasts/{}", blast.id),
@@ -545,7 +545,7 @@ mod tests {
             (json!({"subject": "x", "body": "y", "tier": "tin"}), "tier"),
             (json!({"subject": "x", "body": "y", "to": "all"}), "to"),
         ] {
-            let r = parse_blast(&v).unwrap_err().into_response("r");
+            let r = parse_blast(&v).unwrap_err().into_response(&platform::NIAGA, "r");
             let Body::Text(t) = r.body() else { panic!() };
             let p: Value = serde_json::from_str(t).unwrap();
             assert_eq!(p["errors"][0]["field"], field, "{v}");

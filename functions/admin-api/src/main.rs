@@ -22,5 +22,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Authenticator::new(deps.jwt.clone(), PgIdentity::new(deps.db.clone())),
     )
     .with_relay(deps.fast_path_relay().await);
-    platform::http::run(deps.runtime(), api).await
+    lambda_glue::http::run(deps.runtime(), api).await
 }

@@ -2,7 +2,7 @@
 //! `events/admin-api/`.
 
 use identity::Role;
-use platform::http::{dispatch, Runtime};
+use lambda_glue::http::{dispatch, Runtime};
 use platform::settings::SettingsCache;
 use serde_json::Value;
 use std::time::Duration;
@@ -21,12 +21,7 @@ async fn call(rt: &Runtime, api: &support::Api, mut ev: Value, token: &str) -> (
 async fn an_admin_queues_a_blast_once_per_key_and_nobody_else_may() {
     let db = fresh_db(Template::Seeded).await;
     let pool = db.db();
-    let rt = Runtime {
-        keys: None,
-        function: "admin-api",
-        db: Some(pool.clone()),
-        slow_request: Duration::from_secs(5),
-    };
+    let rt = platform::hooks::runtime("admin-api", None, Some(pool.clone()), Duration::from_secs(5));
     let api = support::admin_api(&pool, SettingsCache::with_table(pool.clone(), None));
     let admin = testkit::auth::token("admin:admin", Role::Admin, None);
     let client = db.client().await;

@@ -3,8 +3,8 @@
 
 use agent_jobs_api::{AgentJobsApi, CallbackPolicy};
 use identity::Role;
+use lambda_glue::http::{dispatch, Runtime};
 use platform::auth::Authenticator;
-use platform::http::{dispatch, Runtime};
 use platform::settings::SettingsCache;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -15,15 +15,15 @@ use testkit::{fresh_db, Template};
 mod support;
 
 fn runtime(db: &store::Db, function: &'static str) -> Runtime {
-    Runtime {
-        keys: None,
-        function,
-        db: Some(db.clone()),
-        slow_request: Duration::from_secs(5),
-    }
+    platform::hooks::runtime(function, None, Some(db.clone()), Duration::from_secs(5))
 }
 
-async fn call<H: platform::http::HttpHandler>(rt: &Runtime, h: &H, mut ev: Value, token: &str) -> (u16, Value, Value) {
+async fn call<H: lambda_glue::http::HttpHandler>(
+    rt: &Runtime,
+    h: &H,
+    mut ev: Value,
+    token: &str,
+) -> (u16, Value, Value) {
     ev["headers"]["authorization"] = format!("Bearer {token}").into();
     let r = dispatch(rt, h, ev, lambda_runtime::Context::default()).await;
     let body = serde_json::from_str(r["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);

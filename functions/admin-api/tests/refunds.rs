@@ -3,8 +3,8 @@
 
 use identity::Role;
 use kernel::Money;
+use lambda_glue::http::{dispatch, Runtime};
 use orders::{OrderStatus, OrderStore, OrderTx, RefundDue};
-use platform::http::{dispatch, Runtime};
 use platform::settings::SettingsCache;
 use serde_json::Value;
 use std::time::Duration;
@@ -38,12 +38,7 @@ fn listing(query: &str) -> Value {
 async fn an_admin_pages_through_refunds_due_newest_first_and_nobody_else_may() {
     let db = fresh_db(Template::Seeded).await;
     let pool = db.db();
-    let rt = Runtime {
-        keys: None,
-        function: "admin-api",
-        db: Some(pool.clone()),
-        slow_request: Duration::from_secs(5),
-    };
+    let rt = platform::hooks::runtime("admin-api", None, Some(pool.clone()), Duration::from_secs(5));
     let api = support::admin_api(&pool, SettingsCache::with_table(pool.clone(), None));
     let store = PgOrders::new(pool);
     let mut orders = Vec::new();

@@ -15,10 +15,10 @@
 use agents::{AgentJobStore, AgentJobs, Created, InvalidJob, JobError, JobParams, JobRecord, Resolver, SubmitJobError};
 use identity::{Actor, Assignments, Role};
 use kernel::{Cursor, Sku};
+use lambda_glue::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
+use lambda_glue::Problem;
 use lambda_http::{Body, Request};
 use platform::auth::Authenticator;
-use platform::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
-use platform::Problem;
 use serde_json::Value;
 use settings::SettingsSource;
 
@@ -63,7 +63,7 @@ impl<J: AgentJobStore, S: SettingsSource + 'static, A: Assignments + 'static> Ag
                 "only AI agents and admins may submit agent jobs",
             )
             .await?;
-        let key = platform::http::idempotency_key(req)?;
+        let key = platform::idempotency::idempotency_key(req)?;
         let body = json_body(req)?;
         let created = self.jobs.submit(&actor, &key, &body).await.map_err(submit_problem)?;
         match created {
@@ -182,7 +182,7 @@ fn accepted(job: &JobRecord, replayed: bool) -> http::Response<Body> {
         callback.secret = job.callback_secret.clone();
     }
     let doc = serde_json::to_value(&doc).unwrap_or_default();
-    platform::http::created(202, &doc, &format!("/agent-jobs/{}", job.id), replayed)
+    lambda_glue::http::created(202, &doc, &format!("/agent-jobs/{}", job.id), replayed)
 }
 
 /// One page of a job's outputs, in item order.

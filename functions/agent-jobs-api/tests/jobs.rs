@@ -5,8 +5,8 @@
 use agent_jobs_api::{AgentJobsApi, CallbackPolicy};
 use agents::callback::{ResolveError, Resolver, Resolving};
 use identity::Role;
+use lambda_glue::http::{dispatch, Runtime};
 use platform::auth::Authenticator;
-use platform::http::{dispatch, Runtime};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -58,12 +58,7 @@ async fn harness_with(callbacks: CallbackPolicy) -> Harness {
     let db = fresh_db(Template::Seeded).await;
     let pool = db.db();
     Harness {
-        rt: Runtime {
-            keys: None,
-            function: "agent-jobs-api",
-            db: Some(pool.clone()),
-            slow_request: Duration::from_secs(5),
-        },
+        rt: platform::hooks::runtime("agent-jobs-api", None, Some(pool.clone()), Duration::from_secs(5)),
         api: AgentJobsApi::new(
             PgAgentJobs::new(pool.clone()),
             // These tests change settings behind the cache's back: no local snapshot, no shared table.

@@ -10,7 +10,7 @@
 //! This crate must not hold SQL or call the AWS SDK: `main` wires the adapters into the use case.
 
 use agents::{AgentJobStore, EventBus, JobRunner, PriceAdvisor, RunJobError, SeoWriter};
-use platform::sqs::{Message, MessageError, MessageHandler};
+use lambda_glue::sqs::{Message, MessageError, MessageHandler};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -67,12 +67,12 @@ impl<J: AgentJobStore, W: SeoWriter, P: PriceAdvisor, B: EventBus> MessageHandle
         let started = Instant::now();
         let id = job_id(&message.body).map_err(|e| MessageError::Poison(anyhow::anyhow!(e)))?;
         let job = self.runner.work(id, started).await.map_err(message_error)?;
-        platform::metrics::emit(
-            &platform::metrics::Record::new("agent-jobs-worker")
+        lambda_glue::metrics::emit(
+            &lambda_glue::metrics::Record::new(&platform::NIAGA, "agent-jobs-worker")
                 .metric(
                     "agent_job_items",
                     job.total_items as f64,
-                    platform::metrics::Unit::Count,
+                    lambda_glue::metrics::Unit::Count,
                 )
                 .property("job_id", job.id.to_string())
                 .property("job_type", job.kind().as_str()),

@@ -13,9 +13,9 @@ use agents::{
     TemplateSeoWriter,
 };
 use kernel::{IdempotencyKey, Sku, Tier};
+use lambda_glue::sqs::{Message, MessageError, MessageHandler};
 use niaga_aws::events::EventBus;
 use platform::callbacks::HttpWebhookSender;
-use platform::sqs::{Message, MessageError, MessageHandler};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -508,7 +508,7 @@ async fn a_malformed_message_is_poison_and_an_unknown_job_too() {
     let s = setup().await;
     let worker = s.worker(TemplateSeoWriter).await;
     let batch = testkit::event("agent-jobs-worker/job-requested-with-poison.json");
-    for record in platform::sqs::messages(&batch) {
+    for record in lambda_glue::sqs::messages(&batch) {
         // The sample's well-formed message names a job this database does not have.
         assert!(
             matches!(worker.handle(&record).await, Err(MessageError::Poison(_))),

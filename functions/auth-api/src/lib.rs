@@ -9,9 +9,11 @@
 //! SQL.
 
 use identity::{Accounts, Grant, Jwt, LoginError};
+use lambda_glue::http::{
+    body_bytes, form_pairs, media_type, parse_json, private_json, segments, HttpHandler, RequestCtx,
+};
+use lambda_glue::Problem;
 use lambda_http::{Body, Request};
-use platform::http::{body_bytes, form_pairs, media_type, parse_json, private_json, segments, HttpHandler, RequestCtx};
-use platform::Problem;
 use serde_json::Value;
 
 #[derive(Debug)]

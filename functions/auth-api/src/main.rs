@@ -10,5 +10,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("auth-api").await;
     let limits = platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.settings.clone());
     let api = AuthApi::new(PgIdentity::new(deps.db.clone()), deps.jwt.clone()).with_limits(limits);
-    platform::http::run(deps.runtime(), api).await
+    lambda_glue::http::run(deps.runtime(), api).await
 }

@@ -2,7 +2,7 @@
 //! password, while other accounts log in as usual.
 
 use auth_api::AuthApi;
-use platform::http::{dispatch, Runtime};
+use lambda_glue::http::dispatch;
 use platform::limits::RateLimits;
 use std::time::Duration;
 use store::identity::PgIdentity;
@@ -26,12 +26,7 @@ async fn an_account_past_its_login_budget_is_refused_with_429_and_others_are_not
     let settings = std::sync::Arc::new(platform::settings::SettingsCache::new(&sdk, &env, db.db()));
     let api =
         AuthApi::new(PgIdentity::new(db.db()), testkit::auth::jwt()).with_limits(RateLimits::new(&sdk, &env, settings));
-    let rt = Runtime {
-        keys: None,
-        function: "auth-api",
-        db: Some(db.db()),
-        slow_request: Duration::from_secs(5),
-    };
+    let rt = platform::hooks::runtime("auth-api", None, Some(db.db()), Duration::from_secs(5));
     let call = |ev| dispatch(&rt, &api, ev, lambda_runtime::Context::default());
     let mut statuses = Vec::new();
     for _ in 0..3 {

@@ -2,7 +2,7 @@
 
 use auth_api::AuthApi;
 use identity::Role;
-use platform::http::{dispatch, Runtime};
+use lambda_glue::http::{dispatch, Runtime};
 use serde_json::Value;
 use std::time::Duration;
 use store::identity::PgIdentity;
@@ -16,12 +16,7 @@ struct Harness {
 async fn harness() -> Harness {
     let db = fresh_db(Template::Seeded).await.db();
     Harness {
-        rt: Runtime {
-            keys: None,
-            function: "auth-api",
-            db: Some(db.clone()),
-            slow_request: Duration::from_secs(5),
-        },
+        rt: platform::hooks::runtime("auth-api", None, Some(db.clone()), Duration::from_secs(5)),
         api: AuthApi::new(PgIdentity::new(db), testkit::auth::jwt()),
     }
 }

@@ -7,9 +7,9 @@
 
 use catalog::{CatalogError, Product, ProductCatalog, ProductQuery};
 use kernel::Sku;
+use lambda_glue::http::{cached_json, query_pairs, segments, CachePolicy, HttpHandler, RequestCtx};
+use lambda_glue::Problem;
 use lambda_http::{Body, Request};
-use platform::http::{cached_json, query_pairs, segments, CachePolicy, HttpHandler, RequestCtx};
-use platform::Problem;
 use serde_json::Value;
 
 /// The catalogue handler over any catalogue implementation.

@@ -10,5 +10,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("catalog-api").await;
     let limits = platform::limits::RateLimits::new(&deps.sdk, &deps.common.environment, deps.settings.clone());
     let api = CatalogApi::new(PgCatalog::new(deps.db.clone())).with_limits(limits);
-    platform::http::run(deps.runtime(), api).await
+    lambda_glue::http::run(deps.runtime(), api).await
 }

@@ -2,7 +2,7 @@
 //! calls, against a seeded PostgreSQL database.
 
 use catalog_api::CatalogApi;
-use platform::http::{dispatch, Runtime};
+use lambda_glue::http::{dispatch, Runtime};
 use serde_json::Value;
 use std::time::Duration;
 use store::catalog::PgCatalog;
@@ -16,12 +16,7 @@ struct Harness {
 async fn harness() -> Harness {
     let db = fresh_db(Template::Seeded).await.db();
     Harness {
-        rt: Runtime {
-            keys: None,
-            function: "catalog-api",
-            db: Some(db.clone()),
-            slow_request: Duration::from_secs(3),
-        },
+        rt: platform::hooks::runtime("catalog-api", None, Some(db.clone()), Duration::from_secs(3)),
         api: CatalogApi::new(PgCatalog::new(db)),
     }
 }

@@ -7,7 +7,7 @@
 //! The origin guard is process-wide (cold start installs it), so this file holds one test.
 
 use catalog_api::CatalogApi;
-use platform::http::{dispatch, Runtime};
+use lambda_glue::http::dispatch;
 use platform::limits::RateLimits;
 use platform::origin::{configure, OriginGuard};
 use serde_json::Value;
@@ -47,12 +47,7 @@ async fn viewers_behind_one_edge_have_their_own_budgets_and_requests_around_the_
     let sdk = testkit::aws_config().await;
     let settings = std::sync::Arc::new(platform::settings::SettingsCache::new(&sdk, &env, db.db()));
     let api = CatalogApi::new(PgCatalog::new(db.db())).with_limits(RateLimits::new(&sdk, &env, settings));
-    let rt = Runtime {
-        keys: None,
-        function: "catalog-api",
-        db: Some(db.db()),
-        slow_request: Duration::from_secs(5),
-    };
+    let rt = platform::hooks::runtime("catalog-api", None, Some(db.db()), Duration::from_secs(5));
     configure(OriginGuard::new(HEADER, kernel::SecretString::new(SECRET)).expect("a valid guard"));
     let call = |ev| dispatch(&rt, &api, ev, lambda_runtime::Context::default());
 

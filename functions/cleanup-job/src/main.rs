@@ -5,7 +5,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("cleanup-job").await;
     let housekeeping = &store::maintenance::PgHousekeeping::new(deps.db.clone());
     let settings = &store::config::PgSettings::new(deps.db.clone());
-    platform::job::run("cleanup-job", |_input| async move {
+    lambda_glue::job::run(&platform::NIAGA, "cleanup-job", |_input| async move {
         maintenance::cleanup(housekeeping, settings, chrono::Utc::now()).await
     })
     .await

@@ -4,7 +4,7 @@
 //! PostgreSQL is the ledger of what the ERP has: the queue only carries nudges. An order that
 //! [must reach the ERP](orders::OrderStatus::must_reach_erp) and has not is put back on the queue by the ERP ledger
 //! sweep (`outbox-relay`, every minute) until the ERP confirms it, so the queue's receive budget never has to outlast
-//! an outage: the runtime is [ledger-backed](platform::sqs::SqsRuntime::with_ledger), and a message still failing
+//! an outage: the runtime is [ledger-backed](lambda_glue::sqs::SqsRuntime::with_ledger), and a message still failing
 //! for a passing reason on its last receive is deleted rather than dead-lettered. The dead-letter queue holds only
 //! poison, and `cargo xtask redrive` stays a tool.
 //!
@@ -23,9 +23,9 @@
 //! This crate maps messages to the use case: it must not hold SQL, name the `store`, `niaga-aws` or `erp`
 //! adapters (only `main.rs` wires them), or call the AWS SDK beyond building clients.
 
+use lambda_glue::metrics::{self, Unit};
+use lambda_glue::sqs::{Backoff, Message, MessageError, MessageHandler, SqsRuntime};
 use orders::OrderStore;
-use platform::metrics::{self, Unit};
-use platform::sqs::{Backoff, Message, MessageError, MessageHandler, SqsRuntime};
 use settings::SettingsSource;
 use std::time::Duration;
 pub use supply_sync::delivery::SYNC_EVENTS;
@@ -38,7 +38,7 @@ pub type ErpSyncConfig = platform::config::ErpConfig<5_000>;
 /// The SQS runtime as deployed: exponential backoff, and ledger-backed, since every message is a nudge the ERP
 /// ledger sweep repeats until the ERP has the order.
 pub fn runtime(sqs: Option<aws_sdk_sqs::Client>) -> SqsRuntime {
-    SqsRuntime::new("erp-sync-worker", sqs, Backoff::default()).with_ledger()
+    SqsRuntime::new(platform::NIAGA, "erp-sync-worker", sqs, Backoff::default()).with_ledger()
 }
 
 /// The use case's counts as EMF metrics.
@@ -46,7 +46,7 @@ pub fn runtime(sqs: Option<aws_sdk_sqs::Client>) -> SqsRuntime {
 pub struct EmfMetrics;
 
 fn record(name: &'static str, value: f64, unit: Unit) {
-    metrics::emit(&metrics::Record::new("erp-sync-worker").metric(name, value, unit));
+    metrics::emit(&metrics::Record::new(&platform::NIAGA, "erp-sync-worker").metric(name, value, unit));
 }
 
 impl DeliveryMetrics for EmfMetrics {

@@ -34,5 +34,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         pause: Sleep,
     });
     let rt = erp_sync_worker::runtime(Some(aws_sdk_sqs::Client::new(&deps.sdk)));
-    platform::sqs::run(rt, worker).await
+    lambda_glue::sqs::run(rt, worker).await
 }

@@ -5,11 +5,11 @@ use erp::HttpErp;
 use erp_sync_worker::{EmfMetrics, ErpSyncWorker, Sleep};
 use fake_erp::FakeErp;
 use kernel::{Quantity, SecretString, Sku};
+use lambda_glue::sqs::{dispatch, Backoff, SqsRuntime};
 use niaga_aws::ratelimit::RateLimiter;
 use niaga_aws::versioned::VersionedItems;
 use orders::{IdempotencyKey, Orders, PlaceOrder, Placed};
 use platform::settings::SettingsCache;
-use platform::sqs::{dispatch, Backoff, SqsRuntime};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -135,7 +135,7 @@ fn failures(response: &Value) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erp_outage_opens_the_breaker_and_after_recovery_every_order_arrives_exactly_once() {
     let s = setup(6).await;
-    let rt = SqsRuntime::new("erp-sync-worker", None, Backoff::default());
+    let rt = SqsRuntime::new(platform::NIAGA, "erp-sync-worker", None, Backoff::default());
     s.erp.switches().set_outage(true);
 
     let during = dispatch(&rt, &s.worker, s.batch.clone()).await;
@@ -176,7 +176,7 @@ async fn an_erp_outage_opens_the_breaker_and_after_recovery_every_order_arrives_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_fails_alone_and_the_others_are_delivered() {
     let s = setup(2).await;
-    let rt = SqsRuntime::new("erp-sync-worker", None, Backoff::default());
+    let rt = SqsRuntime::new(platform::NIAGA, "erp-sync-worker", None, Backoff::default());
     let mut batch = s.batch.clone();
     batch["Records"].as_array_mut().unwrap().push(record(
         "{\"event_type\": \"order.paid\", \"aggregate_id\": 7".into(),
@@ -191,7 +191,7 @@ async fn a_poison_message_fails_alone_and_the_others_are_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sample_event_parses_and_its_poison_message_is_refused() {
     let s = setup(1).await;
-    let rt = SqsRuntime::new("erp-sync-worker", None, Backoff::default());
+    let rt = SqsRuntime::new(platform::NIAGA, "erp-sync-worker", None, Backoff::default());
     // The sample names an order this database does not have: a poison message too.
     let r = dispatch(
         &rt,
@@ -398,6 +398,7 @@ async fn through_a_real_queue_an_outage_loses_nothing_and_recovery_empties_the_q
 
     // Time compressed: 1 s backoff base, 1 s breaker cool-down (setup).
     let rt = SqsRuntime::new(
+        platform::NIAGA,
         "erp-sync-worker",
         Some(aws_sdk_sqs::Client::new(
             &testkit::aws_config_for("erp-sync-worker").await,
@@ -690,7 +691,7 @@ async fn an_order_the_erp_rejects_still_reaches_the_dead_letter_queue_and_the_le
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terms_order_goes_to_the_erp_at_once_on_its_confirmed_event_with_its_tax_line_and_days() {
     let s = setup(0).await;
-    let rt = SqsRuntime::new("erp-sync-worker", None, Backoff::default());
+    let rt = SqsRuntime::new(platform::NIAGA, "erp-sync-worker", None, Backoff::default());
     s.client
         .execute(
             "UPDATE partners SET payment_terms_days = 30 WHERE code = 'P-00001'",

@@ -5,7 +5,7 @@
 //! This crate maps the outcome to the queue: a body that is not an export request, or names no export, is a poison
 //! message; any other failure is retried. It must not hold SQL or name the adapters, which `main` wires in.
 
-use platform::sqs::{Message, MessageError, MessageHandler};
+use lambda_glue::sqs::{Message, MessageError, MessageHandler};
 use reports::{ExportStore, FileStore, ProduceExportError, ProfitExports};
 use serde_json::Value;
 

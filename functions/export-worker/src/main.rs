@@ -1,8 +1,8 @@
 //! `export-worker` Lambda entry point: build once, then serve SQS batches.
 
 use export_worker::ExportWorker;
+use lambda_glue::sqs::{Backoff, SqsRuntime};
 use niaga_aws::files::Files;
-use platform::sqs::{Backoff, SqsRuntime};
 use store::exports::PgExports;
 
 /// Settings read at cold start.
@@ -11,8 +11,8 @@ struct ExportConfig {
     bucket: String,
 }
 
-impl platform::config::FromEnv for ExportConfig {
-    fn from_env(env: &platform::Env) -> Result<Self, platform::ConfigError> {
+impl lambda_glue::env::FromEnv for ExportConfig {
+    fn from_env(env: &lambda_glue::Env) -> Result<Self, lambda_glue::ConfigError> {
         Ok(ExportConfig {
             bucket: env.required("NIAGA_EXPORTS_BUCKET")?,
         })
@@ -23,6 +23,7 @@ impl platform::config::FromEnv for ExportConfig {
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<ExportConfig>("export-worker").await;
     let rt = SqsRuntime::new(
+        platform::NIAGA,
         "export-worker",
         Some(aws_sdk_sqs::Client::new(&deps.sdk)),
         Backoff::default(),
@@ -31,5 +32,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         PgExports::new(deps.db.clone()),
         Files::new(&deps.sdk, &deps.config.bucket),
     );
-    platform::sqs::run(rt, worker).await
+    lambda_glue::sqs::run(rt, worker).await
 }

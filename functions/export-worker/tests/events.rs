@@ -2,8 +2,8 @@
 //! this database does not have are both poison, never retried.
 
 use export_worker::ExportWorker;
+use lambda_glue::sqs::{MessageError, MessageHandler};
 use niaga_aws::files::Files;
-use platform::sqs::{MessageError, MessageHandler};
 use store::exports::PgExports;
 use testkit::{fresh_db, Template};
 
@@ -15,7 +15,7 @@ async fn malformed_and_unknown_export_requests_are_poison() {
         Files::new(&testkit::aws_config_for("export-worker").await, "unused"),
     );
     let batch = testkit::event("export-worker/export-requested-with-poison.json");
-    let messages = platform::sqs::messages(&batch);
+    let messages = lambda_glue::sqs::messages(&batch);
     assert_eq!(messages.len(), 2);
     for m in messages {
         assert!(

@@ -4,9 +4,9 @@
 //! What it probes is the [`Probe`] port, which the Lambda wiring implements over the database and the ERP sync
 //! ledger. This crate must not depend on domain crates or name the `store` adapter outside `main.rs`.
 
+use lambda_glue::http::{json_response, segments, HttpHandler, RequestCtx};
+use lambda_glue::Problem;
 use lambda_http::{Body, Request};
-use platform::http::{json_response, segments, HttpHandler, RequestCtx};
-use platform::Problem;
 use std::time::Instant;
 
 pub use platform::health::Probe;

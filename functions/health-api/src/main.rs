@@ -12,5 +12,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         deps.common.environment.clone(),
         deps.common.build.clone(),
     );
-    platform::http::run(deps.runtime(), api).await
+    lambda_glue::http::run(deps.runtime(), api).await
 }

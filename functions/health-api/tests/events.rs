@@ -1,7 +1,7 @@
 //! `health-api` driven by `events/health-api/get-health.json`.
 
 use health_api::{HealthApi, Probe};
-use platform::http::{dispatch, Runtime};
+use lambda_glue::http::{dispatch, Runtime};
 use serde_json::Value;
 use std::time::Duration;
 use testkit::{event, fresh_db, Template};
@@ -15,12 +15,7 @@ impl Probe for Down {
 }
 
 fn rt() -> Runtime {
-    Runtime {
-        keys: None,
-        function: "health-api",
-        db: None,
-        slow_request: Duration::from_secs(3),
-    }
+    platform::hooks::runtime("health-api", None, None, Duration::from_secs(3))
 }
 
 fn body(resp: &Value) -> Value {

@@ -5,7 +5,7 @@
 //! The use case is [`maintenance::migrate`]; `main.rs` wires it to the database. This crate reads its
 //! configuration; it must not depend on domain crates or name the `store` adapter outside `main.rs`.
 
-use platform::config::{ConfigError, Env, FromEnv};
+use lambda_glue::env::{ConfigError, Env, FromEnv};
 
 /// `migrate`'s own settings.
 #[derive(Debug, Clone)]

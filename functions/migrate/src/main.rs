@@ -9,5 +9,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<MigrateConfig>("migrate").await;
     let deps = &deps;
     let schema = &store::migrate::PgSchema::new(deps.db.clone());
-    platform::job::run("migrate", |_event| maintenance::migrate(schema, &deps.config.timeouts)).await
+    lambda_glue::job::run(&platform::NIAGA, "migrate", |_event| {
+        maintenance::migrate(schema, &deps.config.timeouts)
+    })
+    .await
 }

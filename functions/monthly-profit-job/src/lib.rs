@@ -10,7 +10,7 @@
 //! CLOUD_RUN_TASK_INDEX`. It must not hold SQL, depend on the AWS SDK or name the adapters, which `main` wires in.
 
 use chrono::NaiveDate;
-use platform::job::Shard;
+use lambda_glue::job::Shard;
 use reports::{ProfitLedger, ProfitReports};
 use serde_json::{json, Value};
 

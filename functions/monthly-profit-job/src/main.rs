@@ -4,7 +4,7 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("monthly-profit-job").await;
     let profit = &reports::ProfitReports::new(store::profit::PgProfit::new(deps.db.clone()));
-    platform::job::run_sharded("monthly-profit-job", |input, shard| async move {
+    lambda_glue::job::run_sharded(&platform::NIAGA, "monthly-profit-job", |input, shard| async move {
         monthly_profit_job::run(profit, &input, shard, chrono::Utc::now()).await
     })
     .await

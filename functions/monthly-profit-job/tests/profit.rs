@@ -1,7 +1,7 @@
 //! `monthly-profit-job` against real PostgreSQL: a hand-computed October, cancellations and returns included,
 //! recomputed (not added to) on a re-run, and the same whether run whole or as two shards.
 
-use platform::job::Shard;
+use lambda_glue::job::Shard;
 use reports::{PartnerMonth, ProfitLedger, ProfitReports};
 use serde_json::json;
 use store::profit::PgProfit;

@@ -9,8 +9,8 @@
 //! It also ships the channels a [`Sender`] can be: JSON lines to a file (local runs and tests read it) or the
 //! log; `main` picks one. This crate must not hold SQL or call the AWS SDK directly.
 
+use lambda_glue::sqs::{Message, MessageError, MessageHandler};
 use notifications::{BlastStore, Notification, NotificationLog, Notifier, NotifyError, Sender};
-use platform::sqs::{Message, MessageError, MessageHandler};
 use serde_json::json;
 use settings::SettingsSource;
 use std::io::Write;

@@ -1,8 +1,8 @@
 //! `notifications-worker` Lambda entry point: build once, then serve SQS batches.
 
+use lambda_glue::sqs::{Backoff, SqsRuntime};
 use notifications::{Notifier, Sender};
 use notifications_worker::{FileSender, LogSender, NotificationsWorker};
-use platform::sqs::{Backoff, SqsRuntime};
 use store::blasts::PgBlasts;
 use store::config::PgSettings;
 use store::notifications::PgNotificationLog;
@@ -13,6 +13,7 @@ use store::notifications::PgNotificationLog;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("notifications-worker").await;
     let rt = SqsRuntime::new(
+        platform::NIAGA,
         "notifications-worker",
         Some(aws_sdk_sqs::Client::new(&deps.sdk)),
         Backoff::default(),
@@ -24,8 +25,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .as_deref()
         .and_then(|s| s.strip_prefix("file:"))
     {
-        Some(path) => platform::sqs::run(rt, worker(db, FileSender(path.into()))).await,
-        None => platform::sqs::run(rt, worker(db, LogSender)).await,
+        Some(path) => lambda_glue::sqs::run(rt, worker(db, FileSender(path.into()))).await,
+        None => lambda_glue::sqs::run(rt, worker(db, LogSender)).await,
     }
 }
 

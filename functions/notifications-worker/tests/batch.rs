@@ -1,8 +1,8 @@
 //! `notifications-worker` driven by the sample SQS batch in `events/notifications-worker/`, against real
 //! PostgreSQL: partial batch failures, a poison message, and no notification sent twice.
 
+use lambda_glue::sqs::{dispatch, Backoff, SqsRuntime};
 use notifications_worker::{FileSender, NotificationsWorker};
-use platform::sqs::{dispatch, Backoff, SqsRuntime};
 use testkit::{event, fresh_db, Template};
 
 mod support;
@@ -13,7 +13,7 @@ async fn order_events_notify_once_and_a_poison_message_alone_fails() {
     let file = std::env::temp_dir().join(format!("niaga-notify-{}.jsonl", db.name));
     let worker = NotificationsWorker::new(support::notifier(&db.db(), FileSender(file.clone())));
     // No SQS client: backoff is skipped, the batch response is what is under test.
-    let rt = SqsRuntime::new("notifications-worker", None, Backoff::default());
+    let rt = SqsRuntime::new(platform::NIAGA, "notifications-worker", None, Backoff::default());
     let batch = event("notifications-worker/order-events-with-poison.json");
 
     let first = dispatch(&rt, &worker, batch.clone()).await;
@@ -42,7 +42,7 @@ async fn a_warm_up_ping_does_no_work() {
         &db.db(),
         FileSender(std::env::temp_dir().join("niaga-never-written.jsonl")),
     ));
-    let rt = SqsRuntime::new("notifications-worker", None, Backoff::default());
+    let rt = SqsRuntime::new(platform::NIAGA, "notifications-worker", None, Backoff::default());
     let r = dispatch(&rt, &worker, event("warmup.json")).await;
     assert_eq!(r["warm"], true);
 }

@@ -1,9 +1,9 @@
 //! A blast to 10,000 partners through `notifications-worker` against real PostgreSQL: chunked, resumable after a
 //! worker dies mid-chunk or runs out of time, and every partner gets exactly one copy.
 
+use lambda_glue::sqs::{Message, MessageError, MessageHandler};
 use notifications::{BlastStore, CreatedBlast, NewBlast, Notification, Sender};
 use notifications_worker::{FileSender, NotificationsWorker};
-use platform::sqs::{Message, MessageError, MessageHandler};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

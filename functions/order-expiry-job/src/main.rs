@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("order-expiry-job").await;
     let orders = &Orders::new(PgOrders::new(deps.db.clone()));
     let relay = &deps.fast_path_relay().await;
-    platform::job::run("order-expiry-job", |event| async move {
+    lambda_glue::job::run(&platform::NIAGA, "order-expiry-job", |event| async move {
         let report = order_expiry_job::run(orders, order_expiry_job::as_of(&event)).await?;
         // Publish the expiries now rather than at the next sweep.
         if let Some(r) = relay {

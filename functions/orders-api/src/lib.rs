@@ -13,17 +13,17 @@
 use commercial::{CartLine, QuoteError};
 use identity::Assignments;
 use kernel::{Cursor, Quantity, Sku};
+use lambda_glue::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
+use lambda_glue::metrics::{self, Unit};
+use lambda_glue::Problem;
 use lambda_http::{Body, Request};
 use orders::{OrderError, OrderStore, Orders, PlaceOrder, PlaceOrderError, Placed, QuoteCartError};
 use platform::auth::{access_problem, Authenticator};
-use platform::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
-use platform::metrics::{self, Unit};
-use platform::Problem;
 use serde_json::Value;
 use supply::RouteError;
 
 /// The header that makes `POST /orders` safe to retry.
-pub use platform::http::IDEMPOTENCY_KEY;
+pub use platform::idempotency::IDEMPOTENCY_KEY;
 
 /// The orders handler.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ where
 
     async fn place(&self, req: &Request, ctx: &RequestCtx) -> Result<http::Response<Body>, Problem> {
         let actor = self.auth.actor(req).await?;
-        let key = platform::http::idempotency_key(req)?;
+        let key = platform::idempotency::idempotency_key(req)?;
         let body = json_body(req)?;
         let cart = parse_cart(&body)?;
         let fingerprint = orders::fingerprint(&body);
@@ -111,7 +111,7 @@ where
         match placed {
             Ok(Placed::Created { answer, routing }) => {
                 metrics::emit(
-                    &metrics::Record::new("orders-api")
+                    &metrics::Record::new(&platform::NIAGA, "orders-api")
                         .metric(
                             "lead_routing_latency_ms",
                             routing.as_secs_f64() * 1000.0,
@@ -162,7 +162,7 @@ where
             }
             PlaceOrderError::CreditLimit(c) => {
                 metrics::emit(
-                    &metrics::Record::new("orders-api")
+                    &metrics::Record::new(&platform::NIAGA, "orders-api")
                         .metric("credit_check_rejection_count", 1.0, Unit::Count)
                         .property("request_id", ctx.request_id.clone()),
                 );

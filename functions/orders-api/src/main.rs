@@ -20,5 +20,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         )),
     )
     .with_relay(deps.fast_path_relay().await);
-    platform::http::run(deps.runtime(), api).await
+    lambda_glue::http::run(deps.runtime(), api).await
 }

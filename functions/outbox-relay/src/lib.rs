@@ -10,8 +10,8 @@
 //! The relaying rules live in [`platform::outbox`] (over the outbox table), the ledger's in `orders`; this crate
 //! only runs them. It must not hold SQL, call the AWS SDK directly, or name the `store` adapter outside `main.rs`.
 
+use lambda_glue::metrics::{self, Unit};
 use orders::{OrderStore, Orders};
-use platform::metrics::{self, Unit};
 use platform::outbox::Relay;
 use platform::settings::SettingsCache;
 use serde_json::{json, Value};
@@ -34,7 +34,7 @@ pub async fn run<S: OrderStore>(relay: &Relay, orders: &Orders<S>, settings: &Se
     let nudged = nudged?;
     let (backlog, oldest) = relay.outbox().backlog().await?;
     metrics::emit(
-        &metrics::Record::new("outbox-relay")
+        &metrics::Record::new(&platform::NIAGA, "outbox-relay")
             .metric("outbox_published", report.published as f64, Unit::Count)
             .metric("outbox_publish_failures", report.failed as f64, Unit::Count)
             .metric("outbox_backlog", backlog as f64, Unit::Count)

@@ -20,5 +20,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let orders = &orders::Orders::new(store::orders::PgOrders::new(deps.db.clone()));
     // Read from PostgreSQL each run: a minute apart, the shared config cache would save nothing.
     let settings = &platform::settings::SettingsCache::with_table(deps.db.clone(), None);
-    platform::job::run("outbox-relay", |_event| outbox_relay::run(relay, orders, settings)).await
+    lambda_glue::job::run(&platform::NIAGA, "outbox-relay", |_event| {
+        outbox_relay::run(relay, orders, settings)
+    })
+    .await
 }

@@ -4,7 +4,7 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("partition-job").await;
     let housekeeping = &store::maintenance::PgHousekeeping::new(deps.db.clone());
-    platform::job::run("partition-job", |input| async move {
+    lambda_glue::job::run(&platform::NIAGA, "partition-job", |input| async move {
         partition_job::run(housekeeping, &input, chrono::Utc::now()).await
     })
     .await

@@ -20,14 +20,14 @@
 //! The handler decodes and maps; the rules live in `orders::payment` and `orders::Orders::apply_payment`. This
 //! crate must not depend on the AWS SDK or hold SQL.
 
+use lambda_glue::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
+use lambda_glue::metrics::{self, Unit};
+use lambda_glue::{ConfigError, Env, Problem};
 use lambda_http::{Body, Request};
 use orders::{
     Notification, NotificationError, OrderStore, Orders, PaymentError, PaymentGateway, PaymentOutcome, PaymentVerifier,
     Unconfirmed,
 };
-use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
-use platform::metrics::{self, Unit};
-use platform::{ConfigError, Env, Problem};
 use std::time::Duration;
 
 /// Settings read at cold start.
@@ -51,7 +51,7 @@ pub struct StatusApiConfig {
     pub timeout: Duration,
 }
 
-impl platform::config::FromEnv for PaymentsConfig {
+impl lambda_glue::env::FromEnv for PaymentsConfig {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let status_api = match env.optional("NIAGA_PAYMENTS_STATUS_URL") {
             None => None,
@@ -193,7 +193,7 @@ impl<S: OrderStore, G: PaymentGateway + 'static> PaymentsApi<S, G> {
 pub fn refund_due_record(outcome: &PaymentOutcome, request_id: &str) -> Option<metrics::Record> {
     let refund = outcome.refund_due.as_ref().filter(|_| outcome.refund_recorded)?;
     Some(
-        metrics::Record::new("payments-api")
+        metrics::Record::new(&platform::NIAGA, "payments-api")
             .metric("refunds_due", 1.0, Unit::Count)
             .property("amount", refund.amount.minor())
             .property("order_id", refund.order_id.to_string())
@@ -255,7 +255,7 @@ impl<S: OrderStore, G: PaymentGateway + 'static> HttpHandler for PaymentsApi<S, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use platform::config::FromEnv;
+    use lambda_glue::env::FromEnv;
 
     #[test]
     fn a_refund_recorded_is_one_refunds_due_metric_and_a_repeat_is_none() {

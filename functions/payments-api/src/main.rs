@@ -40,5 +40,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         PaymentVerifier::with_shared_key(server_key, gateway),
     )
     .with_relay(deps.fast_path_relay().await);
-    platform::http::run(deps.runtime(), api).await
+    lambda_glue::http::run(deps.runtime(), api).await
 }

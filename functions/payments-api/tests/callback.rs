@@ -2,10 +2,10 @@
 //! where the status API is configured, testkit's stand-in for the gateway).
 
 use kernel::{Quantity, SecretString, Sku};
+use lambda_glue::http::{dispatch, Runtime};
 use midtrans::MidtransStatusApi;
 use orders::{IdempotencyKey, Orders, PaymentGateway, PaymentVerifier, PlaceOrder, Placed, Unconfirmed};
 use payments_api::PaymentsApi;
-use platform::http::{dispatch, Runtime};
 use serde_json::Value;
 use std::time::Duration;
 use store::orders::PgOrders;
@@ -58,12 +58,7 @@ async fn harness_with<G: PaymentGateway + 'static>(verifier: PaymentVerifier<G>)
         panic!("a new order")
     };
     Harness {
-        rt: Runtime {
-            keys: None,
-            function: "payments-api",
-            db: Some(pools.clone()),
-            slow_request: Duration::from_secs(5),
-        },
+        rt: platform::hooks::runtime("payments-api", None, Some(pools.clone()), Duration::from_secs(5)),
         api: PaymentsApi::new(Orders::new(PgOrders::new(pools.clone())), verifier),
         client,
         order_id: answer.body["id"].as_str().unwrap().to_string(),

@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     };
     let (erp, book) = (&erp, &PgCostPrices::new(deps.db.clone()));
-    platform::job::run("price-sync-job", |_input| async move {
+    lambda_glue::job::run(&platform::NIAGA, "price-sync-job", |_input| async move {
         supply_sync::prices::sync_cost_prices(erp, book).await
     })
     .await

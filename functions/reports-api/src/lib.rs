@@ -11,10 +11,10 @@
 //! [`reports::FileStore`] port).
 
 use identity::{Assignments, Role};
+use lambda_glue::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
+use lambda_glue::Problem;
 use lambda_http::{Body, Request};
 use platform::auth::Authenticator;
-use platform::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
-use platform::Problem;
 use reports::{CreatedExport, Export, ExportError, ExportStore, FileStore, ProfitExports, RequestExportError};
 use serde_json::Value;
 
@@ -155,7 +155,7 @@ impl<E: ExportStore, F: FileStore, A: Assignments + 'static> ReportsApi<E, F, A>
 
     async fn create(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
         let actor = self.admin(req).await?;
-        let key = platform::http::idempotency_key(req)?;
+        let key = platform::idempotency::idempotency_key(req)?;
         let body = json_body(req)?;
         let created = self
             .exports
@@ -176,7 +176,7 @@ impl<E: ExportStore, F: FileStore, A: Assignments + 'static> ReportsApi<E, F, A>
             CreatedExport::KeyReused => return Err(Problem::key_reused()),
         };
         let doc = self.document(&export).await?;
-        Ok(platform::http::created(
+        Ok(lambda_glue::http::created(
             202,
             &doc,
             &format!("/reports/profit-exports/{}", export.id),

@@ -12,8 +12,8 @@ struct ReportsConfig {
     bucket: String,
 }
 
-impl platform::config::FromEnv for ReportsConfig {
-    fn from_env(env: &platform::Env) -> Result<Self, platform::ConfigError> {
+impl lambda_glue::env::FromEnv for ReportsConfig {
+    fn from_env(env: &lambda_glue::Env) -> Result<Self, lambda_glue::ConfigError> {
         Ok(ReportsConfig {
             bucket: env.required("NIAGA_EXPORTS_BUCKET")?,
         })
@@ -29,5 +29,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Authenticator::new(deps.jwt.clone(), PgIdentity::new(deps.db.clone())),
     )
     .with_relay(deps.fast_path_relay().await);
-    platform::http::run(deps.runtime(), api).await
+    lambda_glue::http::run(deps.runtime(), api).await
 }

@@ -4,10 +4,10 @@
 use calamine::Reader;
 use export_worker::ExportWorker;
 use identity::Role;
+use lambda_glue::http::{dispatch, Runtime};
+use lambda_glue::sqs::{Message, MessageHandler};
 use niaga_aws::files::Files;
 use platform::auth::Authenticator;
-use platform::http::{dispatch, Runtime};
-use platform::sqs::{Message, MessageHandler};
 use reports_api::ReportsApi;
 use serde_json::Value;
 use std::time::Duration;
@@ -58,12 +58,7 @@ async fn an_export_of_fifty_thousand_rows_downloads_opens_and_counts_right() {
         .await
         .unwrap();
     let pool = db.db();
-    let rt = Runtime {
-        keys: None,
-        function: "reports-api",
-        db: Some(pool.clone()),
-        slow_request: Duration::from_secs(5),
-    };
+    let rt = platform::hooks::runtime("reports-api", None, Some(pool.clone()), Duration::from_secs(5));
     let api = ReportsApi::new(
         PgExports::new(pool.clone()),
         Files::new(&testkit::aws_config_for("reports-api").await, &bucket),

@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &PgErpSync::new(deps.db.clone()),
         &PgSettings::new(deps.db.clone()),
     );
-    platform::job::run("stock-sync-job", |event| async move {
+    lambda_glue::job::run(&platform::NIAGA, "stock-sync-job", |event| async move {
         let force = stock_sync_job::forced(&event);
         supply_sync::stock::sync_stock(erp, sync, settings, force, chrono::Utc::now()).await
     })

@@ -34,67 +34,8 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-static ACCESS_DENIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Whether an AWS error (its text, with its sources) is an IAM refusal: `AccessDenied`, `AccessDeniedException`, or
-/// a service answer with HTTP status 403 as [`sdk_error_text`] writes it.
-pub fn is_access_denied(error: &str) -> bool {
-    error.contains("AccessDenied") || error.contains(FORBIDDEN)
-}
-
-const FORBIDDEN: &str = "(HTTP 403)";
-
-/// An SDK error as [`error_chain`] writes it, followed by `(HTTP 403)` when the service answered 403 Forbidden. AWS
-/// answers an authorisation failure with 403 or names it `AccessDenied…`; the status says it even when the body does
-/// not parse (an emulator may answer a JSON-protocol call's refusal in XML, which the SDK reports as "unhandled").
-pub fn sdk_error_text<E>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> String
-where
-    E: std::error::Error + 'static,
-{
-    let mut text = error_chain(e);
-    if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) {
-        text.push(' ');
-        text.push_str(FORBIDDEN);
-    }
-    text
-}
-
-/// For a path that carries on without the AWS call that failed (fail-open: a rate limit let through, a cache
-/// skipped): logs the failure, and when it is an IAM refusal logs it as an error with `access_denied = true` and
-/// counts it ([`access_denied_count`]), so a missing grant is never hidden by the fallback.
-pub fn fail_open(what: &str, error: &dyn std::fmt::Display) {
-    let text = error.to_string();
-    if is_access_denied(&text) {
-        ACCESS_DENIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::error!(access_denied = true, error = %text, "{what}: AccessDenied (the function's IAM policy lacks a grant)");
-    } else {
-        tracing::warn!(error = %text, "{what}");
-    }
-}
-
-/// How many AWS calls this process saw refused by IAM on fail-open paths ([`fail_open`]). Tests assert it is zero.
-pub fn access_denied_count() -> u64 {
-    ACCESS_DENIED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// The error and its sources on one line, each said once. (The SDK's `DisplayErrorContext` would append the whole
-/// error's debug form, raw HTTP response included.)
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        // An SDK operation error displays as the service error it wraps, which is also its source.
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
+/// The fail-open helpers are glue's, so that one counter sees every refusal in a process.
+pub use lambda_glue::failopen::{access_denied_count, error_chain, fail_open, is_access_denied, sdk_error_text};
 
 #[cfg(test)]
 mod tests {

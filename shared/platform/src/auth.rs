@@ -2,8 +2,8 @@
 //! agent's assignments. Handlers call [`Authenticator::actor`] and get an [`identity::Actor`] or a problem:
 //! 401 for a missing or invalid token, 403 for a masquerade the caller may not make, 400 for a malformed header.
 
-use crate::problem::Problem;
 use identity::{AccessError, Actor, Assignments, Jwt, ResolveError, TokenError};
+use lambda_glue::problem::Problem;
 use lambda_http::Request;
 
 /// The header a sales agent sends to act for one of their partners: the partner's id.

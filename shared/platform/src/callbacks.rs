@@ -5,9 +5,9 @@
 //! and every other name fails to resolve, redirects are not followed, and no proxy is used (a proxy would make
 //! the connection on its own terms).
 
-use crate::config::{ConfigError, Env, FromEnv};
 use agents::callback::{CallbackPolicy, ResolveError, Resolver, Resolving};
 use agents::webhook::{Sending, WebhookRequest, WebhookSender};
+use lambda_glue::env::{ConfigError, Env, FromEnv};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +15,13 @@ use std::time::Duration;
 /// The variable that turns the local loopback override on.
 pub const ALLOW_LOOPBACK_VAR: &str = "NIAGA_WEBHOOK_ALLOW_LOOPBACK_HTTP";
 
-/// `NIAGA_WEBHOOK_ALLOW_LOOPBACK_HTTP=1` allows loopback callbacks, but only when `NIAGA_ENV` is `local` (the
-/// local stack sets both). Anywhere else the flag is ignored, with a warning at cold start.
-impl FromEnv for CallbackPolicy {
+/// The callback policy as a function's configuration: `NIAGA_WEBHOOK_ALLOW_LOOPBACK_HTTP=1` allows loopback
+/// callbacks, but only when `NIAGA_ENV` is `local` (the local stack sets both). Anywhere else the flag is ignored,
+/// with a warning at cold start.
+#[derive(Debug, Clone, Copy)]
+pub struct CallbackConfig(pub CallbackPolicy);
+
+impl FromEnv for CallbackConfig {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let environment = env.optional("NIAGA_ENV").unwrap_or_else(|| "local".into());
         let flag = match env.optional(ALLOW_LOOPBACK_VAR).as_deref() {
@@ -38,7 +42,7 @@ impl FromEnv for CallbackPolicy {
                 "loopback callbacks are allowed only in the local environment; the flag is ignored"
             );
         }
-        Ok(policy)
+        Ok(CallbackConfig(policy))
     }
 }
 
@@ -140,7 +144,8 @@ mod tests {
 
     #[test]
     fn the_loopback_override_is_off_in_prod_even_when_its_flag_is_set() {
-        let policy = |pairs: &[(&str, &str)]| CallbackPolicy::from_env(&Env::from_pairs(pairs.iter().copied()));
+        let policy =
+            |pairs: &[(&str, &str)]| CallbackConfig::from_env(&Env::from_pairs(pairs.iter().copied())).map(|c| c.0);
         assert_eq!(
             policy(&[("NIAGA_ENV", "prod"), (ALLOW_LOOPBACK_VAR, "1")]),
             Ok(CallbackPolicy::PUBLIC_ONLY)

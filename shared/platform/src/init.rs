@@ -6,8 +6,9 @@
 //! A configuration or secret problem stops the instance: [`init`] logs the reason (naming the variable or the
 //! secret, never a value) and exits non-zero, which Lambda reports as an init failure.
 
-use crate::config::{CommonConfig, ConfigError, Env, FromEnv};
+use crate::config::CommonConfig;
 use crate::secrets::{AppSecrets, AppSecretsError, DbCredentials};
+use lambda_glue::env::{ConfigError, Env, FromEnv};
 use niaga_aws::{SecretsCache, SecretsError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,13 +65,13 @@ impl<C> Deps<C> {
     }
 
     /// The HTTP entry point's settings for this function.
-    pub fn runtime(&self) -> crate::http::Runtime {
-        crate::http::Runtime {
-            function: self.function,
-            keys: Some(self.keys.clone()),
-            db: Some(self.db.clone()),
-            slow_request: self.common.slow_request,
-        }
+    pub fn runtime(&self) -> lambda_glue::http::Runtime {
+        crate::hooks::runtime(
+            self.function,
+            Some(self.keys.clone()),
+            Some(self.db.clone()),
+            self.common.slow_request,
+        )
     }
 }
 
@@ -91,7 +92,7 @@ pub enum InitError {
 
 /// Cold start from the process environment; on failure logs why and exits with status 1.
 pub async fn init<C: FromEnv>(function: &'static str) -> Deps<C> {
-    crate::telemetry::init(function);
+    lambda_glue::telemetry::init(&crate::NIAGA, function);
     match init_from(function, &Env::process()).await {
         Ok(deps) => deps,
         Err(e) => {

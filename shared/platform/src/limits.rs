@@ -12,8 +12,8 @@
 //! Over a budget the answer is 429 with `Retry-After` and `RateLimit-Limit`, `RateLimit-Remaining` and
 //! `RateLimit-Reset`.
 
-use crate::problem::Problem;
 use crate::settings::SettingsCache;
+use lambda_glue::problem::Problem;
 use niaga_aws::ratelimit::{Limit, RateLimiter};
 use std::sync::Arc;
 use std::time::Duration;

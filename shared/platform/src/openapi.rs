@@ -174,7 +174,7 @@ impl Operation {
         self
     }
 
-    /// The `Idempotency-Key` header a creating `POST` requires ([`crate::http::idempotency_key`]).
+    /// The `Idempotency-Key` header a creating `POST` requires ([`crate::idempotency::idempotency_key`]).
     pub fn idempotency_key(self) -> Self {
         self.param_with(
             "header",
@@ -368,7 +368,7 @@ impl Operation {
     }
 }
 
-/// The body of every error answer (RFC 9457), as [`crate::Problem`] writes it. Problems may carry further members
+/// The body of every error answer (RFC 9457), as [`lambda_glue::Problem`] writes it. Problems may carry further members
 /// (`minimum`, `short_by`, `skus`, …) named in their `detail`.
 #[derive(Debug, serde::Serialize, JsonSchema)]
 pub struct ProblemDocument {
@@ -383,7 +383,7 @@ pub struct ProblemDocument {
     /// What went wrong, for people. 5xx answers carry none.
     pub detail: Option<String>,
     /// One entry per bad member of the request, named as it was sent (`lines[3].quantity`).
-    pub errors: Option<Vec<crate::problem::FieldError>>,
+    pub errors: Option<Vec<lambda_glue::problem::FieldError>>,
 }
 
 /// API Gateway's own answers: an unknown route, a body over its limit, a function that crashed.

@@ -13,9 +13,9 @@
 //! `AWSPREVIOUS`), and [`crate::secrets::SigningKeys`] brings both up to date within the secrets cache's TTL, so a
 //! rotation refuses no request and needs no restart.
 
-use crate::problem::Problem;
 use http::{HeaderMap, HeaderName};
 use kernel::SecretString;
+use lambda_glue::problem::Problem;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::OnceLock;

@@ -9,7 +9,7 @@
 //! effort, never failing the request), and the `outbox-relay` schedule ([`Relay::sweep`]), which publishes anything
 //! left behind whatever the writer died of. See `store::outbox` for the ordering and at-least-once rules.
 
-use crate::config::{ConfigError, Env, FromEnv};
+use lambda_glue::env::{ConfigError, Env, FromEnv};
 use niaga_aws::sqs::{Outbound, Publisher};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};

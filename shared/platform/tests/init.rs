@@ -1,7 +1,7 @@
 //! Cold start against moto and PostgreSQL: refusals that name their cause, and a rotated database password
 //! refetched from Secrets Manager without a restart.
 
-use platform::config::Env;
+use lambda_glue::env::Env;
 use platform::init::{init_from, InitError};
 use testkit::{fresh_db, Template};
 

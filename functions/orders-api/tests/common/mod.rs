@@ -3,10 +3,10 @@
 
 #![allow(dead_code)]
 
+use lambda_glue::http::{dispatch, Runtime};
 use orders::Orders;
 use orders_api::OrdersApi;
 use platform::auth::Authenticator;
-use platform::http::{dispatch, Runtime};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,12 +52,7 @@ pub async fn harness_with(pool: usize, agent_limits: bool) -> Harness {
         None
     };
     Harness {
-        rt: Runtime {
-            keys: None,
-            function: "orders-api",
-            db: Some(pools.clone()),
-            slow_request: Duration::from_secs(5),
-        },
+        rt: platform::hooks::runtime("orders-api", None, Some(pools.clone()), Duration::from_secs(5)),
         api: Arc::new(OrdersApi::new(
             Orders::new(PgOrders::new(pools.clone())),
             PgPricing::new(pools.clone()),

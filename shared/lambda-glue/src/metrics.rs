@@ -5,11 +5,9 @@
 //! metrics (`credit_check_rejection_count`, `lead_routing_latency_ms`, `erp_sync_error_rate`) use the same
 //! [`emit`] as the request metrics.
 
+use crate::service::Service;
 use serde_json::{json, Map, Value};
 use std::io::Write;
-
-/// CloudWatch namespace for every Niaga metric.
-pub const NAMESPACE: &str = "Niaga";
 
 /// A metric's unit, as CloudWatch names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +34,7 @@ impl Unit {
 /// One EMF record: a few metrics sharing dimensions and a timestamp.
 #[derive(Debug, Clone)]
 pub struct Record {
+    namespace: &'static str,
     function: String,
     route: Option<String>,
     metrics: Vec<(String, f64, Unit)>,
@@ -43,8 +42,10 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(function: &str) -> Self {
+    /// A record in the service's namespace ([`Service::metrics_namespace`]), with the dimension `function`.
+    pub fn new(service: &Service, function: &str) -> Self {
         Record {
+            namespace: service.metrics_namespace,
             function: function.to_string(),
             route: None,
             metrics: Vec::new(),
@@ -84,7 +85,7 @@ impl Record {
             "_aws".into(),
             json!({
                 "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": dimensions, "Metrics": definitions }]
+                "CloudWatchMetrics": [{ "Namespace": self.namespace, "Dimensions": dimensions, "Metrics": definitions }]
             }),
         );
         doc.insert("function".into(), json!(self.function));
@@ -112,14 +113,14 @@ mod tests {
 
     #[test]
     fn a_record_is_valid_emf_with_its_metrics_and_dimensions() {
-        let doc = Record::new("catalog-api")
+        let doc = Record::new(&crate::service::EXAMPLE, "catalog-api")
             .route("GET /products")
             .metric("latency", 12.5, Unit::Milliseconds)
             .metric("requests", 1.0, Unit::Count)
             .property("request_id", "abc")
             .to_json(1_700_000_000_000);
         let cw = &doc["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(cw["Namespace"], "Niaga");
+        assert_eq!(cw["Namespace"], "Shop");
         assert_eq!(cw["Dimensions"], json!([["function"], ["function", "route"]]));
         assert_eq!(cw["Metrics"][0], json!({"Name": "latency", "Unit": "Milliseconds"}));
         assert_eq!(doc["latency"], 12.5);

@@ -4,12 +4,13 @@
 //! `X-Amzn-Trace-Id`, a W3C `traceparent`, or the Lambda context), so every line of a request can be found
 //! together. Fields never carry secrets or personal data.
 
+use crate::service::Service;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the JSON subscriber. Level from `NIAGA_LOG` (an `EnvFilter` string), default `info`.
-/// Safe to call twice (tests): the second call is a no-op.
-pub fn init(function: &str) {
-    let filter = EnvFilter::try_from_env("NIAGA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the JSON subscriber. Level from `<PREFIX>_LOG` ([`Service::variable`]; an `EnvFilter` string),
+/// default `info`. Safe to call twice (tests): the second call is a no-op.
+pub fn init(service: &Service, function: &str) {
+    let filter = EnvFilter::try_from_env(service.variable("LOG")).unwrap_or_else(|_| EnvFilter::new("info"));
     let installed = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

@@ -1,8 +1,9 @@
-//! `application/problem+json` (RFC 9457) errors, the only error shape Niaga's HTTP functions return.
+//! `application/problem+json` (RFC 9457) errors, the only error shape the HTTP entry point ([`crate::http`]) returns.
 //!
 //! 4xx problems say what was wrong and, for input errors, name the field. 5xx problems are opaque: the body
 //! carries only the request id, and the cause goes to the log under that id.
 
+use crate::service::Service;
 use lambda_http::Body;
 use serde_json::json;
 
@@ -24,8 +25,10 @@ pub struct Problem {
     pub retry_after_s: Option<u32>,
     /// Further members of the problem document (for example `short_by` on a credit refusal).
     pub extensions: serde_json::Map<String, serde_json::Value>,
-    /// Extra response headers (for example `WWW-Authenticate`).
+    /// Extra response headers.
     pub headers: Vec<(http::HeaderName, String)>,
+    /// A 401's `WWW-Authenticate: Bearer` challenge, by its `error_description` (the realm is the service's).
+    pub bearer_challenge: Option<String>,
     /// Logged, never sent.
     pub cause: Option<anyhow::Error>,
 }
@@ -41,11 +44,12 @@ impl Problem {
             retry_after_s: None,
             extensions: serde_json::Map::new(),
             headers: Vec::new(),
+            bearer_challenge: None,
             cause: None,
         }
     }
 
-    /// A problem of any 4xx kind: `kind` becomes `urn:niaga:problem:<kind>`.
+    /// A problem of any 4xx kind: `kind` becomes `urn:<service>:problem:<kind>` ([`Service::problem_type`]).
     pub fn client(status: u16, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
         Problem::new(status, kind, title).detail(detail)
     }
@@ -97,13 +101,9 @@ impl Problem {
     /// 401 with `WWW-Authenticate: Bearer`: no credentials, or credentials that do not verify.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         let detail = detail.into();
-        let challenge = format!(
-            "Bearer realm=\"niaga\", error=\"invalid_token\", error_description=\"{}\"",
-            detail.replace('"', "'")
-        );
-        Problem::new(401, "unauthorized", "Unauthorized")
-            .detail(detail)
-            .header(http::header::WWW_AUTHENTICATE, challenge)
+        let mut p = Problem::new(401, "unauthorized", "Unauthorized").detail(detail.clone());
+        p.bearer_challenge = Some(detail.replace('"', "'"));
+        p
     }
 
     /// 403: the caller is known but may not do this.
@@ -174,7 +174,7 @@ impl Problem {
     }
 
     /// The response, logging the cause of any 5xx under the request id.
-    pub fn into_response(self, request_id: &str) -> http::Response<Body> {
+    pub fn into_response(self, service: &Service, request_id: &str) -> http::Response<Body> {
         if self.status >= 500 {
             match &self.cause {
                 Some(cause) => tracing::error!(status = self.status, error = format!("{cause:#}"), "request failed"),
@@ -182,7 +182,7 @@ impl Problem {
             }
         }
         let mut body = json!({
-            "type": format!("urn:niaga:problem:{}", self.kind),
+            "type": service.problem_type(self.kind),
             "title": self.title,
             "status": self.status,
             "request_id": request_id,
@@ -213,6 +213,15 @@ impl Problem {
         for (name, value) in &self.headers {
             builder = builder.header(name, value.as_str());
         }
+        if let Some(description) = &self.bearer_challenge {
+            builder = builder.header(
+                http::header::WWW_AUTHENTICATE,
+                format!(
+                    "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{description}\"",
+                    service.name
+                ),
+            );
+        }
         builder
             .body(Body::Text(body.to_string()))
             .unwrap_or_else(|_| http::Response::new(Body::Empty))
@@ -222,6 +231,7 @@ impl Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::EXAMPLE;
 
     fn body_of(r: &http::Response<Body>) -> serde_json::Value {
         match r.body() {
@@ -232,7 +242,7 @@ mod tests {
 
     #[test]
     fn an_invalid_parameter_names_the_field() {
-        let r = Problem::invalid_parameter("limit", "must be from 1 to 100").into_response("req-1");
+        let r = Problem::invalid_parameter("limit", "must be from 1 to 100").into_response(&EXAMPLE, "req-1");
         assert_eq!(r.status(), 400);
         assert_eq!(r.headers()["content-type"], "application/problem+json");
         let b = body_of(&r);
@@ -242,7 +252,8 @@ mod tests {
 
     #[test]
     fn an_internal_error_reveals_nothing_of_its_cause() {
-        let r = Problem::internal(anyhow::anyhow!("password=hunter2 at db.internal:5432")).into_response("req-2");
+        let r =
+            Problem::internal(anyhow::anyhow!("password=hunter2 at db.internal:5432")).into_response(&EXAMPLE, "req-2");
         let text = match r.body() {
             Body::Text(t) => t.clone(),
             _ => String::new(),
@@ -254,7 +265,7 @@ mod tests {
 
     #[test]
     fn unavailable_carries_retry_after() {
-        let r = Problem::unavailable(2, anyhow::anyhow!("pool timeout")).into_response("r");
+        let r = Problem::unavailable(2, anyhow::anyhow!("pool timeout")).into_response(&EXAMPLE, "r");
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()["retry-after"], "2");
     }

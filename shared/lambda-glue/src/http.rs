@@ -1,15 +1,16 @@
 //! The HTTP side of a function: the Lambda entry point for API Gateway HTTP API (payload 2.0) events and
 //! warm-up pings, request context, and helpers for routing, query strings, JSON and CDN caching.
 //!
-//! [`run`] is the whole event loop. For each invocation it: answers `{"warmup": true}` after checking the
-//! database connections are open (without running the handler); otherwise converts the event to an
-//! `http::Request`, refuses it (403) behind CloudFront when the origin header is missing ([`crate::origin`]), runs
-//! the handler inside a span carrying the request and trace ids, turns a [`Problem`] into
-//! problem+json, logs a warning when the request took longer than the slow threshold, and writes one EMF record.
+//! [`run`] is the whole event loop. For each invocation it: runs the service's [`Hooks::before_request`]; answers
+//! `{"warmup": true}` after [`Hooks::warm`] (without running the handler); otherwise converts the event to an
+//! `http::Request`, lets [`Hooks::admit`] refuse it, runs the handler inside a span carrying the request and trace
+//! ids, turns a [`Problem`] into problem+json, logs a warning when the request took longer than the slow
+//! threshold, and writes one EMF record.
 
 use crate::metrics::{self, Unit};
 use crate::problem::Problem;
-use base64::Engine;
+use crate::service::Service;
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request};
 use lambda_runtime::{Context, LambdaEvent};
@@ -40,15 +41,30 @@ pub trait HttpHandler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<http::Response<Body>, Problem>> + Send;
 }
 
+/// A future a hook returns.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a service runs around every request, besides the handler.
+pub trait Hooks: Send + Sync + std::fmt::Debug {
+    /// Before each invocation, warm-up pings included (bring rotated keys up to date, say). Must not fail the
+    /// request: a hook that cannot do its work logs it and keeps what it had.
+    fn before_request(&self) -> BoxFuture<'_, ()>;
+    /// Admits a request before the handler sees it, or refuses it with a problem (a request that did not come
+    /// through the CDN, say). May add extensions to the request.
+    fn admit(&self, request: &mut Request) -> Result<(), Problem>;
+    /// For a warm-up ping: opens what the next request will need and says how many connections are open.
+    fn warm(&self) -> BoxFuture<'_, Result<usize, String>>;
+}
+
 /// What the entry point needs besides the handler.
 #[derive(Clone, Debug)]
 pub struct Runtime {
+    pub service: Service,
     pub function: &'static str,
-    /// Brought up to date before each request, so a rotated signing key takes effect without a redeploy.
-    pub keys: Option<Arc<crate::secrets::SigningKeys>>,
-    /// Connections a warm-up ping makes sure are open.
-    pub db: Option<store::Db>,
+    /// Requests slower than this are logged as a warning.
     pub slow_request: Duration,
+    /// `None`: nothing runs around the handler, and a warm-up ping opens nothing.
+    pub hooks: Option<Arc<dyn Hooks>>,
 }
 
 static COLD: AtomicBool = AtomicBool::new(true);
@@ -83,17 +99,8 @@ pub fn is_warmup(event: &Value) -> bool {
 /// handler tests can drive a function with the JSON files in `events/` without a runtime.
 pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, lambda: Context) -> Value {
     let cold_start = COLD.swap(false, Ordering::Relaxed);
-    if let Some(keys) = &rt.keys {
-        // From memory until the secrets cache's TTL runs out; a failed refresh keeps the keys in use.
-        // Boxed: the refresh's future is deep, and the dispatch future's layout would be too.
-        match Box::pin(keys.refresh()).await {
-            Ok(true) => tracing::info!(
-                function = rt.function,
-                "signing keys replaced from the application secret"
-            ),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(function = rt.function, error = %e, "signing keys not refreshed"),
-        }
+    if let Some(hooks) = &rt.hooks {
+        hooks.before_request().await;
     }
     if is_warmup(&event) {
         return warm_up(rt, cold_start, &lambda.request_id).await;
@@ -102,13 +109,12 @@ pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, l
         Ok(r) => r.into(),
         Err(e) => {
             tracing::error!(request_id = %lambda.request_id, error = %e, "event is not an API Gateway HTTP request");
-            return to_gateway_response(Problem::internal(e).into_response(&lambda.request_id));
+            return to_gateway_response(Problem::internal(e).into_response(&rt.service, &lambda.request_id));
         }
     };
-    // Behind CloudFront: refuse what did not come through it, and learn the viewer's address from what did.
-    if let Err(problem) = crate::origin::admit(crate::origin::configured(), &mut request) {
-        tracing::warn!(request_id = %lambda.request_id, "request without the CDN's origin header refused");
-        return to_gateway_response(problem.into_response(&lambda.request_id));
+    if let Some(Err(problem)) = rt.hooks.as_ref().map(|h| h.admit(&mut request)) {
+        tracing::warn!(request_id = %lambda.request_id, status = problem.status, "request refused before its handler");
+        return to_gateway_response(problem.into_response(&rt.service, &lambda.request_id));
     }
     let ctx = RequestCtx {
         trace_id: crate::telemetry::trace_id(request.headers(), lambda.xray_trace_id.as_deref()),
@@ -125,7 +131,7 @@ pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, l
         // Boxed: a handler's future can be deep, and nesting it inline here makes one future too deep to lay out.
         match within_deadline(ctx.deadline_ms, Box::pin(handler.handle(request, &ctx))).await {
             Ok(r) => r,
-            Err(problem) => problem.into_response(&ctx.request_id),
+            Err(problem) => problem.into_response(&rt.service, &ctx.request_id),
         }
     }
     .instrument(span.clone())
@@ -141,7 +147,7 @@ pub async fn dispatch<H: HttpHandler>(rt: &Runtime, handler: &H, event: Value, l
         }
     });
     metrics::emit(
-        &metrics::Record::new(rt.function)
+        &metrics::Record::new(&rt.service, rt.function)
             .route(route)
             .metric("requests", 1.0, Unit::Count)
             .metric("latency", ms, Unit::Milliseconds)
@@ -195,11 +201,11 @@ where
 }
 
 async fn warm_up(rt: &Runtime, cold_start: bool, request_id: &str) -> Value {
-    let connections = match &rt.db {
-        Some(db) => match db.warm().await {
+    let connections = match &rt.hooks {
+        Some(hooks) => match hooks.warm().await {
             Ok(n) => n,
             Err(e) => {
-                tracing::warn!(request_id, error = %e, "warm-up could not open database connections");
+                tracing::warn!(request_id, error = %e, "warm-up could not open its connections");
                 0
             }
         },
@@ -220,11 +226,13 @@ fn route_label(req: &Request) -> String {
     }
 }
 
-/// Converts an `http::Response` into the API Gateway HTTP API (payload 2.0) response document.
+/// Converts an `http::Response` into the API Gateway HTTP API (payload 2.0) response document
+/// (`aws_lambda_events`' [`ApiGatewayV2httpResponse`]): a header sent more than once is joined with commas, as the
+/// payload format carries one value per name, and `Set-Cookie` goes to `cookies`.
 pub fn to_gateway_response(response: http::Response<Body>) -> Value {
     let (parts, body) = response.into_parts();
-    let mut headers = serde_json::Map::new();
-    let mut cookies = Vec::new();
+    let mut answer = ApiGatewayV2httpResponse::default();
+    answer.status_code = i64::from(parts.status.as_u16());
     for name in parts.headers.keys() {
         let values: Vec<&str> = parts
             .headers
@@ -233,25 +241,18 @@ pub fn to_gateway_response(response: http::Response<Body>) -> Value {
             .filter_map(|v| v.to_str().ok())
             .collect();
         if name == http::header::SET_COOKIE {
-            cookies.extend(values.iter().map(|v| v.to_string()));
-        } else {
-            headers.insert(name.as_str().to_string(), json!(values.join(",")));
+            answer.cookies.extend(values.iter().map(|v| v.to_string()));
+        } else if let Ok(joined) = http::HeaderValue::from_str(&values.join(",")) {
+            answer.headers.insert(name.clone(), joined);
         }
     }
-    let (body, base64) = match body {
-        Body::Empty => (None, false),
-        Body::Text(t) => (Some(t), false),
-        Body::Binary(b) => (Some(base64::engine::general_purpose::STANDARD.encode(b)), true),
-        _ => (None, false),
+    answer.is_base64_encoded = matches!(body, Body::Binary(_));
+    answer.body = match body {
+        Body::Text(t) => Some(Body::Text(t)),
+        Body::Binary(b) => Some(Body::Binary(b)),
+        _ => None,
     };
-    let mut doc = json!({ "statusCode": parts.status.as_u16(), "headers": headers, "isBase64Encoded": base64 });
-    if let Some(b) = body {
-        doc["body"] = json!(b);
-    }
-    if !cookies.is_empty() {
-        doc["cookies"] = json!(cookies);
-    }
-    doc
+    serde_json::to_value(answer).expect("a gateway response serialises")
 }
 
 /// Path segments of the request, without empty ones: `/products/ABC-1` → `["products", "ABC-1"]`.
@@ -383,7 +384,7 @@ pub fn media_type(req: &Request) -> Option<String> {
         .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
-/// Largest JSON body any Niaga endpoint accepts (a 100-line cart is about 6 KiB).
+/// Largest JSON body [`json_body`] accepts: 64 KiB, ten times a 100-line shopping cart.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The body as JSON: 415 unless it is declared JSON (a missing Content-Type is read as JSON, as API clients often
@@ -398,7 +399,7 @@ pub fn json_body(req: &Request) -> Result<Value, Problem> {
 }
 
 /// Parses a JSON document with the same size and encoding rules as [`json_body`]. Text containing U+0000 is
-/// refused (400 naming the member): PostgreSQL cannot store it, and no Niaga field means it.
+/// refused (400 naming the member): PostgreSQL text cannot hold it, and no text field means it.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, Problem> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Problem::too_large(MAX_BODY_BYTES));
@@ -478,21 +479,6 @@ pub fn private_json(status: u16, value: &Value) -> http::Response<Body> {
     r
 }
 
-/// The header that makes a creating `POST` safe to retry.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-/// The request's `Idempotency-Key`: a 400 naming the header when it is missing or malformed.
-pub fn idempotency_key(req: &Request) -> Result<kernel::IdempotencyKey, Problem> {
-    let raw = req
-        .headers()
-        .get(IDEMPOTENCY_KEY)
-        .ok_or_else(|| Problem::invalid_parameter("Idempotency-Key", "header is required for this request"))?;
-    raw.to_str()
-        .ok()
-        .and_then(|k| kernel::IdempotencyKey::parse(k).ok())
-        .ok_or_else(|| Problem::invalid_parameter("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
-}
-
 /// The answer to a creating `POST`: `status` with `doc` (private), `Location: location`, and
 /// `Idempotent-Replayed: true` when a retry found the first answer.
 pub fn created(status: u16, doc: &Value, location: &str, replayed: bool) -> http::Response<Body> {
@@ -512,7 +498,7 @@ mod tests {
     use super::*;
 
     fn field_of(p: Problem) -> String {
-        let r = p.into_response("t");
+        let r = p.into_response(&crate::service::EXAMPLE, "t");
         let Body::Text(t) = r.body() else {
             panic!("a problem has a text body")
         };
@@ -598,6 +584,26 @@ mod tests {
         assert_eq!(doc["cookies"], json!(["a=1"]));
         assert!(doc["headers"].get("set-cookie").is_none());
         assert_eq!(doc["isBase64Encoded"], false);
+    }
+
+    /// API Gateway's payload 2.0 response: one value per header name (repeats joined with commas), a binary body
+    /// in base64 with `isBase64Encoded`, and no body member for an empty body.
+    #[test]
+    fn the_gateway_response_joins_repeated_headers_and_encodes_a_binary_body() {
+        let r = http::Response::builder()
+            .status(200)
+            .header("vary", "accept")
+            .header("vary", "accept-encoding")
+            .body(Body::Binary(vec![0, 1, 2]))
+            .unwrap();
+        let doc = to_gateway_response(r);
+        assert_eq!(doc["headers"]["vary"], "accept,accept-encoding");
+        assert_eq!(doc["body"], "AAEC");
+        assert_eq!(doc["isBase64Encoded"], true);
+        let empty = to_gateway_response(http::Response::builder().status(204).body(Body::Empty).unwrap());
+        assert_eq!(empty["statusCode"], 204);
+        assert_eq!(empty["isBase64Encoded"], false);
+        assert!(empty.get("body").is_none(), "{empty}");
     }
 
     #[test]

@@ -20,6 +20,9 @@
 //!
 //! Handlers must be idempotent: delivery is at least once, and a worker killed mid-batch sees the batch again.
 
+use crate::service::Service;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -87,6 +90,7 @@ impl Backoff {
 /// What the SQS entry point needs besides the handler.
 #[derive(Clone)]
 pub struct SqsRuntime {
+    pub service: Service,
     pub function: &'static str,
     /// Changes visibility for backoff; `None` leaves retries to the queue's visibility timeout.
     pub sqs: Option<aws_sdk_sqs::Client>,
@@ -108,8 +112,9 @@ impl std::fmt::Debug for SqsRuntime {
 }
 
 impl SqsRuntime {
-    pub fn new(function: &'static str, sqs: Option<aws_sdk_sqs::Client>, backoff: Backoff) -> Self {
+    pub fn new(service: Service, function: &'static str, sqs: Option<aws_sdk_sqs::Client>, backoff: Backoff) -> Self {
         SqsRuntime {
+            service,
             function,
             sqs,
             backoff,
@@ -158,9 +163,9 @@ impl SqsRuntime {
                 .and_then(|policy| max_receive_count(&policy)),
             Err(e) => {
                 // Not cached: the next message asks again.
-                niaga_aws::fail_open(
+                crate::failopen::fail_open(
                     &format!("cannot read the redrive policy of {queue_arn}"),
-                    &niaga_aws::error_chain(&e),
+                    &crate::failopen::sdk_error_text(&e),
                 );
                 return None;
             }
@@ -194,7 +199,10 @@ impl SqsRuntime {
         {
             Ok(out) => out.queue_url?,
             Err(e) => {
-                niaga_aws::fail_open(&format!("cannot resolve the URL of {arn}"), &niaga_aws::error_chain(&e));
+                crate::failopen::fail_open(
+                    &format!("cannot resolve the URL of {arn}"),
+                    &crate::failopen::sdk_error_text(&e),
+                );
                 return None;
             }
         };
@@ -219,9 +227,9 @@ impl SqsRuntime {
             .send()
             .await
         {
-            niaga_aws::fail_open(
+            crate::failopen::fail_open(
                 &format!("backoff of message {} failed", message.message_id),
-                &niaga_aws::error_chain(&e),
+                &crate::failopen::sdk_error_text(&e),
             );
         }
     }
@@ -249,37 +257,45 @@ pub async fn run<H: MessageHandler>(rt: SqsRuntime, handler: H) -> Result<(), la
     .await
 }
 
-/// Parses an SQS event's records; records that are not SQS messages are skipped and logged.
+/// Parses an SQS event's records (`aws_lambda_events`' [`SqsMessage`]); records that are not SQS messages are
+/// skipped and logged, so one malformed record does not fail its batch.
 pub fn messages(event: &Value) -> Vec<Message> {
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
         return Vec::new();
     };
     records
         .iter()
-        .filter_map(|r| {
-            let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
-            let attr = |k: &str| r.get("attributes").and_then(|a| a.get(k)).and_then(Value::as_str);
-            Some(Message {
-                message_id: s("messageId")?,
-                body: s("body").unwrap_or_default(),
-                receive_count: attr("ApproximateReceiveCount")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(1),
-                group: attr("MessageGroupId").map(str::to_string),
-                event_id: r
-                    .get("messageAttributes")
-                    .and_then(|a| a.get("event_id"))
-                    .and_then(|a| a.get("stringValue"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                queue_arn: s("eventSourceARN").unwrap_or_default(),
-                receipt_handle: s("receiptHandle").unwrap_or_default(),
-            })
+        .filter_map(|r| match SqsMessage::deserialize(r) {
+            Ok(m) => message(m),
+            Err(e) => {
+                tracing::error!(error = %e, "an SQS record that is not an SQS message was skipped");
+                None
+            }
         })
         .collect()
 }
 
-/// Handles one batch and returns the `SqsBatchResponse` document. Public so handler tests can drive a worker with
+fn message(mut m: SqsMessage) -> Option<Message> {
+    let Some(message_id) = m.message_id else {
+        tracing::error!("an SQS record without a message id was skipped");
+        return None;
+    };
+    Some(Message {
+        message_id,
+        body: m.body.unwrap_or_default(),
+        receive_count: m
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1),
+        group: m.attributes.remove("MessageGroupId"),
+        event_id: m.message_attributes.remove("event_id").and_then(|a| a.string_value),
+        queue_arn: m.event_source_arn.unwrap_or_default(),
+        receipt_handle: m.receipt_handle.unwrap_or_default(),
+    })
+}
+
+/// Handles one batch and returns the [`SqsBatchResponse`] document. Public so handler tests can drive a worker with
 /// the JSON files in `events/` without a runtime.
 pub async fn dispatch<H: MessageHandler>(rt: &SqsRuntime, handler: &H, event: Value) -> Value {
     if crate::http::is_warmup_ping(&event) {
@@ -302,7 +318,7 @@ pub async fn dispatch<H: MessageHandler>(rt: &SqsRuntime, handler: &H, event: Va
                 continue;
             }
             Some(None) => {
-                failures.push(json!({ "itemIdentifier": message.message_id }));
+                failures.push(failure(&message));
                 continue;
             }
             None => handler.handle(&message).await,
@@ -331,18 +347,26 @@ pub async fn dispatch<H: MessageHandler>(rt: &SqsRuntime, handler: &H, event: Va
                 if let Some(g) = &message.group {
                     failed_groups.entry(g.clone()).or_insert(delay);
                 }
-                failures.push(json!({ "itemIdentifier": message.message_id }));
+                failures.push(failure(&message));
             }
         }
     }
     crate::metrics::emit(
-        &crate::metrics::Record::new(rt.function)
+        &crate::metrics::Record::new(&rt.service, rt.function)
             .metric("messages_done", f64::from(ok), crate::metrics::Unit::Count)
             .metric("messages_retried", f64::from(retried), crate::metrics::Unit::Count)
             .metric("messages_poisoned", f64::from(poisoned), crate::metrics::Unit::Count)
             .metric("messages_left_to_ledger", f64::from(left), crate::metrics::Unit::Count),
     );
-    json!({ "batchItemFailures": failures })
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures;
+    serde_json::to_value(response).expect("a batch response serialises")
+}
+
+fn failure(message: &Message) -> BatchItemFailure {
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = message.message_id.clone();
+    failure
 }
 
 #[cfg(test)]
@@ -393,7 +417,7 @@ mod tests {
 
     #[tokio::test]
     async fn on_a_ledger_backed_queue_a_retry_on_the_last_receive_is_deleted_and_poison_still_fails() {
-        let rt = SqsRuntime::new("t", None, Backoff::default())
+        let rt = SqsRuntime::new(crate::service::EXAMPLE, "t", None, Backoff::default())
             .with_ledger()
             .with_receive_budget(5);
         // Before the last receive a retry comes back; on it, the ledger takes over; poison fails on every receive.
@@ -412,12 +436,47 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_ledger_a_retry_on_the_last_receive_still_fails_toward_the_dead_letter_queue() {
-        let rt = SqsRuntime::new("t", None, Backoff::default()).with_receive_budget(5);
+        let rt = SqsRuntime::new(crate::service::EXAMPLE, "t", None, Backoff::default()).with_receive_budget(5);
         assert_eq!(failed(&rt, &[("retry", "a", 5)]).await, ["m-0"]);
         assert_eq!(failed(&rt, &[("retry", "a", 1), ("ok", "a", 5)]).await, ["m-0", "m-1"]);
         // A ledger runtime that cannot learn its queue's budget never drops a message.
-        let unknown = SqsRuntime::new("t", None, Backoff::default()).with_ledger();
+        let unknown = SqsRuntime::new(crate::service::EXAMPLE, "t", None, Backoff::default()).with_ledger();
         assert_eq!(failed(&unknown, &[("retry", "a", 50)]).await, ["m-0"]);
+    }
+
+    /// A record that is not an SQS message (no id, or a member of the wrong type) is skipped; the batch's other
+    /// messages are still handled and only theirs can fail.
+    #[tokio::test]
+    async fn a_record_that_is_not_an_sqs_message_is_skipped_and_the_rest_of_the_batch_is_handled() {
+        let mut event = batch(&[("retry", "a", 1), ("ok", "b", 1)]);
+        let records = event["Records"].as_array_mut().unwrap();
+        records.insert(0, json!({ "body": "ok", "attributes": {} }));
+        records.insert(1, json!({ "messageId": "m-x", "body": 7 }));
+        let parsed = messages(&event);
+        assert_eq!(
+            parsed.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(),
+            ["m-0", "m-1"]
+        );
+        assert_eq!(parsed[0].group.as_deref(), Some("a"));
+        assert_eq!(parsed[0].queue_arn, "arn:aws:sqs:us-east-1:000000000000:q.fifo");
+        let rt = SqsRuntime::new(crate::service::EXAMPLE, "t", None, Backoff::default());
+        let response = dispatch(&rt, &ByBody, event).await;
+        assert_eq!(response, json!({ "batchItemFailures": [{ "itemIdentifier": "m-0" }] }));
+    }
+
+    #[test]
+    fn the_event_id_attribute_and_the_receive_count_are_read_from_the_record() {
+        let event = json!({ "Records": [{
+            "messageId": "m-1", "receiptHandle": "r", "body": "{}",
+            "attributes": { "ApproximateReceiveCount": "3" },
+            "messageAttributes": { "event_id": { "stringValue": "e-42", "dataType": "String" } },
+            "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
+        }]});
+        let m = &messages(&event)[0];
+        assert_eq!(
+            (m.receive_count, m.event_id.as_deref(), m.group.as_deref()),
+            (3, Some("e-42"), None)
+        );
     }
 
     #[test]

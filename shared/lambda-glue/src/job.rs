@@ -3,10 +3,11 @@
 //! - Under the Lambda runtime it serves events, answering the warm-up ping without working. The event is the
 //!   input (an EventBridge scheduled event, or the schedule's constant input), and the job covers every partner.
 //! - Anywhere else (a shell, a container, a Cloud Run job) it runs once and exits: non-zero on failure, after
-//!   printing its report on success. The input is the first argument, or `NIAGA_JOB_INPUT`, as JSON (`{}` when
+//!   printing its report on success. The input is the first argument, or `<PREFIX>_JOB_INPUT`, as JSON (`{}` when
 //!   neither is given). Cloud Run's `CLOUD_RUN_TASK_INDEX` / `CLOUD_RUN_TASK_COUNT` pick the [`Shard`]: the
 //!   partners with `id % count = index`, so the tasks of one execution together cover every partner once.
 
+use crate::service::Service;
 use serde_json::{json, Value};
 use std::future::Future;
 
@@ -49,11 +50,11 @@ impl Shard {
     }
 }
 
-/// The one-shot input: the first argument, else `NIAGA_JOB_INPUT`, else `{}`.
-fn one_shot_input() -> Result<Value, String> {
+/// The one-shot input: the first argument, else `<PREFIX>_JOB_INPUT`, else `{}`.
+fn one_shot_input(service: &Service) -> Result<Value, String> {
     let raw = std::env::args()
         .nth(1)
-        .or_else(|| std::env::var("NIAGA_JOB_INPUT").ok());
+        .or_else(|| std::env::var(service.variable("JOB_INPUT")).ok());
     match raw {
         None => Ok(json!({})),
         Some(r) => serde_json::from_str(&r).map_err(|e| format!("the job input is not JSON ({e}): {r}")),
@@ -67,22 +68,26 @@ fn fail(function: &str, message: &str) -> ! {
 }
 
 /// Runs `work` per event, or once when the process is not under the Lambda runtime. For jobs that do not shard.
-pub async fn run<F, Fut>(function: &'static str, work: F) -> Result<(), lambda_runtime::Error>
+pub async fn run<F, Fut>(service: &Service, function: &'static str, work: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(Value) -> Fut,
     Fut: Future<Output = anyhow::Result<Value>>,
 {
-    run_sharded(function, |event, _shard| work(event)).await
+    run_sharded(service, function, |event, _shard| work(event)).await
 }
 
 /// Runs `work` per event over every partner, or once over the shard Cloud Run assigns.
-pub async fn run_sharded<F, Fut>(function: &'static str, work: F) -> Result<(), lambda_runtime::Error>
+pub async fn run_sharded<F, Fut>(
+    service: &Service,
+    function: &'static str,
+    work: F,
+) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(Value, Shard) -> Fut,
     Fut: Future<Output = anyhow::Result<Value>>,
 {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
-        let input = one_shot_input().unwrap_or_else(|e| fail(function, &e));
+        let input = one_shot_input(service).unwrap_or_else(|e| fail(function, &e));
         let shard = Shard::from_env().unwrap_or_else(|e| fail(function, &e));
         return match work(input, shard).await {
             Ok(report) => {
