@@ -368,7 +368,7 @@ impl Operation {
     }
 }
 
-/// The body of every error answer (RFC 9457), as [`lambda_glue::Problem`] writes it. Problems may carry further members
+/// The body of every error answer (RFC 9457), as every HTTP function writes it. Problems may carry further members
 /// (`minimum`, `short_by`, `skus`, …) named in their `detail`.
 #[derive(Debug, serde::Serialize, JsonSchema)]
 pub struct ProblemDocument {
