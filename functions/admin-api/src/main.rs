@@ -6,7 +6,7 @@ use orders::Orders;
 use platform::auth::Authenticator;
 use settings::Settings;
 use store::blasts::PgBlasts;
-use store::config::PgSettings;
+use store::settings::PgSettings;
 use store::identity::PgIdentity;
 use store::orders::PgOrders;
 

@@ -4,7 +4,7 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<()>("cleanup-job").await;
     let housekeeping = &store::maintenance::PgHousekeeping::new(deps.db.clone());
-    let settings = &store::config::PgSettings::new(deps.db.clone());
+    let settings = &store::settings::PgSettings::new(deps.db.clone());
     lambda_glue::job::run(&platform::NIAGA, "cleanup-job", |_input| async move {
         maintenance::cleanup(housekeeping, settings, chrono::Utc::now()).await
     })

@@ -1,7 +1,7 @@
 //! `cleanup-job` against real PostgreSQL: only what is past retention goes, and a second run removes nothing.
 
 use maintenance::Housekeeping;
-use store::config::PgSettings;
+use store::settings::PgSettings;
 use store::maintenance::PgHousekeeping;
 use testkit::{fresh_db, Template};
 

@@ -13,13 +13,8 @@ use supply_sync::delivery::{ErpDelivery, SharedBreaker};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<ErpSyncConfig>("erp-sync-worker").await;
-    let erp = match HttpErp::new(&deps.config.url, deps.config.timeout) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("erp-sync-worker: refusing to start: NIAGA_ERP_URL: {e}");
-            std::process::exit(1);
-        }
-    };
+    let erp = HttpErp::new(&deps.config.url, deps.config.timeout)
+        .unwrap_or_else(|e| platform::init::refuse_to_start(deps.function, &format!("NIAGA_ERP_URL: {e}")));
     let env = deps.common.environment.clone();
     let worker = ErpSyncWorker::new(ErpDelivery {
         orders: Orders::new(PgOrders::new(deps.db.clone())),

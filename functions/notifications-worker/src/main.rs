@@ -4,7 +4,7 @@ use lambda_glue::sqs::{Backoff, SqsRuntime};
 use notifications::{Notifier, Sender};
 use notifications_worker::{FileSender, LogSender, NotificationsWorker};
 use store::blasts::PgBlasts;
-use store::config::PgSettings;
+use store::settings::PgSettings;
 use store::notifications::PgNotificationLog;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{as_caller, body, call, harness, order_event, status};
+use common::lost_answers::LosesAnswers;
+use common::{as_caller, body, call, harness, harness_over, order_event, status};
 use futures::future::join_all;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -185,10 +186,11 @@ async fn fifty_concurrent_requests_with_one_key_make_exactly_one_order() {
 
 #[tokio::test]
 async fn a_request_that_fails_after_commit_replays_on_retry_and_makes_no_second_order() {
-    let h = harness(2).await;
+    let lost = std::cell::OnceCell::new();
+    let h = harness_over(2, false, |orders| lost.get_or_init(|| LosesAnswers::new(orders)).clone()).await;
     let (_, token) = testkit::auth::partner_token(&h.client, "P-00004").await;
     let ev = order_event(&token, "crash-1", json!([{ "sku": "SHM-00001", "quantity": 3 }]));
-    h.api.orders().faults().fail_after_commit(1);
+    lost.get().expect("the store was wrapped").after_commit(1);
     let crashed = h.call(ev.clone()).await;
     assert_eq!(status(&crashed), 503, "{crashed}");
     assert_eq!(h.count("SELECT count(*) FROM orders").await, 1, "the commit happened");

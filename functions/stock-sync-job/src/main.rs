@@ -1,7 +1,7 @@
 //! `stock-sync-job` entry point: a scheduled Lambda function, or a one-shot sync outside the Lambda runtime.
 
 use erp::HttpErp;
-use store::config::PgSettings;
+use store::settings::PgSettings;
 use store::erp_sync::PgErpSync;
 
 /// The ERP, with 10 s per call: a feed every few minutes.
@@ -12,13 +12,8 @@ type SyncConfig = platform::config::ErpConfig<10_000>;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = platform::init::<SyncConfig>("stock-sync-job").await;
-    let erp = match HttpErp::new(&deps.config.url, deps.config.timeout) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("stock-sync-job: refusing to start: NIAGA_ERP_URL: {e}");
-            std::process::exit(1);
-        }
-    };
+    let erp = HttpErp::new(&deps.config.url, deps.config.timeout)
+        .unwrap_or_else(|e| platform::init::refuse_to_start(deps.function, &format!("NIAGA_ERP_URL: {e}")));
     let (erp, sync, settings) = (
         &erp,
         &PgErpSync::new(deps.db.clone()),

@@ -34,7 +34,7 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
     let now = chrono::Utc::now();
 
     let report =
-        supply_sync::stock::sync_stock(&client_erp, &sync, &store::config::PgSettings::new(db.db()), false, now)
+        supply_sync::stock::sync_stock(&client_erp, &sync, &store::settings::PgSettings::new(db.db()), false, now)
             .await
             .unwrap();
     assert_eq!(report["stock"]["applied"], 2, "{report}");
@@ -75,7 +75,7 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
 
     // Not due again until the interval passes.
     let again =
-        supply_sync::stock::sync_stock(&client_erp, &sync, &store::config::PgSettings::new(db.db()), false, now)
+        supply_sync::stock::sync_stock(&client_erp, &sync, &store::settings::PgSettings::new(db.db()), false, now)
             .await
             .unwrap();
     assert!(
@@ -85,7 +85,7 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
 
     // The ERP goes down: a forced run records the failure and the synced data stands.
     erp.switches().set_outage(true);
-    let down = supply_sync::stock::sync_stock(&client_erp, &sync, &store::config::PgSettings::new(db.db()), true, now)
+    let down = supply_sync::stock::sync_stock(&client_erp, &sync, &store::settings::PgSettings::new(db.db()), true, now)
         .await
         .unwrap();
     assert!(down["stock"]["error"].is_string(), "{down}");

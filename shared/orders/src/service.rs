@@ -17,30 +17,9 @@ use commercial::{BelowMinimumOrder, CartLine, CreditLimitExceeded, PaymentTerms,
 use identity::{AccessError, Actor, PartnerAttrs, Role};
 use kernel::{Money, Sku};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use supply::{Demand, RouteError};
 use uuid::Uuid;
-
-/// Test and fault-injection switches. All off in production.
-#[derive(Debug, Default)]
-pub struct Faults {
-    after_commit: AtomicU32,
-}
-
-impl Faults {
-    /// The next `times` checkouts fail after their commit and before answering, as a function killed at that
-    /// moment would.
-    pub fn fail_after_commit(&self, times: u32) {
-        self.after_commit.store(times, Ordering::SeqCst);
-    }
-
-    fn take_after_commit(&self) -> bool {
-        self.after_commit
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    }
-}
 
 /// A checkout request, already parsed at the edge.
 #[derive(Debug)]
@@ -149,7 +128,6 @@ pub struct OrderPage {
 #[derive(Debug)]
 pub struct Orders<S> {
     store: S,
-    faults: Faults,
 }
 
 enum Step {
@@ -185,14 +163,7 @@ impl From<Unavailable> for PaymentError {
 
 impl<S: OrderStore> Orders<S> {
     pub fn new(store: S) -> Self {
-        Orders {
-            store,
-            faults: Faults::default(),
-        }
-    }
-
-    pub fn faults(&self) -> &Faults {
-        &self.faults
+        Orders { store }
     }
 
     pub fn store(&self) -> &S {
@@ -217,11 +188,6 @@ impl<S: OrderStore> Orders<S> {
         match place_in(&mut tx, &cmd, &partner, &scope).await {
             Ok(Step::Commit(answer, routing)) => {
                 tx.commit().await.map_err(unavailable::<PlaceOrderError>)?;
-                if self.faults.take_after_commit() {
-                    return Err(PlaceOrderError::Unavailable(anyhow::anyhow!(
-                        "fault injected between commit and answer"
-                    )));
-                }
                 Ok(Placed::Created { answer, routing })
             }
             Ok(Step::Replay(answer)) => {

@@ -95,12 +95,16 @@ pub async fn init<C: FromEnv>(function: &'static str) -> Deps<C> {
     lambda_glue::telemetry::init(&crate::NIAGA, function);
     match init_from(function, &Env::process()).await {
         Ok(deps) => deps,
-        Err(e) => {
-            tracing::error!(function, error = %e, "cold start failed; refusing to start");
-            eprintln!("{function}: refusing to start: {e}");
-            std::process::exit(1);
-        }
+        Err(e) => refuse_to_start(function, &e),
     }
+}
+
+/// Ends a cold start that cannot go on (a setting no adapter can work with): logs why, naming the variable and
+/// never a value, and exits with status 1, which Lambda reports as an init failure.
+pub fn refuse_to_start(function: &str, why: &dyn std::fmt::Display) -> ! {
+    tracing::error!(function, error = %why, "cold start failed; refusing to start");
+    eprintln!("{function}: refusing to start: {why}");
+    std::process::exit(1);
 }
 
 /// Cold start from the given environment.

@@ -199,7 +199,7 @@ impl SettingsCache {
 }
 
 async fn read_db(db: &store::Db) -> anyhow::Result<SettingsSnapshot> {
-    let all = store::config::list(db).await?;
+    let all = store::settings::list(db).await?;
     Ok(SettingsSnapshot {
         generation: all.iter().map(|s| i64::from(s.version)).sum(),
         values: all.into_iter().map(|s| (s.key, s.value)).collect(),

@@ -1,8 +1,8 @@
 //! PostgreSQL adapters for Niaga.
 //!
 //! Owns: the connection pools ([`pool`]), the embedded, checksummed migrations ([`migrate`]), the local seed
-//! generator ([`seed`]), settings from `system_config` ([`config`]) and the Postgres implementations of domain ports: the catalogue ([`catalog`]), accounts
-//! and assignments ([`identity`]), read-only pricing ([`pricing`]), the order store ([`orders`]), the
+//! generator ([`seed`]), settings from `system_config` ([`settings`]) and the Postgres implementations of domain
+//! ports: the catalogue ([`catalog`]), accounts and assignments ([`identity`]), read-only pricing ([`pricing`]), the order store ([`orders`]), the
 //! outbox's read side ([`outbox`]), the notification log ([`notifications`]) and the synced ERP copies
 //! ([`erp_sync`]) agent jobs and notification blasts with their
 //! checkpoints ([`agent_jobs`], [`blasts`]), and what the scheduled jobs maintain: partitions and purges
@@ -21,7 +21,7 @@
 pub mod agent_jobs;
 pub mod blasts;
 pub mod catalog;
-pub mod config;
+pub mod settings;
 pub mod erp_sync;
 pub mod exports;
 pub mod identity;

@@ -8,7 +8,7 @@ use platform::settings::SettingsCache;
 use settings::Settings;
 use std::sync::Arc;
 use store::blasts::PgBlasts;
-use store::config::PgSettings;
+use store::settings::PgSettings;
 use store::identity::PgIdentity;
 use store::orders::PgOrders;
 

@@ -2,7 +2,7 @@
 
 use notifications::{Notifier, Sender};
 use store::blasts::PgBlasts;
-use store::config::PgSettings;
+use store::settings::PgSettings;
 use store::notifications::PgNotificationLog;
 
 /// The notifier over `db`, sending through `sender`.

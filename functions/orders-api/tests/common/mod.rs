@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use lambda_glue::http::{dispatch, Runtime};
-use orders::Orders;
+use orders::{OrderStore, Orders};
 use orders_api::OrdersApi;
 use platform::auth::Authenticator;
 use serde_json::Value;
@@ -15,11 +15,13 @@ use store::orders::PgOrders;
 use store::pricing::PgPricing;
 use testkit::{fresh_db, Template, TestDb};
 
-pub type Api = OrdersApi<PgOrders, PgPricing, PgIdentity>;
+pub mod lost_answers;
 
-pub struct Harness {
+pub type Api<S = PgOrders> = OrdersApi<S, PgPricing, PgIdentity>;
+
+pub struct Harness<S = PgOrders> {
     pub rt: Runtime,
-    pub api: Arc<Api>,
+    pub api: Arc<Api<S>>,
     pub db: TestDb,
     pub client: tokio_postgres::Client,
 }
@@ -42,6 +44,15 @@ pub async fn rate_limits(db: &TestDb) -> Arc<platform::limits::RateLimits> {
 
 /// As [`harness`], optionally with the AI-agent budget applied (counted in a table of its own on moto).
 pub async fn harness_with(pool: usize, agent_limits: bool) -> Harness {
+    harness_over(pool, agent_limits, |orders| orders).await
+}
+
+/// As [`harness_with`], with the order store wrapped by `wrap` (a store that fails on demand).
+pub async fn harness_over<S: OrderStore>(
+    pool: usize,
+    agent_limits: bool,
+    wrap: impl FnOnce(PgOrders) -> S,
+) -> Harness<S> {
     let db = fresh_db(Template::Seeded).await;
     let pools = db.db_with_pool(pool);
     let client = db.client().await;
@@ -54,7 +65,7 @@ pub async fn harness_with(pool: usize, agent_limits: bool) -> Harness {
     Harness {
         rt: platform::hooks::runtime("orders-api", None, Some(pools.clone()), Duration::from_secs(5)),
         api: Arc::new(OrdersApi::new(
-            Orders::new(PgOrders::new(pools.clone())),
+            Orders::new(wrap(PgOrders::new(pools.clone()))),
             PgPricing::new(pools.clone()),
             match limits {
                 Some(l) => Authenticator::new(testkit::auth::jwt(), PgIdentity::new(pools)).with_limits(l),
@@ -66,7 +77,7 @@ pub async fn harness_with(pool: usize, agent_limits: bool) -> Harness {
     }
 }
 
-impl Harness {
+impl<S: OrderStore> Harness<S> {
     pub async fn call(&self, ev: Value) -> Value {
         call(&self.rt, &self.api, ev).await
     }
@@ -90,7 +101,7 @@ impl Harness {
     }
 }
 
-pub async fn call(rt: &Runtime, api: &Api, ev: Value) -> Value {
+pub async fn call<S: OrderStore>(rt: &Runtime, api: &Api<S>, ev: Value) -> Value {
     let mut ctx = lambda_runtime::Context::default();
     ctx.request_id = format!("req-{}", uuid::Uuid::new_v4().simple());
     dispatch(rt, api, ev, ctx).await

@@ -103,7 +103,7 @@ impl World {
         let report = supply_sync::stock::sync_stock(
             &self.http,
             &self.sync,
-            &store::config::PgSettings::new(self.db.db()),
+            &store::settings::PgSettings::new(self.db.db()),
             true,
             now,
         )
