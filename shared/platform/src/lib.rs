@@ -3,7 +3,8 @@
 //! Owns, once for all functions: typed configuration read from the environment at cold start ([`config`]);
 //! secrets and the JWT key policy ([`secrets`]); wiring the pools to Secrets Manager credentials ([`init`]);
 //! structured JSON logs with request and trace ids ([`telemetry`]); CloudWatch Embedded Metric Format
-//! ([`metrics`]); `application/problem+json` errors ([`problem`]); HTTP helpers, CDN caching and the entry point
+//! ([`metrics`]); `application/problem+json` errors ([`problem`]); JSON request bodies read into their types,
+//! naming the member at fault ([`body`]); HTTP helpers, CDN caching and the entry point
 //! that serves API Gateway events and warm-up pings ([`http`]); bearer tokens and agent masquerade ([`auth`]);
 //! the entry point of job functions ([`job`]); the outbox relay ([`outbox`]); SQS batches with partial failures
 //! and backoff ([`sqs`]); rate limits per route class ([`limits`]); the OpenAPI 3.1 document generated from the
@@ -20,6 +21,7 @@
 pub use niaga_aws::access_denied_count;
 
 pub mod auth;
+pub mod body;
 pub mod callbacks;
 pub mod config;
 pub mod health;
