@@ -297,7 +297,7 @@ pub struct RefundDueList {
     pub next_cursor: Option<String>,
 }
 
-/// `PUT /admin/config/{key}`'s body, read with [`from_json`].
+/// `PUT /admin/config/{key}`'s body.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingChange {
@@ -305,8 +305,8 @@ pub struct SettingChange {
     pub value: Value,
 }
 
-/// `POST /admin/notification-blasts`'s body: `{"subject": "...", "body": "...", "tier": "gold"}` (tier optional).
-/// Read with [`from_json`] and checked into a [`BlastRequest`] by its `TryFrom`, each refusal naming the member.
+/// `POST /admin/notification-blasts`'s body: a message for every partner, or every partner of one tier. A refusal
+/// names the member at fault.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlastBody {
@@ -320,7 +320,7 @@ pub struct BlastBody {
     pub tier: Option<Tier>,
 }
 
-/// Subject and body of 1 to their most characters (counted as sent), and not blank.
+/// A blast read with [`from_json`]: subject and body of 1 to their most characters (counted as sent), and not blank.
 impl TryFrom<BlastBody> for BlastRequest {
     type Error = Problem;
 
@@ -535,7 +535,10 @@ mod tests {
         let ok = blast(&json!({"subject": " Promo ", "body": "Diskon 10%", "tier": "gold"})).unwrap();
         assert_eq!(ok.tier, Some(Tier::Gold));
         assert_eq!(ok.subject, "Promo");
-        assert_eq!(blast(&json!({"subject": "x", "body": "y", "tier": null})).unwrap().tier, None);
+        assert_eq!(
+            blast(&json!({"subject": "x", "body": "y", "tier": null})).unwrap().tier,
+            None
+        );
         let long = "x".repeat(notifications::SUBJECT_MAX_CHARS + 1);
         for (v, field) in [
             (json!({"body": "x"}), "subject"),

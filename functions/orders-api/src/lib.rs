@@ -301,8 +301,7 @@ pub struct OrderList {
     pub next_cursor: Option<String>,
 }
 
-/// A cart, as `POST /quotes` and `POST /orders` take it: `{"lines": [{"sku": "SHM-00001", "quantity": 2}, ...]}`.
-/// Read with [`from_json`] and made cart lines by its `TryFrom`; each refusal names the member (`lines[3].quantity`).
+/// A cart, as `POST /quotes` and `POST /orders` take it. A refusal names the member at fault (`lines[3].quantity`).
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CartRequest {
@@ -310,7 +309,8 @@ pub struct CartRequest {
     pub lines: Vec<Strict<CartLineRequest>>,
 }
 
-/// 1 to [`MAX_LINES`] lines, each SKU at most once (the line that repeats one is named).
+/// The lines of a cart read with [`from_json`]: 1 to [`MAX_LINES`] lines, each SKU at most once (the line that
+/// repeats one is named).
 impl TryFrom<CartRequest> for Vec<CartLine> {
     type Error = Problem;
 
@@ -455,8 +455,8 @@ mod tests {
 
     #[test]
     fn a_cart_reads_with_its_skus_upper_cased() {
-        let lines = cart(json!({"lines": [{"sku": "shm-00001", "quantity": 2}, {"sku": "SHM-00002", "quantity": 1}]}))
-            .unwrap();
+        let lines =
+            cart(json!({"lines": [{"sku": "shm-00001", "quantity": 2}, {"sku": "SHM-00002", "quantity": 1}]})).unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].sku.as_str(), "SHM-00001");
         assert_eq!(lines[0].quantity.get(), 2);
@@ -475,9 +475,18 @@ mod tests {
             (json!({"lines": []}), "lines"),
             (json!({"lines": too_many}), "lines"),
             (json!({}), "lines"),
-            (json!({"lines": [{"sku": "SHM-00001", "quantity": 1}], "coupon": "X"}), "coupon"),
-            (json!({"lines": [{"sku": "SHM-00001", "quantity": 1, "price": 1}]}), "lines[0].price"),
-            (json!({"lines": [{"sku": "SHM-00001", "quantity": 1}, {"sku": "SHM-00002"}]}), "lines[1].quantity"),
+            (
+                json!({"lines": [{"sku": "SHM-00001", "quantity": 1}], "coupon": "X"}),
+                "coupon",
+            ),
+            (
+                json!({"lines": [{"sku": "SHM-00001", "quantity": 1, "price": 1}]}),
+                "lines[0].price",
+            ),
+            (
+                json!({"lines": [{"sku": "SHM-00001", "quantity": 1}, {"sku": "SHM-00002"}]}),
+                "lines[1].quantity",
+            ),
             (line(json!(12345), json!(1)), "lines[1].sku"),
             (line(json!("x'); DROP TABLE orders;--"), json!(1)), "lines[1].sku"),
             (line(json!("SHM-00001"), json!("12")), "lines[1].quantity"),

@@ -47,7 +47,8 @@ impl InvalidJob {
     }
 }
 
-/// `POST /agent-jobs`'s body: its `type` says which members the rest are.
+/// `POST /agent-jobs`'s body: `type` says what the job does and which other members it takes. A refusal names the
+/// member at fault (`skus[3]`).
 #[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobRequestBody {
@@ -77,7 +78,9 @@ pub struct PriceJobBody {
     /// Each at most once; at most `agents.max_items_per_job` (system_config).
     #[schemars(length(min = 1))]
     pub skus: Vec<Sku>,
-    /// As for `generate_product_seo`.
+    /// An https URL on a public host to call, signed, when the job ends. A name must resolve to public
+    /// addresses only; loopback, private, link-local and other special-purpose addresses are refused in any
+    /// spelling, and redirects are not followed.
     pub callback_url: Option<String>,
     /// The price list the proposals are for.
     pub tier: Tier,
@@ -127,10 +130,7 @@ fn read<T: DeserializeOwned>(members: &Value) -> Result<T, InvalidJob> {
     serde_path_to_error::deserialize(members).map_err(|e| {
         let reason = e.inner().to_string();
         // serde reports a missing member at the object that lacks it: the member is named in the message.
-        match reason
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split_once('`'))
-        {
+        match reason.strip_prefix("missing field `").and_then(|r| r.split_once('`')) {
             Some((missing, _)) => InvalidJob::member(missing, "is required"),
             None => InvalidJob::member(&e.path().to_string(), reason),
         }
@@ -167,7 +167,11 @@ impl JobRequest {
                         format!("must be whole basis points from 0 to {max}"),
                     ));
                 }
-                (JobParams::BulkPriceProposal { tier, target_margin_bp }, skus, callback_url)
+                (
+                    JobParams::BulkPriceProposal { tier, target_margin_bp },
+                    skus,
+                    callback_url,
+                )
             }
         };
         if skus.is_empty() || skus.len() > max_items {
@@ -175,7 +179,10 @@ impl JobRequest {
         }
         let mut seen = HashSet::with_capacity(skus.len());
         if let Some((i, sku)) = skus.iter().enumerate().find(|(_, sku)| !seen.insert(*sku)) {
-            return Err(InvalidJob::member(&format!("skus[{i}]"), format!("{sku} appears twice")));
+            return Err(InvalidJob::member(
+                &format!("skus[{i}]"),
+                format!("{sku} appears twice"),
+            ));
         }
         let callback_url = callback_url
             .map(|url| callbacks.parse(&url))
@@ -247,14 +254,26 @@ mod tests {
             ),
             (json!(["generate_product_seo", ["SHM-00001"]]), "body"),
             (json!({"skus": ["SHM-00001"]}), "type"),
-            (json!({"type": {"generate_product_seo": null}, "skus": ["SHM-00001"]}), "type"),
-            (json!({"type": "generate_product_seo", "skus": {"sku": "SHM-00001"}}), "skus"),
-            (json!({"type": "generate_product_seo", "skus": ["SHM-00001", 7]}), "skus[1]"),
+            (
+                json!({"type": {"generate_product_seo": null}, "skus": ["SHM-00001"]}),
+                "type",
+            ),
+            (
+                json!({"type": "generate_product_seo", "skus": {"sku": "SHM-00001"}}),
+                "skus",
+            ),
+            (
+                json!({"type": "generate_product_seo", "skus": ["SHM-00001", 7]}),
+                "skus[1]",
+            ),
             (
                 json!({"type": "generate_product_seo", "skus": ["SHM-00001"], "callback_url": 7}),
                 "callback_url",
             ),
-            (json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "target_margin_bp": 5}), "tier"),
+            (
+                json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "target_margin_bp": 5}),
+                "tier",
+            ),
             (
                 json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "tier": "gold"}),
                 "target_margin_bp",
@@ -269,11 +288,7 @@ mod tests {
             ),
         ];
         for (body, expected) in cases {
-            assert_eq!(
-                parse(&body, 10, &LOCAL).unwrap_err().field(),
-                expected,
-                "{body}"
-            );
+            assert_eq!(parse(&body, 10, &LOCAL).unwrap_err().field(), expected, "{body}");
         }
         let too_many: Vec<String> = (1..=11).map(|i| format!("SHM-{i:05}")).collect();
         assert_eq!(

@@ -4,8 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// A partner's price tier; each tier has its own price list and loyalty multiplier. Read from its name only (serde's
-/// derived enums would also read `{"gold": null}`).
+/// A partner's price tier; each tier has its own price list and loyalty multiplier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
@@ -42,6 +41,7 @@ impl FromStr for Tier {
     }
 }
 
+/// From its name only: serde's derived enums would also read `{"gold": null}`.
 impl<'de> Deserialize<'de> for Tier {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Name;

@@ -151,8 +151,8 @@ fn invalid(field: &str, reason: &str) -> InvalidExport {
     }
 }
 
-/// `POST /reports/profit-exports`'s body: `{"month": "2026-10"}`. [`ExportRequest::from_json`] reads it, naming
-/// the member at fault, and [`ExportRequest::month`] checks its month.
+/// `POST /reports/profit-exports`'s body: the month whose profit report to export. A refusal names the member at
+/// fault.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportRequest {
@@ -162,7 +162,8 @@ pub struct ExportRequest {
 }
 
 impl ExportRequest {
-    /// Reads a request body; a refusal names the member at fault.
+    /// Reads a request body (`{"month": "2026-10"}`); a refusal names the member at fault. [`Self::month`] then
+    /// checks the month.
     pub fn from_json(body: &Value) -> Result<ExportRequest, InvalidExport> {
         if !body.is_object() {
             return Err(invalid("body", "must be a JSON object with `month`"));
@@ -170,10 +171,7 @@ impl ExportRequest {
         serde_path_to_error::deserialize(body).map_err(|e| {
             let reason = e.inner().to_string();
             // serde reports a missing member at the object that lacks it: the member is named in the message.
-            match reason
-                .strip_prefix("missing field `")
-                .and_then(|r| r.split_once('`'))
-            {
+            match reason.strip_prefix("missing field `").and_then(|r| r.split_once('`')) {
                 Some((missing, _)) => invalid(missing, "is required, as YYYY-MM"),
                 None => invalid(&e.path().to_string(), &reason),
             }
@@ -371,8 +369,14 @@ mod tests {
 
     #[test]
     fn a_past_or_current_month_reads_as_its_first_day() {
-        assert_eq!(month(json!({"month": "2026-10"})), Ok(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()));
-        assert_eq!(month(json!({"month": "1999-01"})), Ok(NaiveDate::from_ymd_opt(1999, 1, 1).unwrap()));
+        assert_eq!(
+            month(json!({"month": "2026-10"})),
+            Ok(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap())
+        );
+        assert_eq!(
+            month(json!({"month": "1999-01"})),
+            Ok(NaiveDate::from_ymd_opt(1999, 1, 1).unwrap())
+        );
     }
 
     #[test]

@@ -23,8 +23,8 @@ pub mod ports;
 pub mod profit;
 
 pub use exports::{
-    CreatedExport, Downloads, Export, ExportError, ExportRequest, InvalidExport, NewExport, ProduceExportError, ProfitExports,
-    ProfitRow, RequestExportError, LINK_VALIDITY,
+    CreatedExport, Downloads, Export, ExportError, ExportRequest, InvalidExport, NewExport, ProduceExportError,
+    ProfitExports, ProfitRow, RequestExportError, LINK_VALIDITY,
 };
 pub use formats::{Cell, CsvWriter, ReportError, XlsxWriter};
 pub use ports::{ExportStore, FileStore, ProfitLedger};
