@@ -18,12 +18,13 @@
 
 use identity::{Assignments, Role};
 use kernel::{Cursor, Tier};
-use lambda_glue::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
-use lambda_glue::Problem;
 use lambda_http::{Body, Request};
 use notifications::{Blast, BlastRequest, BlastStore, Blasts, CreateBlastError, Queued, ShowBlastError};
 use orders::{OrderError, OrderStore, Orders, RefundDueEntry};
 use platform::auth::Authenticator;
+use lambda_glue::body::from_json;
+use lambda_glue::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
+use lambda_glue::Problem;
 use serde_json::Value;
 use settings::{
     ChangeSetting, ChangeSettingError, ReadSettingError, Setting, Settings, SettingsPublisher, SettingsStore,
@@ -37,40 +38,6 @@ pub struct AdminApi<A, S, P, B, O> {
     orders: Orders<O>,
     auth: Authenticator<A>,
     relay: Option<platform::outbox::Relay>,
-}
-
-/// `{"subject": "...", "body": "...", "tier": "gold"}` (tier optional). Errors name the member.
-pub fn parse_blast(v: &Value) -> Result<BlastRequest, Problem> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| Problem::invalid_body("body", "must be a JSON object with `subject` and `body`"))?;
-    if let Some(unknown) = obj.keys().find(|k| !matches!(k.as_str(), "subject" | "body" | "tier")) {
-        return Err(Problem::invalid_body(unknown, "is not a member of a blast"));
-    }
-    let text = |k: &str, max: usize| -> Result<String, Problem> {
-        let s = obj
-            .get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .ok_or_else(|| Problem::invalid_body(k, "is required and must be a string"))?;
-        if s.is_empty() || s.chars().count() > max {
-            return Err(Problem::invalid_body(k, format!("must be 1 to {max} characters")));
-        }
-        Ok(s.to_string())
-    };
-    let tier = match obj.get("tier") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(t)) => Some(
-            t.parse()
-                .map_err(|e: kernel::TierError| Problem::invalid_body("tier", e.to_string()))?,
-        ),
-        Some(_) => return Err(Problem::invalid_body("tier", "must be a tier name")),
-    };
-    Ok(BlastRequest {
-        subject: text("subject", notifications::SUBJECT_MAX_CHARS)?,
-        body: text("body", notifications::BODY_MAX_CHARS)?,
-        tier,
-    })
 }
 
 impl<A, S, P, B, O> AdminApi<A, S, P, B, O>
@@ -105,7 +72,7 @@ where
         let actor = self.admin(req).await?;
         let key = platform::idempotency::idempotency_key(req)?;
         let body = json_body(req)?;
-        let b = parse_blast(&body)?;
+        let b: BlastRequest = from_json::<BlastBody>(&body)?.try_into()?;
         let queued = self
             .blasts
             .create(&b, &actor.subject, &key, &kernel::fingerprint(&body))
@@ -142,16 +109,7 @@ where
     async fn put_config(&self, req: &Request, key: &str) -> Result<http::Response<Body>, Problem> {
         let actor = self.admin(req).await?;
         let expected = if_match(req)?;
-        let body = json_body(req)?;
-        let obj = body
-            .as_object()
-            .ok_or_else(|| Problem::invalid_body("body", "must be a JSON object with `value`"))?;
-        if let Some(unknown) = obj.keys().find(|k| k.as_str() != "value") {
-            return Err(Problem::invalid_body(unknown, "is not a member of a setting change"));
-        }
-        let value = obj
-            .get("value")
-            .ok_or_else(|| Problem::invalid_body("value", "is required"))?;
+        let SettingChange { value } = from_json(&json_body(req)?)?;
         let acting_for = actor
             .masquerading
             .then(|| actor.partner.as_ref().map(|p| p.id.to_string()))
@@ -161,7 +119,7 @@ where
             .change(&ChangeSetting {
                 key,
                 expected_version: expected,
-                value,
+                value: &value,
                 changed_by: &actor.subject,
                 acting_for: acting_for.as_deref(),
             })
@@ -347,14 +305,41 @@ pub struct SettingChange {
     pub value: Value,
 }
 
-/// `POST /admin/notification-blasts`'s body ([`parse_blast`] reads it).
+/// `POST /admin/notification-blasts`'s body: a message for every partner, or every partner of one tier. A refusal
+/// names the member at fault.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlastBody {
+    /// Not blank; the spaces around it are dropped.
+    #[schemars(length(min = 1, max = notifications::SUBJECT_MAX_CHARS))]
     pub subject: String,
+    /// Not blank; the spaces around it are dropped.
+    #[schemars(length(min = 1, max = notifications::BODY_MAX_CHARS))]
     pub body: String,
     /// Only partners of this tier; every partner when absent.
     pub tier: Option<Tier>,
+}
+
+/// A blast read with [`from_json`]: subject and body of 1 to their most characters (counted as sent), and not blank.
+impl TryFrom<BlastBody> for BlastRequest {
+    type Error = Problem;
+
+    fn try_from(b: BlastBody) -> Result<Self, Problem> {
+        let text = |field: &str, text: String, max: usize| {
+            if !(1..=max).contains(&text.chars().count()) {
+                return Err(Problem::invalid_body(field, format!("must be 1 to {max} characters")));
+            }
+            match text.trim() {
+                "" => Err(Problem::invalid_body(field, "must not be blank")),
+                trimmed => Ok(trimmed.to_string()),
+            }
+        };
+        Ok(BlastRequest {
+            subject: text("subject", b.subject, notifications::SUBJECT_MAX_CHARS)?,
+            body: text("body", b.body, notifications::BODY_MAX_CHARS)?,
+            tier: b.tier,
+        })
+    }
 }
 
 /// The operations this function serves, for the OpenAPI document.
@@ -535,20 +520,52 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The member the problem names.
+    fn field_of(p: Problem) -> String {
+        assert_eq!(p.status, 400);
+        p.errors[0].field.clone()
+    }
+
+    fn blast(v: &Value) -> Result<BlastRequest, Problem> {
+        from_json::<BlastBody>(v).and_then(BlastRequest::try_from)
+    }
+
     #[test]
-    fn blasts_parse_and_bad_ones_name_the_member() {
-        let ok = parse_blast(&json!({"subject": "Promo", "body": "Diskon 10%", "tier": "gold"})).unwrap();
+    fn blasts_read_and_bad_ones_name_the_member() {
+        let ok = blast(&json!({"subject": " Promo ", "body": "Diskon 10%", "tier": "gold"})).unwrap();
         assert_eq!(ok.tier, Some(Tier::Gold));
+        assert_eq!(ok.subject, "Promo");
+        assert_eq!(
+            blast(&json!({"subject": "x", "body": "y", "tier": null})).unwrap().tier,
+            None
+        );
+        let long = "x".repeat(notifications::SUBJECT_MAX_CHARS + 1);
         for (v, field) in [
             (json!({"body": "x"}), "subject"),
+            (json!({"subject": "x"}), "body"),
             (json!({"subject": "x", "body": ""}), "body"),
+            (json!({"subject": "   ", "body": "y"}), "subject"),
+            (json!({"subject": long, "body": "y"}), "subject"),
+            (json!({"subject": 5, "body": "y"}), "subject"),
             (json!({"subject": "x", "body": "y", "tier": "tin"}), "tier"),
+            (json!({"subject": "x", "body": "y", "tier": {"gold": null}}), "tier"),
             (json!({"subject": "x", "body": "y", "to": "all"}), "to"),
+            (json!(["a", "b"]), "body"),
         ] {
-            let r = parse_blast(&v).unwrap_err().into_response(&platform::NIAGA, "r");
-            let Body::Text(t) = r.body() else { panic!() };
-            let p: Value = serde_json::from_str(t).unwrap();
-            assert_eq!(p["errors"][0]["field"], field, "{v}");
+            assert_eq!(field_of(blast(&v).unwrap_err()), field, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_setting_change_holds_a_value_and_nothing_else() {
+        let change: SettingChange = from_json(&json!({"value": null})).unwrap();
+        assert_eq!(change.value, Value::Null);
+        for (v, field) in [
+            (json!({}), "value"),
+            (json!({"value": 1, "sql": "--"}), "sql"),
+            (json!([1]), "body"),
+        ] {
+            assert_eq!(field_of(from_json::<SettingChange>(&v).unwrap_err()), field, "{v}");
         }
     }
 }

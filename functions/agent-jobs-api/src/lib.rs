@@ -12,13 +12,13 @@
 //! The handler decodes requests, calls the use cases and maps results and errors to HTTP. It holds no SQL, and it
 //! must not depend on the AWS SDK or on the adapters, which `main` wires in.
 
-use agents::{AgentJobStore, AgentJobs, Created, InvalidJob, JobError, JobParams, JobRecord, Resolver, SubmitJobError};
+use agents::{AgentJobStore, AgentJobs, Created, InvalidJob, JobError, JobRecord, Resolver, SubmitJobError};
 use identity::{Actor, Assignments, Role};
-use kernel::{Cursor, Sku};
-use lambda_glue::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
-use lambda_glue::Problem;
+use kernel::Cursor;
 use lambda_http::{Body, Request};
 use platform::auth::Authenticator;
+use lambda_glue::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
+use lambda_glue::Problem;
 use serde_json::Value;
 use settings::SettingsSource;
 
@@ -205,33 +205,6 @@ pub struct JobItemView {
     pub output: Value,
 }
 
-/// `POST /agent-jobs`'s body, for the OpenAPI document: [`agents::JobRequest::parse`] reads it and names the bad
-/// member. The published description is kept as it was first written.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-#[schemars(description = "`POST /agent-jobs`'s body ([`parse_job`] reads it and names the bad member).")]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum JobRequestBody {
-    /// SEO text for each SKU.
-    GenerateProductSeo {
-        /// Each at most once; at most `agents.max_items_per_job` (system_config).
-        #[schemars(length(min = 1))]
-        skus: Vec<Sku>,
-        /// An https URL on a public host to call, signed, when the job ends. A name must resolve to public
-        /// addresses only; loopback, private, link-local and other special-purpose addresses are refused in any
-        /// spelling, and redirects are not followed.
-        callback_url: Option<String>,
-    },
-    /// A price proposal per SKU for a tier, at a target margin.
-    BulkPriceProposal {
-        #[schemars(length(min = 1))]
-        skus: Vec<Sku>,
-        callback_url: Option<String>,
-        tier: kernel::Tier,
-        #[schemars(range(max = JobParams::MAX_MARGIN_BP))]
-        target_margin_bp: u32,
-    },
-}
-
 /// The operations this function serves, for the OpenAPI document.
 pub fn operations() -> Vec<platform::openapi::Operation> {
     use platform::openapi::Operation;
@@ -247,7 +220,7 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
         .describe("Queued and worked in checkpointed chunks; completion is announced by event and signed webhook.")
         .bearer()
         .idempotency_key()
-        .json_body::<JobRequestBody>()
+        .json_body::<agents::JobRequestBody>()
         .answers::<agents::JobSummary>(202, "The job, queued.")
         .with_header("Location", "The job's URL.")
         .link("GetJob", "getAgentJob", "id", "$response.body#/id")

@@ -13,12 +13,13 @@
 use commercial::{CartLine, QuoteError};
 use identity::Assignments;
 use kernel::{Cursor, Quantity, Sku};
-use lambda_glue::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
-use lambda_glue::metrics::{self, Unit};
-use lambda_glue::Problem;
 use lambda_http::{Body, Request};
 use orders::{OrderError, OrderStore, Orders, PlaceOrder, PlaceOrderError, Placed, QuoteCartError};
 use platform::auth::{access_problem, Authenticator};
+use lambda_glue::body::{from_json, Strict};
+use lambda_glue::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
+use lambda_glue::metrics::{self, Unit};
+use lambda_glue::Problem;
 use serde_json::Value;
 use supply::RouteError;
 
@@ -69,8 +70,7 @@ where
 
     async fn quote(&self, req: &Request) -> Result<http::Response<Body>, Problem> {
         let actor = self.auth.actor(req).await?;
-        let body = json_body(req)?;
-        let cart = parse_cart(&body)?;
+        let cart: Vec<CartLine> = from_json::<CartRequest>(&json_body(req)?)?.try_into()?;
         let quoted = orders::quote_cart(&self.pricing, &actor, &cart, chrono::Utc::now())
             .await
             .map_err(|e| match e {
@@ -96,7 +96,7 @@ where
         let actor = self.auth.actor(req).await?;
         let key = platform::idempotency::idempotency_key(req)?;
         let body = json_body(req)?;
-        let cart = parse_cart(&body)?;
+        let cart: Vec<CartLine> = from_json::<CartRequest>(&body)?.try_into()?;
         let fingerprint = orders::fingerprint(&body);
         let placed = self
             .orders
@@ -301,12 +301,38 @@ pub struct OrderList {
     pub next_cursor: Option<String>,
 }
 
-/// A cart, as `POST /quotes` and `POST /orders` take it ([`parse_cart`] reads it and names the bad member).
+/// A cart, as `POST /quotes` and `POST /orders` take it. A refusal names the member at fault (`lines[3].quantity`).
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CartRequest {
     #[schemars(length(min = 1, max = MAX_LINES))]
-    pub lines: Vec<CartLineRequest>,
+    pub lines: Vec<Strict<CartLineRequest>>,
+}
+
+/// The lines of a cart read with [`from_json`]: 1 to [`MAX_LINES`] lines, each SKU at most once (the line that
+/// repeats one is named).
+impl TryFrom<CartRequest> for Vec<CartLine> {
+    type Error = Problem;
+
+    fn try_from(cart: CartRequest) -> Result<Self, Problem> {
+        if cart.lines.is_empty() || cart.lines.len() > MAX_LINES {
+            return Err(Problem::invalid_body(
+                "lines",
+                format!("must hold 1 to {MAX_LINES} lines"),
+            ));
+        }
+        let mut lines: Vec<CartLine> = Vec::with_capacity(cart.lines.len());
+        for (i, Strict(CartLineRequest { sku, quantity })) in cart.lines.into_iter().enumerate() {
+            if lines.iter().any(|l| l.sku == sku) {
+                return Err(Problem::invalid_body(
+                    &format!("lines[{i}].sku"),
+                    format!("{sku} appears twice; put the whole quantity on one line"),
+                ));
+            }
+            lines.push(CartLine { sku, quantity });
+        }
+        Ok(lines)
+    }
 }
 
 /// One cart line; each SKU at most once per cart.
@@ -370,62 +396,6 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
 /// The most lines a cart may have.
 pub const MAX_LINES: usize = commercial::MAX_LINES;
 
-/// `{"lines": [{"sku": "SHM-00001", "quantity": 2}, ...]}` → cart lines. Errors name the member
-/// (`lines[3].quantity`).
-pub fn parse_cart(body: &Value) -> Result<Vec<CartLine>, Problem> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| Problem::invalid_body("body", "must be a JSON object with `lines`"))?;
-    if let Some(unknown) = obj.keys().find(|k| k.as_str() != "lines") {
-        return Err(Problem::invalid_body(unknown, "is not a member of this request"));
-    }
-    let lines = obj
-        .get("lines")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Problem::invalid_body("lines", "is required and must be an array"))?;
-    if lines.is_empty() || lines.len() > MAX_LINES {
-        return Err(Problem::invalid_body(
-            "lines",
-            format!("must hold 1 to {MAX_LINES} lines"),
-        ));
-    }
-    let mut cart = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        let o = line
-            .as_object()
-            .ok_or_else(|| Problem::invalid_body(&format!("lines[{i}]"), "must be an object with sku and quantity"))?;
-        if let Some(unknown) = o.keys().find(|k| !matches!(k.as_str(), "sku" | "quantity")) {
-            return Err(Problem::invalid_body(
-                &format!("lines[{i}].{unknown}"),
-                "is not a member of a line",
-            ));
-        }
-        let sku = o
-            .get("sku")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Problem::invalid_body(&format!("lines[{i}].sku"), "is required and must be a string"))?;
-        let sku = Sku::parse(sku).map_err(|e| Problem::invalid_body(&format!("lines[{i}].sku"), e.to_string()))?;
-        let quantity = o
-            .get("quantity")
-            .and_then(Value::as_i64)
-            .and_then(|n| Quantity::new(n).ok())
-            .ok_or_else(|| {
-                Problem::invalid_body(
-                    &format!("lines[{i}].quantity"),
-                    format!("must be a whole number from 1 to {}", Quantity::MAX),
-                )
-            })?;
-        if cart.iter().any(|l: &CartLine| l.sku == sku) {
-            return Err(Problem::invalid_body(
-                &format!("lines[{i}].sku"),
-                format!("{sku} appears twice; put the whole quantity on one line"),
-            ));
-        }
-        cart.push(CartLine { sku, quantity });
-    }
-    Ok(cart)
-}
-
 fn line_field(cart: &[CartLine], sku: &Sku, member: &str) -> String {
     match cart.iter().position(|l| &l.sku == sku) {
         Some(i) => format!("lines[{i}].{member}"),
@@ -466,4 +436,68 @@ fn decode_position(token: &str) -> Result<orders::ports::ListPosition, Problem> 
         .and_then(chrono::DateTime::from_timestamp_micros)
         .ok_or_else(bad)?;
     Ok((at, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The cart `body` reads as, or the member its problem names.
+    fn cart(body: Value) -> Result<Vec<CartLine>, String> {
+        from_json::<CartRequest>(&body)
+            .and_then(Vec::<CartLine>::try_from)
+            .map_err(|p| {
+                assert_eq!(p.status, 400, "{body}");
+                p.errors[0].field.clone()
+            })
+    }
+
+    #[test]
+    fn a_cart_reads_with_its_skus_upper_cased() {
+        let lines =
+            cart(json!({"lines": [{"sku": "shm-00001", "quantity": 2}, {"sku": "SHM-00002", "quantity": 1}]})).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].sku.as_str(), "SHM-00001");
+        assert_eq!(lines[0].quantity.get(), 2);
+    }
+
+    #[test]
+    fn bad_carts_name_the_member_at_fault() {
+        let line = |sku: Value, quantity: Value| json!({"lines": [{"sku": "SHM-00009", "quantity": 1}, {"sku": sku, "quantity": quantity}]});
+        let too_many: Vec<Value> = (0..=MAX_LINES)
+            .map(|i| json!({"sku": format!("SHM-{i:05}"), "quantity": 1}))
+            .collect();
+        for (body, field) in [
+            (json!([{"sku": "SHM-00001", "quantity": 1}]), "body"),
+            (json!({"lines": [["SHM-00001", 2]]}), "lines[0]"),
+            (json!({"lines": "twelve shampoos"}), "lines"),
+            (json!({"lines": []}), "lines"),
+            (json!({"lines": too_many}), "lines"),
+            (json!({}), "lines"),
+            (
+                json!({"lines": [{"sku": "SHM-00001", "quantity": 1}], "coupon": "X"}),
+                "coupon",
+            ),
+            (
+                json!({"lines": [{"sku": "SHM-00001", "quantity": 1, "price": 1}]}),
+                "lines[0].price",
+            ),
+            (
+                json!({"lines": [{"sku": "SHM-00001", "quantity": 1}, {"sku": "SHM-00002"}]}),
+                "lines[1].quantity",
+            ),
+            (line(json!(12345), json!(1)), "lines[1].sku"),
+            (line(json!("x'); DROP TABLE orders;--"), json!(1)), "lines[1].sku"),
+            (line(json!("SHM-00001"), json!("12")), "lines[1].quantity"),
+            (line(json!("SHM-00001"), json!(0)), "lines[1].quantity"),
+            (line(json!("SHM-00001"), json!(-5)), "lines[1].quantity"),
+            (line(json!("SHM-00001"), json!(1.5)), "lines[1].quantity"),
+            (line(json!("SHM-00001"), json!(10_001)), "lines[1].quantity"),
+            (line(json!("SHM-00001"), json!(u64::MAX)), "lines[1].quantity"),
+            (line(json!("shm-00009"), json!(3)), "lines[1].sku"),
+        ] {
+            assert_eq!(cart(body.clone()).unwrap_err(), field, "{body}");
+        }
+    }
 }

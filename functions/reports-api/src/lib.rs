@@ -56,17 +56,6 @@ pub struct ExportLinks {
     pub this: String,
 }
 
-/// `POST /reports/profit-exports`'s body, for the OpenAPI document: [`reports::exports::parse_request`] reads it.
-/// The published description is kept as it was first written.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-#[schemars(description = "`POST /reports/profit-exports`'s body ([`parse_request`] reads it).")]
-#[serde(deny_unknown_fields)]
-pub struct ExportRequest {
-    /// `YYYY-MM`, not in the future.
-    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}$"))]
-    pub month: String,
-}
-
 /// The operations this function serves, for the OpenAPI document.
 pub fn operations() -> Vec<platform::openapi::Operation> {
     use platform::openapi::Operation;
@@ -81,7 +70,7 @@ pub fn operations() -> Vec<platform::openapi::Operation> {
         .describe("Written as CSV and XLSX by export-worker; poll the export for its download links.")
         .bearer()
         .idempotency_key()
-        .json_body::<ExportRequest>()
+        .json_body::<reports::ExportRequest>()
         .answers::<ExportView>(202, "The export, queued.")
         .with_header("Location", "The export's URL.")
         .link("GetExport", "getProfitExport", "id", "$response.body#/id"),

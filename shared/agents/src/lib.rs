@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`job`]: the job kinds, their parameters and limits, statuses, and the chunk plan that makes a job resumable.
-//! - [`request`]: a submitted job request, parsed and checked member by member.
+//! - [`request`]: `POST /agent-jobs`'s body as a type ([`JobRequestBody`], which the API documents), read naming
+//!   the member at fault, and checked against the job limits into a [`JobRequest`].
 //! - [`model`]: the stored job, its item outputs, and the summary clients, events and webhooks show.
 //! - [`ports`]: storage ([`AgentJobStore`]) and the event bus ([`EventBus`]), with what implementations must do.
 //! - [`service`]: [`AgentJobs`], submitting and reading jobs.
@@ -38,7 +39,7 @@ pub use model::{
 };
 pub use ports::{AgentJobStore, EventBus};
 pub use providers::{MarginAdvisor, PriceAdvisor, ProductFacts, ProviderError, SeoText, SeoWriter, TemplateSeoWriter};
-pub use request::{InvalidJob, JobRequest};
+pub use request::{InvalidJob, JobRequest, JobRequestBody, PriceJobBody, SeoJobBody};
 pub use runner::{JobRunner, RunJobError, COMPLETED, COMPLETED_WEBHOOK_EVENT, EVENT_SOURCE, WEBHOOK_ATTEMPTS};
 pub use service::{AgentJobs, ItemPage, JobError, Limits, SubmitJobError};
 pub use webhook::{DeliverError, WebhookSender, Webhooks};

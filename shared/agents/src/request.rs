@@ -1,11 +1,15 @@
-//! A job request as submitted: `{"type": "generate_product_seo", "skus": [...], "callback_url": "https://..."}`,
-//! or for `bulk_price_proposal` also `"tier"` and `"target_margin_bp"`. Parsing checks every member and names the
-//! one at fault (`skus[3]`); a callback URL is checked here in form only, its host's addresses by the use case.
+//! A job request: [`JobRequestBody`], `POST /agent-jobs`'s body as submitted (`{"type": "generate_product_seo",
+//! "skus": [...], "callback_url": "https://..."}`, or for `bulk_price_proposal` also `"tier"` and
+//! `"target_margin_bp"`), which the API documents from this type and [`JobRequestBody::from_json`] reads, naming
+//! the member at fault (`skus[3]`); then [`JobRequest::check`] checks it against the job limits and the callback
+//! policy. A callback URL is checked here in form only, its host's addresses by the use case.
 
 use crate::callback::{CallbackPolicy, CallbackUrl};
 use crate::job::{JobKind, JobParams};
-use kernel::Sku;
-use serde_json::{Map, Value};
+use kernel::{Sku, Tier};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::HashSet;
 
 /// Why a job request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +47,97 @@ impl InvalidJob {
     }
 }
 
-/// A job request, parsed.
+/// `POST /agent-jobs`'s body: `type` says what the job does and which other members it takes. A refusal names the
+/// member at fault (`skus[3]`).
+#[derive(Debug, Clone, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobRequestBody {
+    /// SEO text for each SKU.
+    GenerateProductSeo(SeoJobBody),
+    /// A price proposal per SKU for a tier, at a target margin.
+    BulkPriceProposal(PriceJobBody),
+}
+
+/// A `generate_product_seo` job's members besides `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeoJobBody {
+    /// Each at most once; at most `agents.max_items_per_job` (system_config).
+    #[schemars(length(min = 1))]
+    pub skus: Vec<Sku>,
+    /// An https URL on a public host to call, signed, when the job ends. A name must resolve to public
+    /// addresses only; loopback, private, link-local and other special-purpose addresses are refused in any
+    /// spelling, and redirects are not followed.
+    pub callback_url: Option<String>,
+}
+
+/// A `bulk_price_proposal` job's members besides `type`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceJobBody {
+    /// Each at most once; at most `agents.max_items_per_job` (system_config).
+    #[schemars(length(min = 1))]
+    pub skus: Vec<Sku>,
+    /// An https URL on a public host to call, signed, when the job ends. A name must resolve to public
+    /// addresses only; loopback, private, link-local and other special-purpose addresses are refused in any
+    /// spelling, and redirects are not followed.
+    pub callback_url: Option<String>,
+    /// The price list the proposals are for.
+    pub tier: Tier,
+    /// The margin over cost price to aim for, in basis points (2500 = 25%).
+    #[schemars(range(max = JobParams::MAX_MARGIN_BP))]
+    pub target_margin_bp: u32,
+}
+
+impl JobRequestBody {
+    /// Reads a request body: `type` first, which says what the other members are, then those, each refusal
+    /// naming the member.
+    pub fn from_json(body: &Value) -> Result<JobRequestBody, InvalidJob> {
+        let Value::Object(members) = body else {
+            return Err(InvalidJob::member(
+                "body",
+                "must be a JSON object with `type` and `skus`",
+            ));
+        };
+        let mut rest = members.clone();
+        let kind = match rest.remove("type") {
+            Some(Value::String(kind)) => {
+                JobKind::parse(&kind).map_err(|e| InvalidJob::member("type", e.to_string()))?
+            }
+            Some(_) => {
+                return Err(InvalidJob::member(
+                    "type",
+                    "must be generate_product_seo or bulk_price_proposal",
+                ))
+            }
+            None => {
+                return Err(InvalidJob::member(
+                    "type",
+                    "is required: generate_product_seo or bulk_price_proposal",
+                ))
+            }
+        };
+        let rest = Value::Object(rest);
+        Ok(match kind {
+            JobKind::GenerateProductSeo => JobRequestBody::GenerateProductSeo(read(&rest)?),
+            JobKind::BulkPriceProposal => JobRequestBody::BulkPriceProposal(read(&rest)?),
+        })
+    }
+}
+
+/// Reads the members of an object as `T`, naming the member at fault by its path (`skus[3]`).
+fn read<T: DeserializeOwned>(members: &Value) -> Result<T, InvalidJob> {
+    serde_path_to_error::deserialize(members).map_err(|e| {
+        let reason = e.inner().to_string();
+        // serde reports a missing member at the object that lacks it: the member is named in the message.
+        match reason.strip_prefix("missing field `").and_then(|r| r.split_once('`')) {
+            Some((missing, _)) => InvalidJob::member(missing, "is required"),
+            None => InvalidJob::member(&e.path().to_string(), reason),
+        }
+    })
+}
+
+/// A job request, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRequest {
     pub params: JobParams,
@@ -53,79 +147,47 @@ pub struct JobRequest {
 }
 
 impl JobRequest {
-    /// Parses a request body holding at most `max_items` SKUs, each at most once.
-    pub fn parse(body: &Value, max_items: usize, callbacks: &CallbackPolicy) -> Result<JobRequest, InvalidJob> {
-        let obj: &Map<String, Value> = body
-            .as_object()
-            .ok_or_else(|| InvalidJob::member("body", "must be a JSON object with `type` and `skus`"))?;
-        let kind = obj
-            .get("type")
-            .and_then(Value::as_str)
-            .ok_or_else(|| InvalidJob::member("type", "is required: generate_product_seo or bulk_price_proposal"))?;
-        let kind = JobKind::parse(kind).map_err(|e| InvalidJob::member("type", e.to_string()))?;
-        let allowed: &[&str] = match kind {
-            JobKind::GenerateProductSeo => &["type", "skus", "callback_url"],
-            JobKind::BulkPriceProposal => &["type", "skus", "callback_url", "tier", "target_margin_bp"],
+    /// Checks a request body: 1 to `max_items` SKUs, each at most once, a target margin of at most
+    /// [`JobParams::MAX_MARGIN_BP`], and a callback URL of a form `callbacks` allows.
+    pub fn check(body: JobRequestBody, max_items: usize, callbacks: &CallbackPolicy) -> Result<JobRequest, InvalidJob> {
+        let (params, skus, callback_url) = match body {
+            JobRequestBody::GenerateProductSeo(SeoJobBody { skus, callback_url }) => {
+                (JobParams::GenerateProductSeo, skus, callback_url)
+            }
+            JobRequestBody::BulkPriceProposal(PriceJobBody {
+                skus,
+                callback_url,
+                tier,
+                target_margin_bp,
+            }) => {
+                let max = JobParams::MAX_MARGIN_BP;
+                if target_margin_bp > max {
+                    return Err(InvalidJob::member(
+                        "target_margin_bp",
+                        format!("must be whole basis points from 0 to {max}"),
+                    ));
+                }
+                (
+                    JobParams::BulkPriceProposal { tier, target_margin_bp },
+                    skus,
+                    callback_url,
+                )
+            }
         };
-        if let Some(unknown) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(InvalidJob::member(
-                unknown,
-                format!("is not a member of a {} job", kind.as_str()),
-            ));
-        }
-        let raw = obj
-            .get("skus")
-            .and_then(Value::as_array)
-            .ok_or_else(|| InvalidJob::member("skus", "is required and must be an array of SKUs"))?;
-        if raw.is_empty() || raw.len() > max_items {
+        if skus.is_empty() || skus.len() > max_items {
             return Err(InvalidJob::ItemCount { max_items });
         }
-        let mut skus: Vec<Sku> = Vec::with_capacity(raw.len());
-        for (i, v) in raw.iter().enumerate() {
-            let field = format!("skus[{i}]");
-            let s = v
-                .as_str()
-                .ok_or_else(|| InvalidJob::member(&field, "must be a string"))?;
-            let sku = Sku::parse(s).map_err(|e| InvalidJob::member(&field, e.to_string()))?;
-            if skus.contains(&sku) {
-                return Err(InvalidJob::member(&field, format!("{sku} appears twice")));
-            }
-            skus.push(sku);
+        let mut seen = HashSet::with_capacity(skus.len());
+        if let Some((i, sku)) = skus.iter().enumerate().find(|(_, sku)| !seen.insert(*sku)) {
+            return Err(InvalidJob::member(
+                &format!("skus[{i}]"),
+                format!("{sku} appears twice"),
+            ));
         }
-        let params = match kind {
-            JobKind::GenerateProductSeo => JobParams::GenerateProductSeo,
-            JobKind::BulkPriceProposal => {
-                let tier = obj
-                    .get("tier")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| InvalidJob::member("tier", "is required: bronze, silver, gold or platinum"))?;
-                let tier = tier
-                    .parse()
-                    .map_err(|e: kernel::TierError| InvalidJob::member("tier", e.to_string()))?;
-                let max = JobParams::MAX_MARGIN_BP;
-                let target_margin_bp = obj
-                    .get("target_margin_bp")
-                    .and_then(Value::as_u64)
-                    .and_then(|n| u32::try_from(n).ok())
-                    .filter(|n| *n <= max)
-                    .ok_or_else(|| {
-                        InvalidJob::member(
-                            "target_margin_bp",
-                            format!("is required: whole basis points from 0 to {max}"),
-                        )
-                    })?;
-                JobParams::BulkPriceProposal { tier, target_margin_bp }
-            }
-        };
-        let callback_url = match obj.get("callback_url") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(
-                callbacks
-                    .parse(s)
-                    .map_err(|why| InvalidJob::member("callback_url", why.to_string()))?,
-            ),
-            Some(_) => return Err(InvalidJob::member("callback_url", "must be a string")),
-        };
+        let callback_url = callback_url
+            .map(|url| callbacks.parse(&url))
+            .transpose()
+            .map_err(|why| InvalidJob::member("callback_url", why.to_string()))?;
         Ok(JobRequest {
             params,
             skus,
@@ -142,10 +204,14 @@ mod tests {
     const LOCAL: CallbackPolicy = CallbackPolicy::LOCAL;
     const AWS: CallbackPolicy = CallbackPolicy::PUBLIC_ONLY;
 
+    fn parse(body: &Value, max_items: usize, callbacks: &CallbackPolicy) -> Result<JobRequest, InvalidJob> {
+        JobRequest::check(JobRequestBody::from_json(body)?, max_items, callbacks)
+    }
+
     #[test]
     fn a_price_proposal_job_parses_with_its_tier_and_margin() {
         let body = json!({"type": "bulk_price_proposal", "skus": ["SHM-00001", "SHM-00002"], "tier": "gold", "target_margin_bp": 2500});
-        let j = JobRequest::parse(&body, 10, &AWS).unwrap();
+        let j = parse(&body, 10, &AWS).unwrap();
         assert_eq!(
             j.params,
             JobParams::BulkPriceProposal {
@@ -186,17 +252,47 @@ mod tests {
                 json!({"type": "generate_product_seo", "skus": ["SHM-00001"], "callback_url": "ftp://x"}),
                 "callback_url",
             ),
+            (json!(["generate_product_seo", ["SHM-00001"]]), "body"),
+            (json!({"skus": ["SHM-00001"]}), "type"),
+            (
+                json!({"type": {"generate_product_seo": null}, "skus": ["SHM-00001"]}),
+                "type",
+            ),
+            (
+                json!({"type": "generate_product_seo", "skus": {"sku": "SHM-00001"}}),
+                "skus",
+            ),
+            (
+                json!({"type": "generate_product_seo", "skus": ["SHM-00001", 7]}),
+                "skus[1]",
+            ),
+            (
+                json!({"type": "generate_product_seo", "skus": ["SHM-00001"], "callback_url": 7}),
+                "callback_url",
+            ),
+            (
+                json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "target_margin_bp": 5}),
+                "tier",
+            ),
+            (
+                json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "tier": "gold"}),
+                "target_margin_bp",
+            ),
+            (
+                json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "tier": "gold", "target_margin_bp": 50_001}),
+                "target_margin_bp",
+            ),
+            (
+                json!({"type": "bulk_price_proposal", "skus": ["SHM-00001"], "tier": "gold", "target_margin_bp": 5, "sql": "--"}),
+                "sql",
+            ),
         ];
         for (body, expected) in cases {
-            assert_eq!(
-                JobRequest::parse(&body, 10, &LOCAL).unwrap_err().field(),
-                expected,
-                "{body}"
-            );
+            assert_eq!(parse(&body, 10, &LOCAL).unwrap_err().field(), expected, "{body}");
         }
         let too_many: Vec<String> = (1..=11).map(|i| format!("SHM-{i:05}")).collect();
         assert_eq!(
-            JobRequest::parse(&json!({"type": "generate_product_seo", "skus": too_many}), 10, &LOCAL)
+            parse(&json!({"type": "generate_product_seo", "skus": too_many}), 10, &LOCAL)
                 .unwrap_err()
                 .field(),
             "skus"

@@ -8,7 +8,7 @@
 use crate::callback::{CallbackPolicy, CallbackUrl, NoResolver, Resolver};
 use crate::model::{Created, ItemRecord, JobRecord, NewJob};
 use crate::ports::AgentJobStore;
-use crate::request::{InvalidJob, JobRequest};
+use crate::request::{InvalidJob, JobRequest, JobRequestBody};
 use identity::{Actor, Role};
 use kernel::{IdempotencyKey, Sku};
 use settings::SettingsSource;
@@ -104,8 +104,9 @@ impl<J: AgentJobStore, S: SettingsSource> AgentJobs<J, S> {
         key: &IdempotencyKey,
         body: &serde_json::Value,
     ) -> Result<Created, SubmitJobError> {
+        let requested = JobRequestBody::from_json(body)?;
         let limits = self.limits().await.map_err(SubmitJobError::Unavailable)?;
-        let request = JobRequest::parse(body, limits.max_items, &self.callbacks)?;
+        let request = JobRequest::check(requested, limits.max_items, &self.callbacks)?;
         if let Some(url) = &request.callback_url {
             // A name must resolve, and to public addresses only; the worker checks again when it sends.
             self.callbacks

@@ -33,8 +33,20 @@ impl Quantity {
 
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = i64::deserialize(d)?;
-        Quantity::new(n).map_err(serde::de::Error::custom)
+        struct Whole;
+        impl serde::de::Visitor<'_> for Whole {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a whole number from 1 to {}", Quantity::MAX)
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Quantity, E> {
+                Quantity::new(n).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Quantity, E> {
+                Quantity::new(i64::try_from(n).unwrap_or(i64::MAX)).map_err(E::custom)
+            }
+        }
+        d.deserialize_i64(Whole)
     }
 }
 
@@ -71,6 +83,8 @@ mod tests {
     fn deserialising_applies_the_same_rule() {
         assert!(serde_json::from_str::<Quantity>("0").is_err());
         assert!(serde_json::from_str::<Quantity>("1.5").is_err());
+        assert!(serde_json::from_str::<Quantity>(r#""7""#).is_err());
+        assert!(serde_json::from_str::<Quantity>("18446744073709551615").is_err());
         assert_eq!(serde_json::from_str::<Quantity>("7").unwrap().get(), 7);
     }
 }

@@ -1,11 +1,11 @@
 //! Partner price tiers.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// A partner's price tier; each tier has its own price list and loyalty multiplier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Bronze,
@@ -41,6 +41,23 @@ impl FromStr for Tier {
     }
 }
 
+/// From its name only: serde's derived enums would also read `{"gold": null}`.
+impl<'de> Deserialize<'de> for Tier {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = Tier;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a tier: bronze, silver, gold or platinum")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Tier, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
 impl fmt::Display for Tier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -57,5 +74,13 @@ mod tests {
             assert_eq!(t.as_str().parse::<Tier>().unwrap(), t);
         }
         assert!("diamond".parse::<Tier>().is_err());
+    }
+
+    #[test]
+    fn a_tier_is_read_from_its_name_only() {
+        assert_eq!(serde_json::from_str::<Tier>(r#""gold""#).unwrap(), Tier::Gold);
+        for bad in [r#""diamond""#, r#"{"gold": null}"#, "3", "null"] {
+            assert!(serde_json::from_str::<Tier>(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! - structured JSON logs with request and trace ids ([`telemetry`]);
 //! - CloudWatch Embedded Metric Format records ([`metrics`]);
 //! - `application/problem+json` errors that name the bad member ([`problem`]);
+//! - JSON request bodies read into their types, naming the member at fault by its path ([`body`]);
 //! - the entry point for API Gateway HTTP API events and warm-up pings, with HTTP, JSON and CDN-cache helpers
 //!   ([`http`]);
 //! - the entry point for SQS batches, with partial batch failures, backoff through visibility and FIFO order
@@ -47,6 +48,7 @@
 //! }
 //! ```
 
+pub mod body;
 pub mod env;
 pub mod failopen;
 pub mod http;

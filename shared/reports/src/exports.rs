@@ -151,26 +151,53 @@ fn invalid(field: &str, reason: &str) -> InvalidExport {
     }
 }
 
-/// `{"month": "2026-10"}` → the month's first day, which must not be after `today`. Errors name the member.
-pub fn parse_request(v: &Value, today: NaiveDate) -> Result<NaiveDate, InvalidExport> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| invalid("body", "must be a JSON object with `month`"))?;
-    if let Some(unknown) = obj.keys().find(|k| k.as_str() != "month") {
-        return Err(invalid(unknown, "is not a member of an export request"));
+/// `POST /reports/profit-exports`'s body: the month whose profit report to export. A refusal names the member at
+/// fault.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// `YYYY-MM`, not in the future.
+    #[schemars(regex(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$"))]
+    pub month: String,
+}
+
+impl ExportRequest {
+    /// Reads a request body (`{"month": "2026-10"}`); a refusal names the member at fault. [`Self::month`] then
+    /// checks the month.
+    pub fn from_json(body: &Value) -> Result<ExportRequest, InvalidExport> {
+        if !body.is_object() {
+            return Err(invalid("body", "must be a JSON object with `month`"));
+        }
+        serde_path_to_error::deserialize(body).map_err(|e| {
+            let reason = e.inner().to_string();
+            // serde reports a missing member at the object that lacks it: the member is named in the message.
+            match reason.strip_prefix("missing field `").and_then(|r| r.split_once('`')) {
+                Some((missing, _)) => invalid(missing, "is required, as YYYY-MM"),
+                None => invalid(&e.path().to_string(), &reason),
+            }
+        })
     }
-    let m = obj
-        .get("month")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("month", "is required, as YYYY-MM"))?;
-    let month = NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-        .ok()
-        .filter(|_| m.len() == 7)
-        .ok_or_else(|| invalid("month", "must be YYYY-MM, such as 2026-10"))?;
-    if month > today {
-        return Err(invalid("month", "must not be in the future"));
+
+    /// The month's first day, which must not be after `today`.
+    pub fn month(&self, today: NaiveDate) -> Result<NaiveDate, InvalidExport> {
+        let malformed = || invalid("month", "must be YYYY-MM, such as 2026-10");
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let (year, month) = self
+            .month
+            .split_once('-')
+            .filter(|(y, m)| digits(y, 4) && digits(m, 2))
+            .ok_or_else(malformed)?;
+        let first = NaiveDate::from_ymd_opt(
+            year.parse().map_err(|_| malformed())?,
+            month.parse().map_err(|_| malformed())?,
+            1,
+        )
+        .ok_or_else(malformed)?;
+        if first > today {
+            return Err(invalid("month", "must not be in the future"));
+        }
+        Ok(first)
     }
-    Ok(month)
 }
 
 /// Why an export was not requested. Nothing is stored for any of these.
@@ -239,7 +266,7 @@ impl<E: ExportStore, F: FileStore> ProfitExports<E, F> {
         key: &IdempotencyKey,
         body: &Value,
     ) -> Result<CreatedExport, RequestExportError> {
-        let month = parse_request(body, Utc::now().date_naive())?;
+        let month = ExportRequest::from_json(body)?.month(Utc::now().date_naive())?;
         self.store
             .create(&NewExport {
                 id: Uuid::new_v4(),
@@ -325,5 +352,49 @@ impl<E: ExportStore, F: FileStore> ProfitExports<E, F> {
         .await;
         let _ = std::fs::remove_dir_all(&dir);
         result.map_err(retry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn month(body: Value) -> Result<NaiveDate, String> {
+        let today = NaiveDate::from_ymd_opt(2026, 10, 15).unwrap();
+        ExportRequest::from_json(&body)
+            .and_then(|r| r.month(today))
+            .map_err(|e| e.field)
+    }
+
+    #[test]
+    fn a_past_or_current_month_reads_as_its_first_day() {
+        assert_eq!(
+            month(json!({"month": "2026-10"})),
+            Ok(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap())
+        );
+        assert_eq!(
+            month(json!({"month": "1999-01"})),
+            Ok(NaiveDate::from_ymd_opt(1999, 1, 1).unwrap())
+        );
+    }
+
+    #[test]
+    fn bad_requests_name_the_member_at_fault() {
+        for (body, field) in [
+            (json!(["2026-10"]), "body"),
+            (json!("2026-10"), "body"),
+            (json!({}), "month"),
+            (json!({"month": 202610}), "month"),
+            (json!({"month": "2026-10", "format": "csv"}), "format"),
+            (json!({"month": "2026-13'; --"}), "month"),
+            (json!({"month": "2026-13"}), "month"),
+            (json!({"month": "2026-00"}), "month"),
+            (json!({"month": "2026-1"}), "month"),
+            (json!({"month": "+202-10"}), "month"),
+            (json!({"month": "2026-11"}), "month"),
+        ] {
+            assert_eq!(month(body.clone()), Err(field.to_string()), "{body}");
+        }
     }
 }

@@ -4,8 +4,9 @@
 //! # Layout
 //! - [`profit`]: the profit report's rules and [`ProfitReports`], which recomputes a month through the
 //!   [`ProfitLedger`].
-//! - [`exports`]: [`ProfitExports`], which takes export requests, writes a month's report as CSV and XLSX in bounded
-//!   memory, and hands the files out through short-lived download links.
+//! - [`exports`]: [`ProfitExports`], which takes export requests ([`ExportRequest`], the body the API documents),
+//!   writes a month's report as CSV and XLSX in bounded memory, and hands the files out through short-lived
+//!   download links.
 //! - [`ports`]: export storage ([`ExportStore`]), the profit ledger ([`ProfitLedger`]) and file storage with
 //!   presigned links ([`FileStore`]), with what implementations must do.
 //! - [`formats`]: report files written one row at a time: [`CsvWriter`] and [`XlsxWriter`].
@@ -22,8 +23,8 @@ pub mod ports;
 pub mod profit;
 
 pub use exports::{
-    CreatedExport, Downloads, Export, ExportError, InvalidExport, NewExport, ProduceExportError, ProfitExports,
-    ProfitRow, RequestExportError, LINK_VALIDITY,
+    CreatedExport, Downloads, Export, ExportError, ExportRequest, InvalidExport, NewExport, ProduceExportError,
+    ProfitExports, ProfitRow, RequestExportError, LINK_VALIDITY,
 };
 pub use formats::{Cell, CsvWriter, ReportError, XlsxWriter};
 pub use ports::{ExportStore, FileStore, ProfitLedger};
