@@ -6,9 +6,9 @@ use orders::Orders;
 use platform::auth::Authenticator;
 use settings::Settings;
 use store::blasts::PgBlasts;
-use store::settings::PgSettings;
 use store::identity::PgIdentity;
 use store::orders::PgOrders;
+use store::settings::PgSettings;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
 // thread, saving a cross-thread wake-up on every database round trip.

@@ -1,8 +1,8 @@
 //! `cleanup-job` against real PostgreSQL: only what is past retention goes, and a second run removes nothing.
 
 use maintenance::Housekeeping;
-use store::settings::PgSettings;
 use store::maintenance::PgHousekeeping;
+use store::settings::PgSettings;
 use testkit::{fresh_db, Template};
 
 async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {

@@ -4,8 +4,8 @@ use lambda_glue::sqs::{Backoff, SqsRuntime};
 use notifications::{Notifier, Sender};
 use notifications_worker::{FileSender, LogSender, NotificationsWorker};
 use store::blasts::PgBlasts;
-use store::settings::PgSettings;
 use store::notifications::PgNotificationLog;
+use store::settings::PgSettings;
 
 // One event at a time per instance: a single-threaded runtime keeps the connection task and the handler on one
 // thread, saving a cross-thread wake-up on every database round trip.

@@ -187,7 +187,10 @@ async fn fifty_concurrent_requests_with_one_key_make_exactly_one_order() {
 #[tokio::test]
 async fn a_request_that_fails_after_commit_replays_on_retry_and_makes_no_second_order() {
     let lost = std::cell::OnceCell::new();
-    let h = harness_over(2, false, |orders| lost.get_or_init(|| LosesAnswers::new(orders)).clone()).await;
+    let h = harness_over(2, false, |orders| {
+        lost.get_or_init(|| LosesAnswers::new(orders)).clone()
+    })
+    .await;
     let (_, token) = testkit::auth::partner_token(&h.client, "P-00004").await;
     let ev = order_event(&token, "crash-1", json!([{ "sku": "SHM-00001", "quantity": 3 }]));
     lost.get().expect("the store was wrapped").after_commit(1);

@@ -1,8 +1,8 @@
 //! `stock-sync-job` entry point: a scheduled Lambda function, or a one-shot sync outside the Lambda runtime.
 
 use erp::HttpErp;
-use store::settings::PgSettings;
 use store::erp_sync::PgErpSync;
+use store::settings::PgSettings;
 
 /// The ERP, with 10 s per call: a feed every few minutes.
 type SyncConfig = platform::config::ErpConfig<10_000>;

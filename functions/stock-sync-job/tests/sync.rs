@@ -33,10 +33,15 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
     let sync = PgErpSync::new(db.db());
     let now = chrono::Utc::now();
 
-    let report =
-        supply_sync::stock::sync_stock(&client_erp, &sync, &store::settings::PgSettings::new(db.db()), false, now)
-            .await
-            .unwrap();
+    let report = supply_sync::stock::sync_stock(
+        &client_erp,
+        &sync,
+        &store::settings::PgSettings::new(db.db()),
+        false,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(report["stock"]["applied"], 2, "{report}");
     assert_eq!(report["stock"]["skipped"], 1);
     assert_eq!(
@@ -74,10 +79,15 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
     assert_eq!(debt(2).await, 0, "a credit is no debt");
 
     // Not due again until the interval passes.
-    let again =
-        supply_sync::stock::sync_stock(&client_erp, &sync, &store::settings::PgSettings::new(db.db()), false, now)
-            .await
-            .unwrap();
+    let again = supply_sync::stock::sync_stock(
+        &client_erp,
+        &sync,
+        &store::settings::PgSettings::new(db.db()),
+        false,
+        now,
+    )
+    .await
+    .unwrap();
     assert!(
         again.get("stock").is_none() && again.get("balances").is_none(),
         "{again}"
@@ -85,9 +95,15 @@ async fn stock_and_debt_sync_when_due_tell_on_hand_honestly_and_stand_through_an
 
     // The ERP goes down: a forced run records the failure and the synced data stands.
     erp.switches().set_outage(true);
-    let down = supply_sync::stock::sync_stock(&client_erp, &sync, &store::settings::PgSettings::new(db.db()), true, now)
-        .await
-        .unwrap();
+    let down = supply_sync::stock::sync_stock(
+        &client_erp,
+        &sync,
+        &store::settings::PgSettings::new(db.db()),
+        true,
+        now,
+    )
+    .await
+    .unwrap();
     assert!(down["stock"]["error"].is_string(), "{down}");
     assert_eq!(stock("MDN-KIM").await.get::<_, i32>(0), 77);
     assert_eq!(debt(1).await, 2_500_000);

@@ -21,7 +21,6 @@
 pub mod agent_jobs;
 pub mod blasts;
 pub mod catalog;
-pub mod settings;
 pub mod erp_sync;
 pub mod exports;
 pub mod identity;
@@ -35,5 +34,6 @@ pub mod prices;
 pub mod pricing;
 pub mod profit;
 pub mod seed;
+pub mod settings;
 
 pub use pool::{CaBundle, CredentialSource, Db, DbError, DbSettings, StaticCredentials, TlsMode};

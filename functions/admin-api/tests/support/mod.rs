@@ -8,9 +8,9 @@ use platform::settings::SettingsCache;
 use settings::Settings;
 use std::sync::Arc;
 use store::blasts::PgBlasts;
-use store::settings::PgSettings;
 use store::identity::PgIdentity;
 use store::orders::PgOrders;
+use store::settings::PgSettings;
 
 pub type Api = AdminApi<PgIdentity, PgSettings, Arc<SettingsCache>, PgBlasts, PgOrders>;
 

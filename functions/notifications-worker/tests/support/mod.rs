@@ -2,8 +2,8 @@
 
 use notifications::{Notifier, Sender};
 use store::blasts::PgBlasts;
-use store::settings::PgSettings;
 use store::notifications::PgNotificationLog;
+use store::settings::PgSettings;
 
 /// The notifier over `db`, sending through `sender`.
 pub fn notifier<S: Sender>(db: &store::Db, sender: S) -> Notifier<PgNotificationLog, PgBlasts, S, PgSettings> {

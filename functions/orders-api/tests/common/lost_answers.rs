@@ -8,10 +8,10 @@ use orders::{
     AuditEntry, KeyClaim, Order, OrderStatus, OrderSummary, OutboxEvent, PaymentRecord, RefundDue, RefundDueEntry,
     StoredAnswer,
 };
-use supply::{StockLevel, Warehouse};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use supply::{StockLevel, Warehouse};
 use uuid::Uuid;
 
 /// The next `times` commits succeed in the database and then report failure.
@@ -146,7 +146,10 @@ impl<T: OrderTx> OrderTx for LosingTx<T> {
 
     async fn commit(self) -> anyhow::Result<()> {
         self.inner.commit().await?;
-        match self.times.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) {
+        match self
+            .times
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        {
             Ok(_) => anyhow::bail!("the connection was lost after COMMIT, before its answer"),
             Err(_) => Ok(()),
         }
