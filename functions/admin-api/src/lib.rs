@@ -18,13 +18,13 @@
 
 use identity::{Assignments, Role};
 use kernel::{Cursor, Tier};
+use lambda_glue::body::from_json;
+use lambda_glue::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
+use lambda_glue::Problem;
 use lambda_http::{Body, Request};
 use notifications::{Blast, BlastRequest, BlastStore, Blasts, CreateBlastError, Queued, ShowBlastError};
 use orders::{OrderError, OrderStore, Orders, RefundDueEntry};
 use platform::auth::Authenticator;
-use lambda_glue::body::from_json;
-use lambda_glue::http::{json_body, private_json, segments, HttpHandler, RequestCtx};
-use lambda_glue::Problem;
 use serde_json::Value;
 use settings::{
     ChangeSetting, ChangeSettingError, ReadSettingError, Setting, Settings, SettingsPublisher, SettingsStore,

@@ -15,10 +15,10 @@
 use agents::{AgentJobStore, AgentJobs, Created, InvalidJob, JobError, JobRecord, Resolver, SubmitJobError};
 use identity::{Actor, Assignments, Role};
 use kernel::Cursor;
-use lambda_http::{Body, Request};
-use platform::auth::Authenticator;
 use lambda_glue::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
 use lambda_glue::Problem;
+use lambda_http::{Body, Request};
+use platform::auth::Authenticator;
 use serde_json::Value;
 use settings::SettingsSource;
 

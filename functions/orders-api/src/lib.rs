@@ -13,13 +13,13 @@
 use commercial::{CartLine, QuoteError};
 use identity::Assignments;
 use kernel::{Cursor, Quantity, Sku};
-use lambda_http::{Body, Request};
-use orders::{OrderError, OrderStore, Orders, PlaceOrder, PlaceOrderError, Placed, QuoteCartError};
-use platform::auth::{access_problem, Authenticator};
 use lambda_glue::body::{from_json, Strict};
 use lambda_glue::http::{json_body, private_json, query_pairs, segments, HttpHandler, RequestCtx};
 use lambda_glue::metrics::{self, Unit};
 use lambda_glue::Problem;
+use lambda_http::{Body, Request};
+use orders::{OrderError, OrderStore, Orders, PlaceOrder, PlaceOrderError, Placed, QuoteCartError};
+use platform::auth::{access_problem, Authenticator};
 use serde_json::Value;
 use supply::RouteError;
 

@@ -7,8 +7,9 @@
 //! (every request type denies unknown members), and the missing member for one that is required.
 //!
 //! serde's derived structs also read a JSON array as a struct (its elements taken as the members in order), which
-//! no Niaga request allows: [`Strict`] reads a struct from a JSON object only. [`from_json`] applies it to the
-//! body itself; a request type applies it to each struct it nests (`Vec<Strict<CartLineRequest>>`).
+//! an API that documents objects must refuse: [`Strict`] reads a struct from a JSON object only. [`from_json`]
+//! applies it to the body itself; a request type applies it to each struct it nests
+//! (`Vec<Strict<CartLineRequest>>`).
 
 use crate::problem::Problem;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
