@@ -173,9 +173,15 @@ const HITS: &str = "hits";
 const EXPIRES_AT: &str = "expires_at";
 
 impl RateLimiter {
+    /// A limiter within the budget of what a request waits on ([`crate::timeouts::Budget::ON_REQUEST_PATH`]).
     pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        RateLimiter::within(crate::timeouts::Budget::ON_REQUEST_PATH, sdk, table)
+    }
+
+    /// A limiter whose calls have `budget` (a worker pacing its own work can wait longer than a request).
+    pub fn within(budget: crate::timeouts::Budget, sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
         RateLimiter {
-            client: aws_sdk_dynamodb::Client::new(&crate::timeouts::Budget::ON_REQUEST_PATH.apply(sdk)),
+            client: aws_sdk_dynamodb::Client::new(&budget.apply(sdk)),
             table: table.into(),
             hold: crate::timeouts::Hold::default(),
             memo: Arc::new(Mutex::new(HashMap::new())),
