@@ -12,6 +12,8 @@ use std::time::Duration;
 /// Niaga's HTTP hooks.
 #[derive(Debug, Clone)]
 pub struct NiagaHooks {
+    /// The function, named in what the hooks log.
+    pub function: &'static str,
     /// Brought up to date before each request, so a rotated signing key takes effect without a redeploy.
     pub keys: Option<Arc<SigningKeys>>,
     /// Connections a warm-up ping makes sure are open.
@@ -24,9 +26,12 @@ impl Hooks for NiagaHooks {
             let Some(keys) = &self.keys else { return };
             // From memory until the secrets cache's TTL runs out; a failed refresh keeps the keys in use.
             match keys.refresh().await {
-                Ok(true) => tracing::info!("signing keys replaced from the application secret"),
+                Ok(true) => tracing::info!(
+                    function = self.function,
+                    "signing keys replaced from the application secret"
+                ),
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "signing keys not refreshed"),
+                Err(e) => tracing::warn!(function = self.function, error = %e, "signing keys not refreshed"),
             }
         })
     }
@@ -57,6 +62,6 @@ pub fn runtime(
         service: crate::NIAGA,
         function,
         slow_request,
-        hooks: Some(Arc::new(NiagaHooks { keys, db })),
+        hooks: Some(Arc::new(NiagaHooks { function, keys, db })),
     }
 }
